@@ -1,0 +1,5 @@
+"""`python -m gorgias_export` runs the same CLI as the `gorgias-export` console script."""
+
+from gorgias_export.cli import main
+
+main()

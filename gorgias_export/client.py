@@ -1,0 +1,257 @@
+"""The read-only HTTP client: auth, pacing, retries and cursor paging.
+
+It can only send GET: `ReadOnlySession` refuses every other method before anything leaves the
+machine. Retriable failures (429, 5xx, connection errors, timeouts, bodies that are not the JSON
+we expect) are retried with capped, jittered backoff inside a bounded time budget; every other
+4xx fails at once with the status, the path and a hint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from gorgias_export import __version__
+from gorgias_export.config import Settings
+from gorgias_export.errors import ApiError, AuthError, ConfigError, CursorRejected
+from gorgias_export.pacing import BucketPacer, parse_retry_after
+
+log = logging.getLogger("gorgias_export")
+
+Params = Sequence[tuple[str, str | int]]
+
+# Until the first successful response, failures most likely mean a wrong host: give up quickly.
+FIRST_CONTACT_BUDGET_SECONDS = 60.0
+# Mid-run, an outage is worth waiting out; after this long the run stops with progress saved.
+RETRY_BUDGET_SECONDS = 600.0
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_CAP_SECONDS = 30.0
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A bug: something tried to send a request that could change the account."""
+
+
+class ReadOnlySession(requests.Session):
+    """A `requests.Session` that can only GET: the exporter never changes an account."""
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        verb = method.decode() if isinstance(method, bytes) else method
+        if verb.upper() != "GET":
+            raise ReadOnlyViolation(f"refusing to send {verb.upper()}: this client only reads")
+        return super().request(method, url, *args, **kwargs)
+
+
+@dataclass
+class Page:
+    """One page of a list endpoint: its items, and the cursor to the page after it."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+class _Retry(Exception):
+    """Internal: this attempt failed in a way worth retrying."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class GorgiasClient:
+    """GET JSON from the Gorgias API, paced by the account's bucket and retried when it helps."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        first_contact_budget: float = FIRST_CONTACT_BUDGET_SECONDS,
+        retry_budget: float = RETRY_BUDGET_SECONDS,
+    ) -> None:
+        self.settings = settings
+        self._session = session or ReadOnlySession()
+        self._session.auth = (settings.email, settings.api_key.reveal())
+        self._session.headers["User-Agent"] = f"gorgias-export/{__version__}"
+        self._session.headers["Accept"] = "application/json"
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._timeout = (connect_timeout, read_timeout)
+        self._first_contact_budget = first_contact_budget
+        self._retry_budget = retry_budget
+        self._had_success = False
+        self.pacer = BucketPacer(clock)
+        self.stats = ClientStats(started=clock())
+
+    # -- single requests -------------------------------------------------------------------
+
+    def get_json(self, path: str, params: Params = ()) -> dict[str, Any]:
+        """GET `path` (relative to the API base, e.g. `/tickets`) and return its JSON object."""
+        failures = 0
+        streak_started = self._clock()
+        while True:
+            try:
+                return self._attempt(path, params)
+            except _Retry as retry:
+                failures += 1
+                budget = self._retry_budget if self._had_success else self._first_contact_budget
+                elapsed = self._clock() - streak_started
+                delay = self._backoff(failures, retry.retry_after)
+                if elapsed + delay > budget:
+                    raise self._gave_up(path, retry.reason, elapsed) from None
+                self.stats.retries += 1
+                log.info("retrying %s in %.1f s after %s", path, delay, retry.reason)
+                self._sleep(delay)
+
+    def _attempt(self, path: str, params: Params) -> dict[str, Any]:
+        delay = self.pacer.delay_before_request()
+        if delay > 0:
+            self._sleep(delay)
+        url = self.settings.base_url + path
+        self.pacer.note_sent()
+        self.stats.requests += 1
+        sent_at = self._clock()
+        try:
+            response = self._session.get(url, params=list(params), timeout=self._timeout)
+            body = response.content  # read fully here, so a dropped body is a retriable error
+        except requests.Timeout:
+            raise _Retry("a timeout") from None
+        except requests.RequestException as exc:
+            raise _Retry(f"a connection error ({exc.__class__.__name__})") from None
+        self.pacer.note_response(response.headers)
+        log.debug(
+            "GET %s -> %s (%.2f s, bucket %.0f/%s)",
+            self.settings.redact(response.url or url),
+            response.status_code,
+            self._clock() - sent_at,
+            self.pacer.level(),
+            self.pacer.limit or "?",
+        )
+        return self._interpret(path, params, response, body)
+
+    def _interpret(
+        self, path: str, params: Params, response: requests.Response, body: bytes
+    ) -> dict[str, Any]:
+        status = response.status_code
+        if status == 429:
+            self.stats.rate_limited += 1
+            retry_after = parse_retry_after(response.headers)
+            self.pacer.note_rate_limited(retry_after)
+            raise _Retry("429 Too Many Requests", retry_after)
+        if status >= 500:
+            raise _Retry(f"HTTP {status}", parse_retry_after(response.headers))
+        if status >= 400:
+            raise self._client_error(path, params, status, body)
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise _Retry(f"a {status} response that is not JSON") from None
+        if not isinstance(payload, dict):
+            raise _Retry(f"a {status} response that is not a JSON object")
+        self._had_success = True
+        return payload
+
+    def _client_error(self, path: str, params: Params, status: int, body: bytes) -> Exception:
+        detail = _error_message(body)
+        if status == 401:
+            return AuthError(
+                "The API refused the credentials (401); check GORGIAS_EMAIL and GORGIAS_API_KEY."
+            )
+        if status == 403:
+            return AuthError(
+                f"The API key's user may not read {path} (403); use a key whose user's role "
+                "has access to it."
+            )
+        if status == 404 and not self._had_success and _looks_like_html(body):
+            return ConfigError(
+                "The API host answered 404 with a web page; check GORGIAS_DOMAIN "
+                "(the part before .gorgias.com)."
+            )
+        if any(name == "cursor" for name, _ in params):
+            return CursorRejected(f"The API refused a saved cursor on {path} ({status}{detail}).")
+        return ApiError(f"The API answered {status} to GET {path}{detail}; this is not retried.")
+
+    def _backoff(self, failures: int, retry_after: float | None) -> float:
+        capped = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (failures - 1))
+        jittered: float = capped * self._rng.uniform(0.5, 1.0)
+        return max(jittered, retry_after or 0.0)
+
+    def _gave_up(self, path: str, reason: str, elapsed: float) -> ApiError:
+        if not self._had_success:
+            return ApiError(
+                f"Could not reach the API at {self.settings.base_url} ({reason}, gave up after "
+                f"{elapsed:.0f} s); check GORGIAS_DOMAIN or GORGIAS_BASE_URL and the network."
+            )
+        return ApiError(
+            f"The API kept failing on {path} ({reason}) for {elapsed:.0f} s; progress is saved, "
+            "rerun the same command later to continue."
+        )
+
+    # -- lists -----------------------------------------------------------------------------
+
+    def fetch_page(self, path: str, params: Params, cursor: str | None = None) -> Page:
+        """One page of a list endpoint; `limit` and `order_by` must be in `params` every time."""
+        full = [*params, ("cursor", cursor)] if cursor else list(params)
+        payload = self.get_json(path, full)
+        data = payload.get("data")
+        meta = payload.get("meta")
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+            raise ApiError(f"The API's answer to {path} has no list of objects in 'data'.")
+        next_cursor = meta.get("next_cursor") if isinstance(meta, dict) else None
+        return Page(items=data, next_cursor=next_cursor if isinstance(next_cursor, str) else None)
+
+    def paginate(self, path: str, params: Params, cursor: str | None = None) -> Iterator[Page]:
+        """Every page from `cursor` on, guarding against a cursor that comes back again."""
+        recent: deque[str] = deque(maxlen=64)
+        while True:
+            page = self.fetch_page(path, params, cursor)
+            yield page
+            if page.next_cursor is None:
+                return
+            if page.next_cursor == cursor or page.next_cursor in recent:
+                raise ApiError(
+                    f"The API returned a cursor on {path} that it had already given; "
+                    "stopping instead of looping."
+                )
+            recent.append(page.next_cursor)
+            cursor = page.next_cursor
+
+
+def _error_message(body: bytes) -> str:
+    """`: <msg>` from a Gorgias error body, or '' when there is none."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+        message = payload["error"].get("msg")
+        if isinstance(message, str) and message:
+            return f": {message[:200]}"
+    return ""
+
+
+def _looks_like_html(body: bytes) -> bool:
+    return body.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))

@@ -1,0 +1,201 @@
+"""Connection settings from flags, the environment and `.env`, validated before any request.
+
+Precedence: a flag beats the environment, which beats a `.env` line in the working directory.
+The API key is wrapped in `Secret` so that no repr, log line or error can show it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from gorgias_export.errors import ConfigError
+
+DOMAIN_ENV = ("GORGIAS_DOMAIN",)
+EMAIL_ENV = ("GORGIAS_EMAIL", "GORGIAS_USERNAME", "GORGIAS_API_USER")
+KEY_ENV = ("GORGIAS_API_KEY",)
+AUTH_STRING_ENV = ("GORGIAS_AUTH_STRING",)
+BASE_URL_ENV = ("GORGIAS_BASE_URL",)
+
+_DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class Secret:
+    """A string that never shows itself in repr/str; call `reveal()` where it is really needed."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where to connect and as whom."""
+
+    base_url: str  # e.g. https://acme.gorgias.com/api, no trailing slash
+    email: str
+    api_key: Secret
+
+    def redact(self, text: str) -> str:
+        """`text` with the key (and the Basic-auth token built from it) replaced by ***."""
+        for secret in self._secret_forms():
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def _secret_forms(self) -> tuple[str, ...]:
+        key = self.api_key.reveal()
+        token = base64.b64encode(f"{self.email}:{key}".encode()).decode()
+        return (key, token)
+
+
+@dataclass(frozen=True)
+class RawSettings:
+    """Values as given on the command line; None means "not given there"."""
+
+    domain: str | None = None
+    email: str | None = None
+    api_key: str | None = None
+    base_url: str | None = None
+
+
+def read_dotenv(directory: Path | None = None) -> dict[str, str]:
+    """The `.env` of the working directory as a dict (empty when there is none)."""
+    path = (directory or Path.cwd()) / ".env"
+    if not path.is_file():
+        return {}
+    try:
+        values = dotenv_values(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"Could not read {path}: {exc.__class__.__name__}; fix or remove it."
+        ) from None
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def load_settings(
+    flags: RawSettings, environ: Mapping[str, str], dotenv: Mapping[str, str]
+) -> Settings:
+    """Resolve, validate and combine the settings; raises ConfigError naming what to fix."""
+
+    def pick(flag: str | None, names: tuple[str, ...]) -> str | None:
+        if flag:
+            return flag.strip()
+        for source in (environ, dotenv):
+            for name in names:
+                if source.get(name, "").strip():
+                    return source[name].strip()
+        return None
+
+    base_url_value = pick(flags.base_url, BASE_URL_ENV)
+    domain_value = pick(flags.domain, DOMAIN_ENV)
+    email = pick(flags.email, EMAIL_ENV)
+    key = pick(flags.api_key, KEY_ENV)
+    if not (email and key):
+        auth_string = pick(None, AUTH_STRING_ENV)
+        if auth_string:
+            email, key = _split_auth_string(auth_string)
+
+    missing = []
+    if not base_url_value and not domain_value:
+        missing.append(("GORGIAS_DOMAIN", "--domain"))
+    if not email:
+        missing.append(("GORGIAS_EMAIL", "--email"))
+    if not key:
+        missing.append(("GORGIAS_API_KEY", "--api-key"))
+    if missing:
+        names = ", ".join(f"{env} ({flag})" for env, flag in missing)
+        raise ConfigError(
+            f"Missing setting: {names}; set each as a flag, an environment variable, "
+            "or a line in .env (see .env.example)."
+        )
+    assert email and key  # narrowed by the check above
+    if base_url_value:
+        base_url = validate_base_url(base_url_value)
+    else:
+        assert domain_value
+        base_url = f"https://{normalize_domain(domain_value)}.gorgias.com/api"
+    return Settings(base_url=base_url, email=email, api_key=Secret(key))
+
+
+def _split_auth_string(auth_string: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(auth_string, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        decoded = ""
+    email, sep, key = decoded.partition(":")
+    if not (sep and email and key):
+        raise ConfigError(
+            "GORGIAS_AUTH_STRING is not base64 of 'email:api-key'; "
+            "fix it or set GORGIAS_EMAIL and GORGIAS_API_KEY instead."
+        )
+    return email, key
+
+
+def normalize_domain(value: str) -> str:
+    """`acme`, `acme.gorgias.com` and `https://acme.gorgias.com/` all give `acme`."""
+    text = value.strip().lower()
+    for prefix in ("https://", "http://"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+    text = text.rstrip("/")
+    if text.endswith(".gorgias.com"):
+        text = text[: -len(".gorgias.com")]
+    if not _DNS_LABEL.match(text):
+        raise ConfigError(
+            f"GORGIAS_DOMAIN {value!r} is not a Gorgias subdomain; give the part before "
+            ".gorgias.com, e.g. 'acme' (letters, digits and hyphens only)."
+        )
+    return text
+
+
+def validate_base_url(value: str) -> str:
+    """A base URL we may send credentials to: https anywhere, plain http only on loopback."""
+    parts = urlsplit(value.strip())
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(
+            f"GORGIAS_BASE_URL {value!r} is not an http(s) URL; "
+            "use e.g. https://acme.gorgias.com/api."
+        )
+    if parts.username or parts.password:
+        raise ConfigError(
+            "GORGIAS_BASE_URL must not contain credentials; set GORGIAS_EMAIL and "
+            "GORGIAS_API_KEY instead."
+        )
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise ConfigError(
+            f"GORGIAS_BASE_URL uses plain http to {host}, which would send the key in clear "
+            "text; use https (plain http is allowed only for 127.0.0.1 or localhost)."
+        )
+    return value.strip().rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

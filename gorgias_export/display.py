@@ -1,0 +1,66 @@
+"""What people see on stderr: a rich progress bar on a terminal, nothing otherwise."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from gorgias_export.export import ExportStatus
+from gorgias_export.pacing import DEFAULT_WINDOW_SECONDS
+
+
+class ProgressDisplay:
+    """A progress bar fed by `update(status)`; does nothing when disabled (not a terminal)."""
+
+    def __init__(self, enabled: bool, console: Console | None = None) -> None:
+        self.enabled = enabled
+        self._started = time.monotonic()
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        if enabled:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TextColumn("{task.fields[counts]}"),
+                TextColumn("{task.fields[rate]}"),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=console or Console(stderr=True),
+                transient=True,
+                redirect_stderr=True,
+            )
+
+    def __enter__(self) -> ProgressDisplay:
+        if self._progress is not None:
+            self._progress.start()
+            self._task = self._progress.add_task("starting", total=1000, counts="", rate="")
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def update(self, status: ExportStatus) -> None:
+        if self._progress is None or self._task is None:
+            return
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        rate = f"{status.requests / elapsed:.1f} req/s"
+        if status.bucket_limit:
+            rate += f" of {status.bucket_limit / DEFAULT_WINDOW_SECONDS:.1f}"
+        counts = (
+            f"{status.tickets_read:,} tickets · {status.message_rows:,} messages"
+            f" · {status.requests:,} requests"
+        )
+        completed = status.fraction * 1000 if status.fraction is not None else None
+        self._progress.update(
+            self._task, completed=completed, description=status.phase, counts=counts, rate=rate
+        )

@@ -1,0 +1,348 @@
+"""The conversation export loop: listing pages in, conversation rows out, checkpoints between.
+
+Two listings are walked, never one request per ticket:
+- the first run ("backfill") walks `/tickets` and `/messages` both by `created_datetime:asc`,
+  keeping the ticket walk just ahead of the message walk, so each message's ticket is already in
+  the on-disk index when the message arrives (a merge join);
+- later runs and `--since` runs ("window") walk both listings descending (tickets by
+  `updated_datetime`, since a new message bumps it) and stop at the window's lower edge.
+Tickets the walks did not bring (rare) are fetched 100 at a time with `ticket_ids`.
+
+After each page, rows are synced to disk, then the position is saved: a crash at any moment
+loses at most the page in flight, and the rerun cuts the file back to the saved length.
+No typer or rich here: progress goes out through a callback.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from gorgias_export.client import GorgiasClient
+from gorgias_export.progress_model import ExportProgress, Key, RunProgress
+from gorgias_export.rows import conversation_row, ticket_context, unknown_ticket_context
+from gorgias_export.ticket_index import TicketIndex
+from gorgias_export.timeutil import format_utc, parse_api_datetime
+from gorgias_export.walk import ListingWalk
+from gorgias_export.writers import RowSink
+
+# Rows created this close to the previous run's newest are read again and de-duplicated by id:
+# it absorbs clock skew and late-indexed rows at the incremental boundary.
+INCREMENTAL_OVERLAP = timedelta(minutes=15)
+TICKET_IDS_PER_REQUEST = 100
+
+
+@dataclass
+class ExportStatus:
+    """What a progress display needs, sent after every checkpoint."""
+
+    phase: str
+    tickets_read: int
+    message_rows: int
+    empty_ticket_rows: int
+    requests: int
+    rate_limited: int
+    retries: int
+    bucket_limit: int | None
+    fraction: float | None  # an estimate from the walk's position in time; None if unknown
+    complete: bool = False
+
+    @property
+    def rows(self) -> int:
+        return self.message_rows + self.empty_ticket_rows
+
+
+StatusCallback = Callable[[ExportStatus], None]
+Checkpoint = Callable[[ExportProgress], None]
+
+
+def _shift(key: str | None, delta: timedelta) -> str | None:
+    parsed = parse_api_datetime(key) if key else None
+    return format_utc(parsed + delta) if parsed else None
+
+
+def _latest(*values: str | None) -> str | None:
+    present = [v for v in values if v]
+    return max(present) if present else None
+
+
+class ConversationExport:
+    """One run of the conversation export, resumed from `progress` and saved via `checkpoint`."""
+
+    def __init__(
+        self,
+        client: GorgiasClient,
+        index: TicketIndex,
+        sink: RowSink,
+        progress: ExportProgress,
+        checkpoint: Checkpoint,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        on_status: StatusCallback | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.client = client
+        self.index = index
+        self.sink = sink
+        self.progress = progress
+        self._save = checkpoint
+        self.since = format_utc(since) if since else None
+        self.until = format_utc(until) if until else None
+        self._on_status = on_status or (lambda status: None)
+        self._now = now or (lambda: datetime.now().astimezone())
+        self._deleted_tickets: set[int] = set()
+        self.tickets_read = 0
+        self.message_rows = 0
+        self.empty_ticket_rows = 0
+        self.started = time.monotonic()
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def run(self) -> ExportStatus:
+        """Export until done; on any failure the output is cut back to the last checkpoint."""
+        if self.progress.run is None:
+            self.progress.run = self._plan_run()
+        run = self.progress.run
+        backfill = run.plan == "backfill"
+        tickets = ListingWalk(
+            self.client,
+            "/tickets",
+            "created_datetime" if backfill else "updated_datetime",
+            descending=not backfill,
+            position=run.tickets,
+        )
+        messages = ListingWalk(
+            self.client,
+            "/messages",
+            "created_datetime",
+            descending=not backfill,
+            position=run.messages,
+        )
+        try:
+            if backfill:
+                self._backfill(run, tickets, messages)
+            else:
+                self._window(run, tickets, messages)
+            self._finish(run)
+        except BaseException:
+            self.sink.cut_back(self.progress.output_bytes)
+            raise
+        return self.status(complete=True)
+
+    def _plan_run(self) -> RunProgress:
+        started = format_utc(self._now())
+        p = self.progress
+        if p.completed_runs == 0 and self.since is None:
+            return RunProgress("backfill", None, None, self.until, started)
+        lower_tickets = _latest(self.since, _shift(p.watermark_tickets, -INCREMENTAL_OVERLAP))
+        lower_messages = _latest(self.since, _shift(p.watermark_messages, -INCREMENTAL_OVERLAP))
+        return RunProgress("window", lower_tickets, lower_messages, self.until, started)
+
+    def _backfill(self, run: RunProgress, tickets: ListingWalk, messages: ListingWalk) -> None:
+        while not messages.done:
+            page = messages.fetch()
+            if page.items:
+                newest = messages.key(page.items[-1])
+                # Keep the ticket walk ahead of the messages in hand; its pages are read once
+                # either way, so staying ahead costs no extra request.
+                while not tickets.done and (
+                    tickets.position.after is None or tickets.position.after[0] <= newest[0]
+                ):
+                    self._ticket_page(run, tickets, backfill=True)
+            in_window = []
+            beyond_until = False
+            for message in page.items:
+                key = messages.key(message)
+                if run.upper and key[0] > run.upper:
+                    beyond_until = True
+                    break
+                in_window.append((message, key))
+            self._message_rows(run, in_window)
+            messages.advance(page, finished=beyond_until)
+            self._checkpoint()
+        while not tickets.done:  # tickets created after the last message, with no messages
+            self._ticket_page(run, tickets, backfill=True)
+
+    def _window(self, run: RunProgress, tickets: ListingWalk, messages: ListingWalk) -> None:
+        # Every ticket with a message in the window was updated inside it, so walking tickets by
+        # updated_datetime down to the lower edge brings their context.
+        lowers = [run.lower_tickets, run.lower_messages]
+        ticket_floor = None if None in lowers else min(v for v in lowers if v)
+        while not tickets.done:
+            self._ticket_page(run, tickets, backfill=False, stop_below=ticket_floor)
+        while not messages.done:
+            page = messages.fetch()
+            in_window = []
+            for message in page.items:
+                key = messages.key(message)
+                if run.upper and key[0] > run.upper:
+                    continue
+                if run.lower_messages and key[0] < run.lower_messages:
+                    continue
+                in_window.append((message, key))
+            self._message_rows(run, in_window)
+            below = bool(
+                run.lower_messages and page.last_key and page.last_key[0] < run.lower_messages
+            )
+            messages.advance(page, finished=below)
+            self._checkpoint()
+
+    # -- pages to rows ---------------------------------------------------------------------
+
+    def _ticket_page(
+        self, run: RunProgress, walk: ListingWalk, backfill: bool, stop_below: str | None = None
+    ) -> None:
+        page = walk.fetch()
+        self.index.put_many(
+            (t["id"], ticket_context(t)) for t in page.items if isinstance(t.get("id"), int)
+        )
+        self.tickets_read += len(page.items)
+        beyond_until = False
+        for ticket in page.items:
+            created = walk.key(ticket)[0] if backfill else _created_key(ticket)
+            if run.upper and created > run.upper:
+                if backfill:  # ascending by creation: everything after is beyond too
+                    beyond_until = True
+                    break
+                continue
+            if run.lower_tickets and created < run.lower_tickets:
+                continue
+            run.newest_ticket = _latest(run.newest_ticket, created)
+            if ticket.get("messages_count") == 0:
+                row_id = f"t:{ticket.get('id')}"
+                if self._is_new_row(row_id):
+                    self._write(row_id, created, conversation_row(ticket_context(ticket), None))
+                    self.empty_ticket_rows += 1
+        below = bool(stop_below and page.last_key and page.last_key[0] < stop_below)
+        walk.advance(page, finished=beyond_until or below)
+        self._checkpoint()
+
+    def _message_rows(self, run: RunProgress, messages: list[tuple[dict[str, Any], Key]]) -> None:
+        if not messages:
+            return
+        contexts = self._contexts(message.get("ticket_id") for message, _ in messages)
+        for message, key in messages:
+            run.newest_message = _latest(run.newest_message, key[0])
+            if run.oldest_message is None or key[0] < run.oldest_message:
+                run.oldest_message = key[0]
+            row_id = f"m:{message.get('id')}"
+            if not self._is_new_row(row_id):
+                continue
+            ticket_id = message.get("ticket_id")
+            context = contexts.get(ticket_id) if isinstance(ticket_id, int) else None
+            row = conversation_row(context or unknown_ticket_context(ticket_id), message)
+            self._write(row_id, key[0], row)
+            self.message_rows += 1
+
+    def _contexts(self, ticket_ids: Iterable[object]) -> dict[int, dict[str, Any]]:
+        """Ticket context for these ids: from the index, else fetched 100 per request."""
+        wanted = {tid for tid in ticket_ids if isinstance(tid, int)}
+        found: dict[int, dict[str, Any]] = {}
+        missing = []
+        for ticket_id in sorted(wanted):
+            context = self.index.get(ticket_id)
+            if context is not None:
+                found[ticket_id] = context
+            elif ticket_id not in self._deleted_tickets:
+                missing.append(ticket_id)
+        for start in range(0, len(missing), TICKET_IDS_PER_REQUEST):
+            batch = missing[start : start + TICKET_IDS_PER_REQUEST]
+            params: list[tuple[str, str | int]] = [
+                ("limit", TICKET_IDS_PER_REQUEST),
+                ("order_by", "created_datetime:asc"),
+            ]
+            params += [("ticket_ids", tid) for tid in batch]
+            page = self.client.fetch_page("/tickets", params)
+            fetched = [
+                (t["id"], ticket_context(t)) for t in page.items if isinstance(t.get("id"), int)
+            ]
+            self.index.put_many(fetched)
+            found.update(fetched)
+            # Not returned: deleted since. Its messages keep only the ticket id.
+            self._deleted_tickets.update(set(batch) - found.keys())
+        return found
+
+    # -- rows, de-duplication, checkpoints -------------------------------------------------
+
+    def _is_new_row(self, row_id: str) -> bool:
+        run = self.progress.run
+        assert run is not None
+        return row_id not in self.progress.seen and row_id not in run.recent
+
+    def _write(self, row_id: str, key: str, row: dict[str, Any]) -> None:
+        run = self.progress.run
+        assert run is not None
+        self.sink.write_row(row)
+        self.progress.rows_written += 1
+        run.recent[row_id] = key
+
+    def _checkpoint(self) -> None:
+        run = self.progress.run
+        assert run is not None
+        run.recent = _near_newest(run.recent, run.newest_ticket, run.newest_message)
+        self.progress.output_bytes = self.sink.sync()
+        self._save(self.progress)
+        self._on_status(self.status())
+
+    def _finish(self, run: RunProgress) -> None:
+        p = self.progress
+        p.watermark_tickets = _latest(p.watermark_tickets, run.newest_ticket)
+        p.watermark_messages = _latest(p.watermark_messages, run.newest_message)
+        p.seen = _near_newest({**p.seen, **run.recent}, p.watermark_tickets, p.watermark_messages)
+        p.completed_runs += 1
+        p.run = None
+        p.output_bytes = self.sink.sync()
+        self._save(p)
+        self._on_status(self.status(complete=True))
+
+    def status(self, complete: bool = False) -> ExportStatus:
+        run = self.progress.run
+        phase = "done"
+        if run is not None:
+            phase = "tickets" if run.plan == "window" and not run.tickets.done else "messages"
+        stats = self.client.stats
+        return ExportStatus(
+            phase=phase,
+            tickets_read=self.tickets_read,
+            message_rows=self.message_rows,
+            empty_ticket_rows=self.empty_ticket_rows,
+            requests=stats.requests,
+            rate_limited=stats.rate_limited,
+            retries=stats.retries,
+            bucket_limit=self.client.pacer.limit,
+            fraction=1.0 if complete else self._fraction(run),
+            complete=complete,
+        )
+
+    def _fraction(self, run: RunProgress | None) -> float | None:
+        """How far the message walk is through its span of time (an estimate for the ETA)."""
+        if run is None or run.messages.after is None:
+            return None
+        at = parse_api_datetime(run.messages.after[0])
+        end = parse_api_datetime(run.started_at)
+        if run.plan == "backfill":
+            start = parse_api_datetime(run.oldest_message)
+        else:
+            start, end = end, parse_api_datetime(run.lower_messages)
+        if at is None or start is None or end is None or end == start:
+            return None
+        return min(1.0, max(0.0, (at - start) / (end - start)))
+
+
+def _created_key(ticket: dict[str, Any]) -> str:
+    created = parse_api_datetime(ticket.get("created_datetime"))
+    return format_utc(created) if created else ""
+
+
+def _near_newest(
+    rows: dict[str, str], newest_ticket: str | None, newest_message: str | None
+) -> dict[str, str]:
+    """Keep the row ids within the overlap of the newest key of their kind (t: or m:)."""
+    cutoffs = {
+        "t": _shift(newest_ticket, -INCREMENTAL_OVERLAP) or "",
+        "m": _shift(newest_message, -INCREMENTAL_OVERLAP) or "",
+    }
+    return {row_id: key for row_id, key in rows.items() if key >= cutoffs.get(row_id[:1], "")}

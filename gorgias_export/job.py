@@ -1,0 +1,167 @@
+"""One export job: the output file, its state and lock, the ticket index, and the run itself.
+
+The rules that keep files safe live here:
+- an existing output with no matching state is never overwritten (unless --fresh);
+- a state file from another export, or a broken one, is refused;
+- nothing is written until the first page of data is in hand, and the state is saved before
+  the output is first opened, so a crash at any moment leaves a resumable pair.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from gorgias_export.client import GorgiasClient
+from gorgias_export.errors import OutputError, StateConflict
+from gorgias_export.export import ConversationExport, ExportStatus, StatusCallback
+from gorgias_export.progress_model import ExportProgress
+from gorgias_export.rows import CONVERSATION_COLUMNS, CONVERSATION_COLUMNS_VERSION
+from gorgias_export.state import (
+    default_state_path,
+    export_lock,
+    index_path_for,
+    load_state,
+    save_state,
+)
+from gorgias_export.ticket_index import TicketIndex
+from gorgias_export.timeutil import format_utc
+from gorgias_export.writers import RowSink, make_encoder
+
+
+@dataclass(frozen=True)
+class TicketsJob:
+    """What the user asked for."""
+
+    output: str  # a path, or "-" for stdout
+    fmt: str  # "csv" | "jsonl"
+    state_path: Path | None = None
+    fresh: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    status: ExportStatus
+    output: str
+    total_rows: int  # rows in the file, over every run
+    completed_runs: int
+
+
+def run_tickets_job(
+    client: GorgiasClient, job: TicketsJob, on_status: StatusCallback | None = None
+) -> JobResult:
+    if job.output == "-":
+        return _run_to_stdout(client, job, on_status)
+    return _run_to_file(client, job, on_status)
+
+
+def _run_to_stdout(
+    client: GorgiasClient, job: TicketsJob, on_status: StatusCallback | None
+) -> JobResult:
+    # No resume on stdout: there is no file to cut back. The index lives in a temporary folder.
+    progress = ExportProgress()
+    sink = RowSink(make_encoder(job.fmt, CONVERSATION_COLUMNS), None, stream=sys.stdout.buffer)
+    with tempfile.TemporaryDirectory(prefix="gorgias-export-") as scratch:
+        index = TicketIndex(Path(scratch) / "tickets.sqlite")
+        try:
+            export = ConversationExport(
+                client, index, sink, progress, lambda p: None, job.since, job.until, on_status
+            )
+            status = export.run()
+        finally:
+            index.close()
+            sink.close()
+    return JobResult(status, "stdout", progress.rows_written, progress.completed_runs)
+
+
+def _run_to_file(
+    client: GorgiasClient, job: TicketsJob, on_status: StatusCallback | None
+) -> JobResult:
+    output = Path(job.output).absolute()
+    _check_output_path(output)
+    state_path = (job.state_path or default_state_path(output)).absolute()
+    _check_parent(state_path, "--state")
+    identity = _identity(client, job, output)
+    with export_lock(state_path):
+        progress = _starting_progress(state_path, identity, output, job.fresh)
+
+        def checkpoint(current: ExportProgress) -> None:
+            save_state(state_path, identity, current.to_json())
+
+        sink = RowSink(
+            make_encoder(job.fmt, CONVERSATION_COLUMNS),
+            str(output),
+            offset=progress.output_bytes,
+            before_first_open=lambda: checkpoint(progress),
+        )
+        index = TicketIndex(index_path_for(state_path))
+        try:
+            export = ConversationExport(
+                client, index, sink, progress, checkpoint, job.since, job.until, on_status
+            )
+            status = export.run()
+        finally:
+            index.close()
+            sink.close()
+    return JobResult(status, str(output), progress.rows_written, progress.completed_runs)
+
+
+def _identity(client: GorgiasClient, job: TicketsJob, output: Path) -> dict[str, Any]:
+    """What makes two runs the same export; a state saved under another identity is refused."""
+    return {
+        "command": "tickets",
+        "output": str(output),
+        "format": job.fmt,
+        "since": format_utc(job.since) if job.since else None,
+        "until": format_utc(job.until) if job.until else None,
+        "api": client.settings.base_url,
+        "columns_version": CONVERSATION_COLUMNS_VERSION,
+    }
+
+
+def _starting_progress(
+    state_path: Path, identity: dict[str, Any], output: Path, fresh: bool
+) -> ExportProgress:
+    size = output.stat().st_size if output.exists() else 0
+    saved = None if fresh else load_state(state_path, identity)
+    if saved is None:
+        if size > 0 and not fresh:
+            raise StateConflict(
+                f"{output} already exists and has no saved progress to continue; choose another "
+                "--out, or rerun with --fresh to overwrite it."
+            )
+        return ExportProgress()
+    try:
+        progress = ExportProgress.from_json(saved.progress)
+    except (TypeError, ValueError, KeyError, IndexError):
+        raise StateConflict(
+            f"The state file {state_path} is corrupt; rerun with --fresh to start over."
+        ) from None
+    if size < progress.output_bytes:
+        raise StateConflict(
+            f"{output} is shorter than its saved progress ({size} of {progress.output_bytes} "
+            "bytes), so it was changed outside gorgias-export; rerun with --fresh to start over."
+        )
+    return progress
+
+
+def _check_output_path(output: Path) -> None:
+    if output.is_dir():
+        raise OutputError(
+            f"--out {output} is a directory; give a file path such as {output}/tickets.csv."
+        )
+    _check_parent(output, "--out")
+
+
+def _check_parent(path: Path, flag: str) -> None:
+    parent = path.parent
+    if not parent.exists():
+        raise OutputError(f"The directory of {flag} {path} does not exist; create it first.")
+    if not parent.is_dir():
+        raise OutputError(f"{flag} {path} is inside {parent}, which is not a directory.")

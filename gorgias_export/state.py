@@ -1,0 +1,151 @@
+"""The resume-state file: what the export is, how far it got, and the lock that guards it.
+
+Saved atomically (temporary file, fsync, rename, fsync of the directory), and only after the
+rows it covers are durable in the output. It never holds a credential.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gorgias_export import __version__
+from gorgias_export.errors import OutputError, StateConflict
+
+STATE_FORMAT_VERSION = 1
+
+
+def default_state_path(output: Path) -> Path:
+    return output.with_name(output.name + ".state.json")
+
+
+def index_path_for(state_path: Path) -> Path:
+    """The on-disk ticket index that lives beside a state file."""
+    name = state_path.name.removesuffix(".state.json")
+    return state_path.with_name(name + ".ticket-index.sqlite")
+
+
+@dataclass
+class SavedState:
+    """The parsed state file: `identity` says which export, `progress` how far it got."""
+
+    identity: dict[str, Any]
+    progress: dict[str, Any]
+
+
+def load_state(path: Path, identity: dict[str, Any]) -> SavedState | None:
+    """The saved state for this export, None if there is none; refuses a foreign or broken one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutputError(
+            f"Could not read the state file {path} ({exc.__class__.__name__})."
+        ) from None
+    try:
+        document = json.loads(text)
+        version = document["format_version"]
+        saved_identity = document["export"]
+        progress = document["progress"]
+        if not (isinstance(saved_identity, dict) and isinstance(progress, dict)):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise StateConflict(
+            f"The state file {path} is corrupt or truncated; rerun with --fresh to start over "
+            "(the export file is then rewritten)."
+        ) from None
+    if not isinstance(version, int) or version > STATE_FORMAT_VERSION:
+        raise StateConflict(
+            f"The state file {path} was written by a newer gorgias-export; upgrade, "
+            "or rerun with --fresh to start over."
+        )
+    for key in sorted(set(identity) | set(saved_identity)):
+        if identity.get(key) != saved_identity.get(key):
+            raise StateConflict(
+                f"The state file {path} belongs to a different export ({key} was "
+                f"{saved_identity.get(key)!r}, now {identity.get(key)!r}); rerun with the same "
+                "options, or with --fresh to start over."
+            )
+    return SavedState(identity=saved_identity, progress=progress)
+
+
+def save_state(path: Path, identity: dict[str, Any], progress: dict[str, Any]) -> None:
+    """Write the state atomically: a reader sees the old file or the new one, never a mix."""
+    document = {
+        "format_version": STATE_FORMAT_VERSION,
+        "written_by": f"gorgias-export {__version__}",
+        "export": identity,
+        "progress": progress,
+    }
+    data = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+    directory = path.parent
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+        _fsync_directory(directory)
+    except OSError as exc:
+        raise OutputError(
+            f"Could not save progress to {path} ({exc.strerror or exc.__class__.__name__}); "
+            "free some space or fix the directory, then rerun to continue."
+        ) from None
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Makes the rename itself durable; not every filesystem allows opening a directory.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def remove_state(path: Path) -> None:
+    for stale in (path, index_path_for(path)):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+
+
+@contextlib.contextmanager
+def export_lock(state_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock for this export; a second run gets a clear StateConflict.
+
+    `flock` is released by the kernel when the process dies, so a `kill -9` never leaves a
+    stale lock behind.
+    """
+    lock_path = state_path.with_name(state_path.name + ".lock")
+    try:
+        handle = open(lock_path, "a+b")  # noqa: SIM115 - held for the whole export
+    except OSError as exc:
+        raise OutputError(
+            f"Could not create {lock_path} ({exc.strerror or exc.__class__.__name__}); "
+            "check that the output directory exists and is writable."
+        ) from None
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StateConflict(
+                f"Another gorgias-export run is writing this export (lock {lock_path}); "
+                "wait for it to finish."
+            ) from None
+        yield
+    finally:
+        handle.close()

@@ -1,0 +1,86 @@
+"""Ticket context by id, on disk, so the message/ticket join uses bounded memory at any size.
+
+SQLite (standard library) holds every ticket's row context; a small LRU in front serves the
+common case of consecutive messages of one ticket. It is a cache: losing it costs requests
+(missing contexts are fetched in batches), never rows, so it is not part of the checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from gorgias_export.errors import OutputError
+
+CACHE_ENTRIES = 2048
+
+
+class TicketIndex:
+    """id → ticket context, persistent across runs of one export."""
+
+    def __init__(self, path: Path | None) -> None:
+        target = str(path) if path is not None else ":memory:"
+        try:
+            self._db = self._open(target)
+        except sqlite3.DatabaseError:
+            # A damaged cache is rebuilt from scratch: it only ever saves requests.
+            if path is not None:
+                path.unlink(missing_ok=True)
+            try:
+                self._db = self._open(target)
+            except sqlite3.Error as exc:
+                raise OutputError(f"Could not open the ticket index {path} ({exc}).") from None
+        except sqlite3.Error as exc:
+            raise OutputError(f"Could not open the ticket index {path} ({exc}).") from None
+        self._cache: OrderedDict[int, dict[str, Any]] = OrderedDict()
+
+    @staticmethod
+    def _open(target: str) -> sqlite3.Connection:
+        db = sqlite3.connect(target)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # a crash may lose recent entries: only a cost
+        db.execute("CREATE TABLE IF NOT EXISTS tickets (id INTEGER PRIMARY KEY, context TEXT)")
+        db.execute("SELECT count(*) FROM tickets").fetchone()  # surfaces a corrupt file now
+        return db
+
+    def get(self, ticket_id: int) -> dict[str, Any] | None:
+        cached = self._cache.get(ticket_id)
+        if cached is not None:
+            self._cache.move_to_end(ticket_id)
+            return cached
+        found = self._db.execute(
+            "SELECT context FROM tickets WHERE id = ?", (ticket_id,)
+        ).fetchone()
+        if found is None:
+            return None
+        context: dict[str, Any] = json.loads(found[0])
+        self._remember(ticket_id, context)
+        return context
+
+    def put_many(self, contexts: Iterable[tuple[int, dict[str, Any]]]) -> None:
+        batch = [(ticket_id, context) for ticket_id, context in contexts]
+        try:
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO tickets (id, context) VALUES (?, ?)",
+                    [(tid, json.dumps(ctx)) for tid, ctx in batch],
+                )
+        except sqlite3.Error as exc:
+            raise OutputError(
+                f"Could not write the ticket index ({exc}); free some space and rerun."
+            ) from None
+        for ticket_id, context in batch:
+            self._remember(ticket_id, context)
+
+    def _remember(self, ticket_id: int, context: dict[str, Any]) -> None:
+        self._cache[ticket_id] = context
+        self._cache.move_to_end(ticket_id)
+        if len(self._cache) > CACHE_ENTRIES:
+            self._cache.popitem(last=False)
+
+    def close(self) -> None:
+        self._db.close()

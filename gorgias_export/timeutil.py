@@ -1,0 +1,58 @@
+"""Datetimes as the API writes them (liberally parsed) and as we write them (ISO 8601, UTC)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from gorgias_export.errors import UsageError
+
+# Python 3.11's fromisoformat reads "Z", offsets and any number of fraction digits, which covers
+# the API's habit of dropping the microseconds when they are zero (the Airbyte crash).
+
+
+def parse_api_datetime(value: object) -> datetime | None:
+    """An API datetime as an aware UTC datetime; None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:  # documentation examples are naive: they mean UTC
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with a fixed width, so that strings sort like the instants they name."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalize_api_datetime(value: object) -> object:
+    """An output cell: normalized UTC when readable, else the value as the API sent it."""
+    parsed = parse_api_datetime(value)
+    return format_utc(parsed) if parsed is not None else value
+
+
+def sort_key(value: object) -> str:
+    """A comparable string for a datetime field; unreadable values sort first, never crash."""
+    parsed = parse_api_datetime(value)
+    return format_utc(parsed) if parsed is not None else ""
+
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+ACCEPTED_FORMS = "YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS], optionally with Z or an offset like +02:00"
+
+
+def parse_cli_datetime(value: str, flag: str) -> datetime:
+    """A --since/--until value: a date (midnight UTC) or an ISO datetime (UTC unless offset)."""
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{flag} {value!r} is not a date; use {ACCEPTED_FORMS}.") from None
+    if _DATE_ONLY.match(text) or parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)

@@ -1,0 +1,210 @@
+"""CSV and JSONL writers that append whole rows and report the exact byte length written.
+
+The byte length is what makes resume exact: a checkpoint records it after an fsync, and a
+rerun cuts the file back to it, dropping any partial row a crash left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, BinaryIO, Protocol
+
+from gorgias_export.errors import OutputError
+
+FORMATS = ("csv", "jsonl")
+_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def format_from_path(path: str) -> str | None:
+    """The format an output path's extension names, or None."""
+    lowered = path.lower()
+    for extension, name in _EXTENSIONS.items():
+        if lowered.endswith(extension):
+            return name
+    return None
+
+
+class RowEncoder(Protocol):
+    def header(self) -> bytes: ...
+    def encode(self, row: dict[str, Any]) -> bytes: ...
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def _utf8(text: str) -> bytes:
+    # A lone surrogate (from a broken \ud83d escape in the API's JSON) cannot be UTF-8 encoded;
+    # replace just that character rather than fail the run.
+    return text.encode("utf-8", errors="replace")
+
+
+class CsvEncoder:
+    """RFC 4180 rows (CRLF line ends, quoted when needed) in UTF-8."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = tuple(columns)
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\r\n")
+
+    def _line(self, cells: Sequence[str]) -> bytes:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow(cells)
+        return _utf8(self._buffer.getvalue())
+
+    def header(self) -> bytes:
+        return self._line(self.columns)
+
+    def encode(self, row: dict[str, Any]) -> bytes:
+        return self._line([_csv_cell(row.get(name)) for name in self.columns])
+
+
+class JsonlEncoder:
+    """One JSON object per line, keys in column order, native types."""
+
+    def __init__(self, columns: Sequence[str] | None = None) -> None:
+        self.columns = tuple(columns) if columns else None
+
+    def header(self) -> bytes:
+        return b""
+
+    def encode(self, row: dict[str, Any]) -> bytes:
+        if self.columns is not None:
+            row = {name: row.get(name) for name in self.columns}
+        text = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+        try:
+            return (text + "\n").encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: ASCII escapes keep them exactly
+            return (json.dumps(row, separators=(",", ":")) + "\n").encode("ascii")
+
+
+def make_encoder(fmt: str, columns: Sequence[str]) -> RowEncoder:
+    return CsvEncoder(columns) if fmt == "csv" else JsonlEncoder(columns)
+
+
+class OutputFile:
+    """An output opened at a known byte offset; rows are appended, `sync()` makes them durable."""
+
+    def __init__(self, stream: BinaryIO, offset: int, durable: bool) -> None:
+        self._stream = stream
+        self.offset = offset  # bytes in the file that are ours, written or not yet synced
+        self._durable = durable
+
+    @classmethod
+    def open_at(cls, path: str, offset: int) -> OutputFile:
+        """Open `path` for appending after cutting it to `offset` bytes (creating it if needed)."""
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        stream = os.fdopen(fd, "r+b")
+        stream.truncate(offset)
+        stream.seek(offset)
+        return cls(stream, offset, durable=True)
+
+    @classmethod
+    def for_stream(cls, stream: BinaryIO) -> OutputFile:
+        return cls(stream, 0, durable=False)
+
+    def write(self, data: bytes) -> None:
+        self._stream.write(data)
+        self.offset += len(data)
+
+    def sync(self) -> int:
+        """Flush to the disk (fsync) and return the byte length that is now durable."""
+        self._stream.flush()
+        if self._durable:
+            os.fsync(self._stream.fileno())
+        return self.offset
+
+    def cut_back(self, offset: int) -> None:
+        """Drop everything after `offset` (rows written after the last checkpoint)."""
+        if self._durable:
+            self._stream.flush()
+            self._stream.truncate(offset)
+            self._stream.seek(offset)
+            self.offset = offset
+
+    def close(self) -> None:
+        if self._durable:
+            self._stream.close()
+        else:
+            self._stream.flush()
+
+
+class RowSink:
+    """Rows to an output file (opened only when the first rows are ready) or to stdout.
+
+    Opening lazily means a run that fails before its first page (bad key, wrong domain) never
+    touches an existing file. OS errors become an OutputError that says what to do.
+    """
+
+    def __init__(
+        self,
+        encoder: RowEncoder,
+        path: str | None,
+        offset: int = 0,
+        stream: BinaryIO | None = None,
+        before_first_open: Callable[[], None] | None = None,
+    ) -> None:
+        self._before_first_open = before_first_open
+        self._encoder = encoder
+        self._path = path
+        self._offset = offset
+        self._stream = stream
+        self._file: OutputFile | None = None
+
+    def _open(self) -> OutputFile:
+        if self._file is None:
+            if self._before_first_open is not None:
+                self._before_first_open()
+            if self._path is None:
+                assert self._stream is not None
+                self._file = OutputFile.for_stream(self._stream)
+            else:
+                self._file = self._guard(lambda: OutputFile.open_at(str(self._path), self._offset))
+            if self._file.offset == 0:
+                header = self._encoder.header()
+                self._guard(lambda: self._file.write(header) if self._file else None)
+        return self._file
+
+    def write_row(self, row: dict[str, Any]) -> None:
+        data = self._encoder.encode(row)
+        output = self._open()
+        self._guard(lambda: output.write(data))
+
+    def sync(self) -> int:
+        """Make every row written so far durable; the byte length a checkpoint may record."""
+        output = self._open()
+        synced: int = self._guard(output.sync)
+        return synced
+
+    def cut_back(self, offset: int) -> None:
+        """After a failure: drop rows past the last checkpoint, best effort."""
+        if self._file is not None:
+            with contextlib.suppress(OSError):  # the rerun cuts the file back anyway
+                self._file.cut_back(offset)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._guard(self._file.close)
+
+    def _guard(self, action: Any) -> Any:
+        try:
+            return action()
+        except OSError as exc:
+            where = self._path or "stdout"
+            reason = exc.strerror or exc.__class__.__name__
+            raise OutputError(
+                f"Could not write {where} ({reason}); fix the path or free some space, "
+                "then rerun to continue."
+            ) from None
