@@ -1,0 +1,18 @@
+"""Test doubles shared by the unit tests."""
+
+from __future__ import annotations
+
+
+class FakeTime:
+    """A clock that only moves when the code under test sleeps: retries never wait for real."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds

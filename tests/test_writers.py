@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gorgias_export.errors import OutputError
+from gorgias_export.writers import CsvEncoder, JsonlEncoder, OutputFile, RowSink, format_from_path
+
+HOSTILE = [
+    "plain",
+    'quotes " and "" doubled',
+    "commas, everywhere,",
+    "line\nbreaks\r\nand a lone\rCR",
+    "=SUM(A1:A2)",
+    "+1 555",
+    "-minus",
+    "@mention",
+    "tab\there",
+    "日本語のテキスト",
+    "العربية",
+    "Русский",
+    "हिन्दी",
+    "emoji 👩‍💻 🇫🇷 😀",
+    "",
+    "x" * 200_000,
+]
+COLUMNS = ("id", "text", "flag", "tags", "missing")
+
+
+def rows() -> list[dict[str, Any]]:
+    return [
+        {"id": i, "text": text, "flag": i % 2 == 0, "tags": [text[:5], "b"], "missing": None}
+        for i, text in enumerate(HOSTILE)
+    ]
+
+
+def test_csv_round_trips_every_hostile_field(tmp_path: Path) -> None:
+    path = tmp_path / "out.csv"
+    sink = RowSink(CsvEncoder(COLUMNS), str(path))
+    for row in rows():
+        sink.write_row(row)
+    sink.sync()
+    sink.close()
+    csv.field_size_limit(sys.maxsize)  # the default 128 KiB cap would refuse the 200 KB body
+    with path.open(newline="", encoding="utf-8") as handle:
+        read = list(csv.DictReader(handle))
+    assert [r["text"] for r in read] == HOSTILE
+    assert read[0]["flag"] == "true" and read[1]["flag"] == "false"
+    assert json.loads(read[9]["tags"]) == ["日本語のテ", "b"]
+    assert read[0]["missing"] == ""
+    assert path.read_bytes().startswith(b"id,text,flag,tags,missing\r\n")
+
+
+def test_jsonl_round_trips_with_native_types(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    sink = RowSink(JsonlEncoder(COLUMNS), str(path))
+    for row in rows():
+        sink.write_row(row)
+    sink.sync()
+    lines = path.read_bytes().split(b"\n")
+    assert lines[-1] == b"" and len(lines) == len(HOSTILE) + 1
+    assert [json.loads(line) for line in lines[:-1]] == rows()
+
+
+def test_a_lone_surrogate_does_not_stop_the_run() -> None:
+    broken = {"id": 1, "text": "half \ud83d emoji"}
+    assert json.loads(JsonlEncoder().encode(broken)) == broken
+    assert "half" in CsvEncoder(("id", "text")).encode(broken).decode()
+
+
+def test_offsets_count_bytes_and_reopening_cuts_back(tmp_path: Path) -> None:
+    path = tmp_path / "out.csv"
+    output = OutputFile.open_at(str(path), 0)
+    output.write("é,1\r\n".encode())
+    durable = output.sync()
+    output.write(b"partial ro")
+    output.close()
+    assert durable == 6 and path.stat().st_size == 16
+    OutputFile.open_at(str(path), durable).close()
+    assert path.read_bytes() == "é,1\r\n".encode()
+
+
+def test_nothing_is_created_until_rows_are_ready(tmp_path: Path) -> None:
+    path = tmp_path / "out.csv"
+    opened: list[bool] = []
+    sink = RowSink(CsvEncoder(COLUMNS), str(path), before_first_open=lambda: opened.append(True))
+    assert not path.exists() and not opened
+    sink.write_row(rows()[0])
+    assert opened == [True] and path.exists()
+
+
+def test_write_errors_become_an_output_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    sink = RowSink(CsvEncoder(COLUMNS), str(blocker / "out.csv"))  # parent is a file
+    with pytest.raises(OutputError, match="Could not write"):
+        sink.write_row(rows()[0])
+
+
+def test_stdout_sink_writes_header_and_rows() -> None:
+    buffer = io.BytesIO()
+    sink = RowSink(CsvEncoder(("id",)), None, stream=buffer)
+    sink.write_row({"id": 1})
+    sink.sync()
+    assert buffer.getvalue() == b"id\r\n1\r\n"
+
+
+@pytest.mark.parametrize(
+    ("path", "fmt"),
+    [
+        ("a.csv", "csv"),
+        ("A.CSV", "csv"),
+        ("a.jsonl", "jsonl"),
+        ("a.ndjson", "jsonl"),
+        ("a.txt", None),
+    ],
+)
+def test_format_from_extension(path: str, fmt: str | None) -> None:
+    assert format_from_path(path) == fmt
