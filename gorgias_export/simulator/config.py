@@ -1,0 +1,44 @@
+"""Settings of a simulator run: who may log in, how the bucket behaves, which faults to inject."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+
+@dataclass
+class Faults:
+    """Per-request probabilities of each fault, each in [0, 1]; all off by default."""
+
+    error_5xx: float = 0.0  # 500/502/503 with a JSON or short plain-text body
+    reset: float = 0.0  # close the socket without answering
+    truncated: float = 0.0  # 200 with the full Content-Length but only half the body
+    html_error: float = 0.0  # 502 with an HTML page, as a proxy in front of the API would send
+    slow: float = 0.0  # wait `slow_seconds` before answering, to outlast a client's read timeout
+    slow_seconds: float = 5.0
+    seed: int = 0  # separate from the data seed, so faults can vary while the data stays put
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.name in {"slow_seconds", "seed"}:
+                continue
+            value = getattr(self, f.name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"Faults.{f.name} must be within [0, 1], not {value!r}")
+        if self.slow_seconds < 0:
+            raise ValueError("Faults.slow_seconds must not be negative")
+
+
+@dataclass
+class SimConfig:
+    """Everything about a simulator run except its data; tests may change it while it serves."""
+
+    seed: int = 1
+    tickets: int = 200
+    email: str = "agent@example.com"
+    api_key: str = "sim-api-key"
+    rate_limit: bool = True
+    bucket_capacity: int = 40  # requests
+    bucket_window: float = 20.0  # seconds to drain a full bucket
+    latency: float = 0.0  # seconds added before every response
+    cursor_ttl: float | None = None  # seconds a cursor keeps working after it is issued
+    faults: Faults = field(default_factory=Faults)

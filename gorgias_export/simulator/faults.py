@@ -1,0 +1,79 @@
+"""Which fault, if any, the next request gets: an outage first, then faults queued by tests, then
+chance. Chance uses its own seeded stream, so a run's faults repeat when its requests do."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .config import Faults
+
+KINDS = ("5xx", "reset", "truncated", "html_error", "slow", "429")
+_STATUSES_5XX = (500, 502, 503)
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str  # one of KINDS
+    status: int = 0  # for "5xx": 500, 502 or 503
+
+
+class FaultPlan:
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._queued: deque[str] = deque()
+        self._outage_until = float("-inf")
+        self._outage_count = 0
+        self._forced_5xx = 0
+        self._rng = random.Random(0)
+        self._rng_for: Faults | None = None
+
+    def fail_next(self, n: int, kind: str) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(KINDS)}")
+        with self._lock:
+            self._queued.extend([kind] * n)
+
+    def outage(self, seconds: float) -> None:
+        with self._lock:
+            self._outage_until = self._clock() + seconds
+            self._outage_count = 0
+
+    def pick(self, faults: Faults) -> Fault | None:
+        with self._lock:
+            if self._clock() < self._outage_until:
+                self._outage_count += 1
+                return Fault("reset") if self._outage_count % 2 else Fault("5xx", 503)
+            if self._queued:
+                kind = self._queued.popleft()
+                if kind != "5xx":
+                    return Fault(kind)
+                self._forced_5xx += 1
+                return Fault(kind, _STATUSES_5XX[(self._forced_5xx + 1) % 3])
+            return self._by_chance(faults)
+
+    def _by_chance(self, faults: Faults) -> Fault | None:
+        if faults is not self._rng_for:
+            # A new Faults object (tests swap them between runs) restarts its own stream.
+            self._rng = random.Random(faults.seed)
+            self._rng_for = faults
+        chances = (
+            ("reset", faults.reset),
+            ("truncated", faults.truncated),
+            ("html_error", faults.html_error),
+            ("5xx", faults.error_5xx),
+            ("slow", faults.slow),
+        )
+        if not any(p for _, p in chances):
+            return None
+        draw = self._rng.random()
+        for kind, p in chances:
+            if draw < p:
+                status = self._rng.choice(_STATUSES_5XX) if kind == "5xx" else 0
+                return Fault(kind, status)
+            draw -= p
+        return None

@@ -1,0 +1,341 @@
+"""The HTTP side: one local server thread, auth, the leaky bucket, faults, and the request log.
+
+A request goes: record it → `on_request` → latency → fault → auth (401) → method (405) →
+bucket (429) → permission (403) → the endpoint. Only 127.0.0.1 is ever bound.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .api import Api, Reply, error
+from .bucket import LeakyBucket
+from .config import SimConfig
+from .cursors import CursorBook
+from .data import Dataset, make_dataset
+from .faults import Fault, FaultPlan
+from .recorder import Recorder, RequestRecord
+
+HOST = "127.0.0.1"
+LIMIT_HEADER = "X-Gorgias-Account-Api-Call-Limit"
+NOPERM_EMAIL = "noperm@example.com"  # valid key, but a role that may read only /api/account
+_MAX_DISCARDED_BODY = 1 << 20
+
+_HTML_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """A reply and how to deliver it: whole, cut in half, or not at all (reset)."""
+
+    reply: Reply | None
+    truncate: bool = False
+
+
+class Simulator:
+    """A local stand-in for one Gorgias account's REST API; see gorgias-api.md for the behaviour."""
+
+    def __init__(
+        self,
+        config: SimConfig | None = None,
+        dataset: Dataset | None = None,
+        port: int = 0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`clock` drives the bucket, cursor expiry and outages; tests may pass a fake one."""
+        self.config = config or SimConfig()
+        self.dataset = dataset or make_dataset(self.config.seed, self.config.tickets)
+        self.on_request: Callable[[RequestRecord], None] | None = None
+        self._port = port
+        self._bucket = LeakyBucket(clock)
+        self._faults = FaultPlan(clock)
+        self._api = Api(self.dataset, CursorBook(clock))
+        self._log = Recorder()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # Lifecycle
+
+    def start(self) -> Simulator:
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        self._server = _Server((HOST, self._port), _Handler)
+        self._server.sim = self
+        self._port = self._server.server_address[1]  # a restart keeps the same port
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"gorgias-simulator-{self._port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()  # wakes handlers sleeping for latency or a slow fault
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the simulator is not running; call start() first")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}/api"
+
+    # Observability
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return self._log.records()
+
+    @property
+    def non_get_requests(self) -> list[RequestRecord]:
+        return [r for r in self._log.records() if r.method != "GET"]
+
+    def count(self, path_prefix: str = "") -> int:
+        return self._log.count(path_prefix)
+
+    @property
+    def rate_limited(self) -> int:
+        return self._log.rate_limited
+
+    @property
+    def faults_injected(self) -> dict[str, int]:
+        return self._log.faults
+
+    def reset_stats(self) -> None:
+        """Forget the requests and counts so far, e.g. between two runs against one simulator."""
+        self._log.clear()
+
+    # Scripted trouble
+
+    def fail_next(self, n: int, kind: str) -> None:
+        """The next `n` requests get fault `kind`: 5xx, reset, truncated, html_error, slow, 429."""
+        self._faults.fail_next(n, kind)
+
+    def outage(self, seconds: float) -> None:
+        """For the next `seconds`, every request gets a reset or a 503, alternately."""
+        self._faults.outage(seconds)
+
+    # Request handling, called from handler threads
+
+    def _handle(self, h: _Handler) -> None:
+        split = urlsplit(h.path)
+        query = parse_qs(split.query, keep_blank_values=True)
+        role = self._role(h.headers.get("Authorization"))
+        record = RequestRecord(h.command, split.path, query, 0, role is not None, time.time())
+        index = self._log.add(record)
+        if self.on_request is not None:
+            try:
+                self.on_request(record)
+            except Exception:
+                traceback.print_exc(file=sys.stderr)
+        if h.command != "GET":
+            h.discard_body()
+        self._pause(self.config.latency)
+        outcome = self._outcome(h.command, h.path, split.path, query, role)
+        # Logged before sending, so a client that has its answer also finds it in the log.
+        self._log.answered(index, record, 0 if outcome.reply is None else outcome.reply.status)
+        h.deliver(outcome)
+
+    def _outcome(
+        self, method: str, target: str, path: str, query: dict[str, list[str]], role: str | None
+    ) -> _Outcome:
+        cfg = self.config
+        fault = self._faults.pick(cfg.faults)
+        if fault is not None:
+            self._log.fault(fault.kind)
+            if fault.kind == "slow":
+                self._pause(cfg.faults.slow_seconds)
+            elif fault.kind != "truncated":
+                return _Outcome(self._fault_reply(fault))
+        reply = self._answer(method, target, path, query, role)
+        return _Outcome(reply, truncate=fault is not None and fault.kind == "truncated")
+
+    def _answer(
+        self, method: str, target: str, path: str, query: dict[str, list[str]], role: str | None
+    ) -> Reply:
+        cfg = self.config
+        if role is None:
+            return self._with_limit(error(401, "Unauthorized."))
+        if method != "GET":
+            return self._with_limit(replace(error(405, "Method not allowed."), headers=_ALLOW))
+        if cfg.rate_limit:
+            admission = self._bucket.take(cfg.bucket_capacity, cfg.bucket_window)
+            if not admission.admitted:
+                headers = (
+                    (LIMIT_HEADER, f"{admission.used}/{cfg.bucket_capacity}"),
+                    ("Retry-after", str(admission.retry_after)),
+                )
+                return replace(error(429, "Too many requests."), headers=headers)
+        if role == "noperm" and path.rstrip("/") != "/api/account":
+            reply = error(403, "Forbidden.")
+        else:
+            reply = self._api.get(target, path, query, cfg.cursor_ttl)
+        return self._with_limit(reply)
+
+    def _fault_reply(self, fault: Fault) -> Reply | None:
+        if fault.kind == "reset":
+            return None
+        if fault.kind == "html_error":
+            return Reply(502, _HTML_502, "text/html; charset=utf-8")
+        if fault.kind == "429":
+            reply = replace(error(429, "Too many requests."), headers=(("Retry-after", "1"),))
+            return self._with_limit(reply)
+        if fault.status == 502:
+            return Reply(502, b"Bad Gateway", "text/plain; charset=utf-8")
+        msg = (
+            "Internal server error." if fault.status == 500 else "Service temporarily unavailable."
+        )
+        return self._with_limit(error(fault.status, msg))
+
+    def _with_limit(self, reply: Reply) -> Reply:
+        """Add the call-limit header as every real response has it (unless limits are off)."""
+        cfg = self.config
+        if not cfg.rate_limit:
+            return reply
+        used = self._bucket.peek(cfg.bucket_capacity, cfg.bucket_window)
+        header = (LIMIT_HEADER, f"{used}/{cfg.bucket_capacity}")
+        if any(name == LIMIT_HEADER for name, _ in reply.headers):
+            return reply
+        return replace(reply, headers=(header, *reply.headers))
+
+    def _role(self, authorization: str | None) -> str | None:
+        """'agent', 'noperm', or None when the Basic credentials match no one."""
+        if not authorization or not authorization.startswith("Basic "):
+            return None
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        email, sep, key = decoded.partition(":")
+        if not sep or key != self.config.api_key:
+            return None
+        if email == self.config.email:
+            return "agent"
+        return "noperm" if email == NOPERM_EMAIL else None
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self._stopping.wait(seconds)
+
+
+_ALLOW = (("Allow", "GET"),)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    sim: Simulator
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End kept-alive connections too, so that no handler thread outlives `stop`."""
+        with self._open_lock:
+            sockets = list(self._open)
+        for s in sockets:
+            with contextlib.suppress(OSError):  # already closed by the client
+                s.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that give up (timeouts, killed processes) are routine here, not errors.
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real clients use it
+    # Headers and body go out in two writes; with Nagle on, small replies would wait 40 ms for
+    # the client's delayed ACK.
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def do_GET(self) -> None:
+        self.server.sim._handle(self)
+
+    do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+
+    def discard_body(self) -> None:
+        """Read a non-GET request's body, so the connection stays in step; close it if huge."""
+        length = self.headers.get("Content-Length", "0")
+        size = int(length) if length.isdigit() else 0
+        if self.headers.get("Transfer-Encoding") or size > _MAX_DISCARDED_BODY:
+            self.close_connection = True
+        elif size:
+            self.rfile.read(size)
+
+    def deliver(self, outcome: _Outcome) -> None:
+        """Send the outcome: whole, half of it, or nothing but a reset connection."""
+        reply = outcome.reply
+        if reply is None:
+            # SO_LINGER 0 makes close() send a RST: the client sees a connection reset.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if outcome.truncate:
+            # Half the promised bytes, then a silent close, as when a proxy drops the line.
+            self.wfile.write(reply.body[: len(reply.body) // 2])
+            self.close_connection = True
+        elif self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # tests and demos read the request log instead
