@@ -23,20 +23,29 @@ class TicketIndex:
     """id → ticket context, persistent across runs of one export."""
 
     def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._connection: sqlite3.Connection | None = None  # opened on first use
+        self._cache: OrderedDict[int, dict[str, Any]] = OrderedDict()
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self._connection = self._open_or_rebuild()
+        return self._connection
+
+    def _open_or_rebuild(self) -> sqlite3.Connection:
+        path = self._path
         target = str(path) if path is not None else ":memory:"
         try:
-            self._db = self._open(target)
-        except sqlite3.DatabaseError:
-            # A damaged cache is rebuilt from scratch: it only ever saves requests.
-            if path is not None:
-                path.unlink(missing_ok=True)
             try:
-                self._db = self._open(target)
-            except sqlite3.Error as exc:
-                raise OutputError(f"Could not open the ticket index {path} ({exc}).") from None
+                return self._open(target)
+            except sqlite3.DatabaseError:
+                # A damaged cache is rebuilt from scratch: it only ever saves requests.
+                if path is not None:
+                    path.unlink(missing_ok=True)
+                return self._open(target)
         except sqlite3.Error as exc:
             raise OutputError(f"Could not open the ticket index {path} ({exc}).") from None
-        self._cache: OrderedDict[int, dict[str, Any]] = OrderedDict()
 
     @staticmethod
     def _open(target: str) -> sqlite3.Connection:
@@ -83,4 +92,5 @@ class TicketIndex:
             self._cache.popitem(last=False)
 
     def close(self) -> None:
-        self._db.close()
+        if self._connection is not None:
+            self._connection.close()

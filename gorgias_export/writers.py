@@ -71,6 +71,11 @@ class CsvEncoder:
         return self._line([_csv_cell(row.get(name)) for name in self.columns])
 
 
+# Valid inside JSON strings, but line breaks to str.splitlines() and many JSONL readers:
+# escaping them keeps one object per line for every reader.
+_UNICODE_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+
+
 class JsonlEncoder:
     """One JSON object per line, keys in column order, native types."""
 
@@ -84,6 +89,9 @@ class JsonlEncoder:
         if self.columns is not None:
             row = {name: row.get(name) for name in self.columns}
         text = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+        for raw, escaped in _UNICODE_LINE_BREAKS.items():
+            if raw in text:
+                text = text.replace(raw, escaped)
         try:
             return (text + "\n").encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates: ASCII escapes keep them exactly

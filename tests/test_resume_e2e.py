@@ -1,0 +1,156 @@
+"""Exactly-once under interruption: kill -9 and Ctrl-C of a real process, then a rerun."""
+
+from __future__ import annotations
+
+import itertools
+import signal
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gorgias_export.simulator import RequestRecord, SimConfig, Simulator
+from tests.conftest import EMAIL, SECRET_KEY
+from tests.e2e import run_cli, run_subprocess
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def sim(clock: ManualClock) -> Iterator[Simulator]:
+    config = SimConfig(
+        seed=5, tickets=300, rate_limit=False, email=EMAIL, api_key=SECRET_KEY, cursor_ttl=60
+    )
+    with Simulator(config, clock=clock) as simulator:
+        yield simulator
+        assert simulator.non_get_requests == []
+
+
+@pytest.fixture
+def clean(sim: Simulator, tmp_path: Path) -> bytes:
+    """The bytes of an uninterrupted export, to compare every interrupted one with."""
+    out = tmp_path / "clean" / "tickets.csv"
+    out.parent.mkdir()
+    assert run_cli(sim, "tickets", "--out", str(out)).exit_code == 0
+    sim.reset_stats()
+    return out.read_bytes()
+
+
+def interrupt_at_request(
+    sim: Simulator, out: Path, n: int, sig: int = signal.SIGKILL
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the export in a child process and send it `sig` when the simulator receives request n
+    of that run (before answering it)."""
+    holder: list[subprocess.Popen[bytes]] = []
+    counter = itertools.count(1)
+    ready = threading.Event()
+
+    def hook(record: RequestRecord) -> None:
+        if next(counter) == n:
+            ready.wait(5)
+            holder[0].send_signal(sig)
+
+    sim.on_request = hook
+    try:
+        process = run_subprocess(sim, "tickets", "--out", str(out), "--quiet")
+        holder.append(process)
+        ready.set()
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        sim.on_request = None
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize("request_number", [1, 2, 4, 8, 13])
+def test_kill_9_during_a_request_then_rerun_gives_the_clean_file(
+    sim: Simulator, clean: bytes, tmp_path: Path, request_number: int
+) -> None:
+    out = tmp_path / "tickets.csv"
+    killed = interrupt_at_request(sim, out, request_number)
+    assert killed.returncode == -signal.SIGKILL
+    result = run_cli(sim, "tickets", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes() == clean
+
+
+def test_many_kills_over_one_export(sim: Simulator, clean: bytes, tmp_path: Path) -> None:
+    out = tmp_path / "tickets.csv"
+    kills = 0
+    while kills < 20:
+        finished = interrupt_at_request(sim, out, 3)
+        if finished.returncode == 0:
+            break
+        assert finished.returncode == -signal.SIGKILL
+        kills += 1
+    assert kills >= 4
+    assert out.read_bytes() == clean
+
+
+def test_kill_9_while_rows_are_being_written(sim: Simulator, clean: bytes, tmp_path: Path) -> None:
+    """Triggered on bytes written, so the kill lands between a write and its checkpoint."""
+    sim.config.latency = 0.01  # slow the pages a little so the watcher sees the file grow
+    for fraction in (0.2, 0.5, 0.8):
+        out = tmp_path / f"tickets-{fraction}.csv"
+        process = run_subprocess(sim, "tickets", "--out", str(out), "--quiet")
+        threshold = int(len(clean) * fraction)
+        while process.poll() is None:
+            if out.exists() and out.stat().st_size >= threshold:
+                process.kill()
+                break
+        process.wait(30)
+        result = run_cli(sim, "tickets", "--out", str(out))
+        assert result.exit_code == 0, result.stderr
+        assert out.read_bytes() == clean
+
+
+def test_a_partial_row_left_by_a_crash_is_cut_off(
+    sim: Simulator, clean: bytes, tmp_path: Path
+) -> None:
+    out = tmp_path / "tickets.csv"
+    assert interrupt_at_request(sim, out, 6).returncode == -signal.SIGKILL
+    with out.open("ab") as handle:
+        handle.write(b'4000002,90000001,"half a row, then the power went ou')
+    result = run_cli(sim, "tickets", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes() == clean
+
+
+def test_resume_after_the_saved_cursor_expired(
+    sim: Simulator, clean: bytes, clock: ManualClock, tmp_path: Path
+) -> None:
+    out = tmp_path / "tickets.csv"
+    assert interrupt_at_request(sim, out, 7).returncode == -signal.SIGKILL
+    clock.now += 3600  # an hour later every cursor the first run saw has expired
+    result = run_cli(sim, "tickets", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert any(record.status == 400 for record in sim.requests)  # the cursor was refused
+    assert "Re-reading" in result.stderr
+    assert out.read_bytes() == clean
+
+
+def test_ctrl_c_exits_130_with_a_clean_file_and_progress_saved(
+    sim: Simulator, clean: bytes, tmp_path: Path
+) -> None:
+    out = tmp_path / "tickets.csv"
+    stopped = interrupt_at_request(sim, out, 5, sig=signal.SIGINT)
+    assert stopped.returncode == 130
+    message = stopped.stderr.decode()
+    assert message.count("\n") == 1 and "rerun the same command" in message
+    assert "Traceback" not in message
+    partial = out.read_bytes()
+    assert clean.startswith(partial) and partial.endswith(b"\r\n")  # only whole rows
+    assert run_cli(sim, "tickets", "--out", str(out)).exit_code == 0
+    assert out.read_bytes() == clean
