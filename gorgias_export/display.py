@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from types import TracebackType
 
 from rich.console import Console
@@ -11,13 +12,15 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from gorgias_export.export import ExportStatus
 from gorgias_export.pacing import DEFAULT_WINDOW_SECONDS
 
+RATE_WINDOW = 30.0  # seconds
+
 
 class ProgressDisplay:
     """A progress bar fed by `update(status)`; does nothing when disabled (not a terminal)."""
 
     def __init__(self, enabled: bool, console: Console | None = None) -> None:
         self.enabled = enabled
-        self._started = time.monotonic()
+        self._samples: deque[tuple[float, int]] = deque([(time.monotonic(), 0)])
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         if enabled:
@@ -49,11 +52,19 @@ class ProgressDisplay:
         if self._progress is not None:
             self._progress.stop()
 
+    def _recent_rate(self, requests: int) -> float:
+        """Requests per second over the last RATE_WINDOW seconds: the opening burst fades out."""
+        now = time.monotonic()
+        self._samples.append((now, requests))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= RATE_WINDOW:
+            self._samples.popleft()
+        then, before = self._samples[0]
+        return (requests - before) / max(now - then, 1e-6)
+
     def update(self, status: ExportStatus) -> None:
         if self._progress is None or self._task is None:
             return
-        elapsed = max(time.monotonic() - self._started, 1e-6)
-        rate = f"{status.requests / elapsed:.1f} req/s"
+        rate = f"{self._recent_rate(status.requests):.1f} req/s"
         if status.bucket_limit:
             rate += f" of {status.bucket_limit / DEFAULT_WINDOW_SECONDS:.1f}"
         counts = (

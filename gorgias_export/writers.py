@@ -209,6 +209,14 @@ class RowSink:
     def _guard(self, action: Any) -> Any:
         try:
             return action()
+        except BrokenPipeError:
+            if self._path is not None:
+                raise OutputError(f"Could not write {self._path} (broken pipe).") from None
+            _silence_stdout()  # so that Python's own flush at exit does not complain again
+            raise OutputError(
+                "stdout was closed by its reader before the export finished; "
+                "the rows already printed are complete."
+            ) from None
         except OSError as exc:
             where = self._path or "stdout"
             reason = exc.strerror or exc.__class__.__name__
@@ -216,3 +224,10 @@ class RowSink:
                 f"Could not write {where} ({reason}); fix the path or free some space, "
                 "then rerun to continue."
             ) from None
+
+
+def _silence_stdout() -> None:
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)

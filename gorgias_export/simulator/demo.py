@@ -23,7 +23,7 @@ def main() -> int:
     output = DEMO_DIR / "tickets.csv"
     config = SimConfig(seed=7, tickets=TICKETS, email="demo@example.com", api_key="demo-key")
     with Simulator(config) as simulator:
-        print(f"Simulator: {simulator.url} ({TICKETS} tickets, bucket 40 per 20 s)")
+        print(f"Simulator: {simulator.url} ({TICKETS} tickets, bucket 40 per 20 s)", flush=True)
         env = {
             **os.environ,
             "GORGIAS_BASE_URL": simulator.url,
@@ -39,7 +39,7 @@ def main() -> int:
             str(output),
             "--fresh",
         ]
-        print("$ gorgias-export tickets --out", output, "--fresh")
+        print("$ gorgias-export tickets --out", output, "--fresh", flush=True)
         finished = subprocess.run(command, env=env, check=False)
         if finished.returncode != 0:
             return finished.returncode
