@@ -11,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from gorgias_export.simulator import RequestRecord, SimConfig, Simulator
+from gorgias_export.client import GorgiasClient
+from gorgias_export.config import Secret, Settings
+from gorgias_export.errors import ApiError
+from gorgias_export.job import TicketsJob, run_tickets_job
+from gorgias_export.simulator import Faults, RequestRecord, SimConfig, Simulator
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import run_cli, run_subprocess
 
@@ -153,4 +157,51 @@ def test_ctrl_c_exits_130_with_a_clean_file_and_progress_saved(
     partial = out.read_bytes()
     assert clean.startswith(partial) and partial.endswith(b"\r\n")  # only whole rows
     assert run_cli(sim, "tickets", "--out", str(out)).exit_code == 0
+    assert out.read_bytes() == clean
+
+
+def _client(sim: Simulator, budget: float) -> GorgiasClient:
+    settings = Settings(base_url=sim.url, email=EMAIL, api_key=Secret(SECRET_KEY))
+    return GorgiasClient(
+        settings,
+        sleep=lambda seconds: None,
+        first_contact_budget=budget,
+        retry_budget=budget,
+        read_timeout=2,
+    )
+
+
+def test_when_retries_run_out_the_run_stops_with_progress_saved(
+    sim: Simulator, clean: bytes, tmp_path: Path
+) -> None:
+    out = tmp_path / "tickets.csv"
+    counter = itertools.count(1)
+
+    def outage_from_request_6(record: RequestRecord) -> None:
+        if next(counter) == 6:
+            sim.fail_next(10_000, "5xx")
+
+    sim.on_request = outage_from_request_6
+    # No real sleeping: each retry "waits" 0 s, so the budget is spent by attempts alone.
+    client = _client(sim, budget=0.0)
+    with pytest.raises(ApiError, match="progress is saved"):
+        run_tickets_job(client, TicketsJob(output=str(out), fmt="csv"))
+    sim.on_request = None
+    sim.clear_faults()
+    partial = out.read_bytes()
+    assert partial and clean.startswith(partial) and partial.endswith(b"\r\n")
+    assert out.with_name("tickets.csv.state.json").exists()
+    assert run_cli(sim, "tickets", "--out", str(out)).exit_code == 0
+    assert out.read_bytes() == clean
+
+
+def test_a_run_through_mixed_faults_gives_the_clean_file(
+    sim: Simulator, clean: bytes, tmp_path: Path
+) -> None:
+    out = tmp_path / "tickets.csv"
+    sim.config.faults = Faults(error_5xx=0.1, reset=0.05, truncated=0.05, html_error=0.05, seed=11)
+    client = _client(sim, budget=60)
+    result = run_tickets_job(client, TicketsJob(output=str(out), fmt="csv"))
+    assert result.status.complete
+    assert sum(sim.faults_injected.values()) >= 3 and client.stats.retries >= 3
     assert out.read_bytes() == clean

@@ -38,6 +38,11 @@ class FaultPlan:
         with self._lock:
             self._queued.extend([kind] * n)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._queued.clear()
+            self._outage_until = float("-inf")
+
     def outage(self, seconds: float) -> None:
         with self._lock:
             self._outage_until = self._clock() + seconds

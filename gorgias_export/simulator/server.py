@@ -149,6 +149,10 @@ class Simulator:
         """The next `n` requests get fault `kind`: 5xx, reset, truncated, html_error, slow, 429."""
         self._faults.fail_next(n, kind)
 
+    def clear_faults(self) -> None:
+        """Drop queued scripted faults and end any outage; random faults stay as configured."""
+        self._faults.clear()
+
     def outage(self, seconds: float) -> None:
         """For the next `seconds`, every request gets a reset or a 503, alternately."""
         self._faults.outage(seconds)
