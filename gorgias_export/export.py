@@ -98,6 +98,8 @@ class ConversationExport:
         self.message_rows = 0
         self.empty_ticket_rows = 0
         self.started = time.monotonic()
+        # The byte length the state file on disk vouches for: a failure cuts back to it.
+        self._saved_bytes = progress.output_bytes
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -128,7 +130,7 @@ class ConversationExport:
                 self._window(run, tickets, messages)
             self._finish(run)
         except BaseException:
-            self.sink.cut_back(self.progress.output_bytes)
+            self.sink.cut_back(self._saved_bytes)
             raise
         return self.status(complete=True)
 
@@ -283,9 +285,14 @@ class ConversationExport:
         run = self.progress.run
         assert run is not None
         run.recent = _near_newest(run.recent, run.newest_ticket, run.newest_message)
+        self._sync_and_save()
+        self._on_status(self.status())
+
+    def _sync_and_save(self) -> None:
+        """Rows first, then the state that counts them: never the other way round."""
         self.progress.output_bytes = self.sink.sync()
         self._save(self.progress)
-        self._on_status(self.status())
+        self._saved_bytes = self.progress.output_bytes
 
     def _finish(self, run: RunProgress) -> None:
         p = self.progress
@@ -294,8 +301,7 @@ class ConversationExport:
         p.seen = _near_newest({**p.seen, **run.recent}, p.watermark_tickets, p.watermark_messages)
         p.completed_runs += 1
         p.run = None
-        p.output_bytes = self.sink.sync()
-        self._save(p)
+        self._sync_and_save()
         self._on_status(self.status(complete=True))
 
     def status(self, complete: bool = False) -> ExportStatus:

@@ -13,9 +13,14 @@ import pytest
 
 from gorgias_export.client import GorgiasClient
 from gorgias_export.config import Secret, Settings
-from gorgias_export.errors import ApiError
+from gorgias_export.errors import ApiError, OutputError
+from gorgias_export.export import ConversationExport
 from gorgias_export.job import TicketsJob, run_tickets_job
+from gorgias_export.progress_model import ExportProgress
+from gorgias_export.rows import CONVERSATION_COLUMNS
 from gorgias_export.simulator import Faults, RequestRecord, SimConfig, Simulator
+from gorgias_export.ticket_index import TicketIndex
+from gorgias_export.writers import RowSink, make_encoder
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import run_cli, run_subprocess
 
@@ -205,3 +210,24 @@ def test_a_run_through_mixed_faults_gives_the_clean_file(
     assert result.status.complete
     assert sum(sim.faults_injected.values()) >= 3 and client.stats.retries >= 3
     assert out.read_bytes() == clean
+
+
+def test_a_failed_state_save_leaves_the_output_at_the_last_saved_length(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "tickets.csv"
+    saved: list[int] = []
+
+    def checkpoint(progress: ExportProgress) -> None:
+        if len(saved) == 3:
+            raise OutputError("Could not save progress (No space left on device).")
+        saved.append(progress.output_bytes)
+
+    sink = RowSink(make_encoder("csv", CONVERSATION_COLUMNS), str(out))
+    export = ConversationExport(
+        _client(sim, 60), TicketIndex(None), sink, ExportProgress(), checkpoint
+    )
+    with pytest.raises(OutputError):
+        export.run()
+    sink.close()
+    assert saved[-1] > 0 and out.stat().st_size == saved[-1]
