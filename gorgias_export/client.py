@@ -108,13 +108,16 @@ class GorgiasClient:
 
     # -- single requests -------------------------------------------------------------------
 
-    def get_json(self, path: str, params: Params = ()) -> dict[str, Any]:
-        """GET `path` (relative to the API base, e.g. `/tickets`) and return its JSON object."""
+    def get_json(self, path: str, params: Params = (), is_list: bool = False) -> dict[str, Any]:
+        """GET `path` (relative to the API base, e.g. `/tickets`) and return its JSON object.
+
+        With `is_list`, a body without a `data` list of objects is retried like a broken one.
+        """
         failures = 0
         streak_started = self._clock()
         while True:
             try:
-                return self._attempt(path, params)
+                return self._attempt(path, params, is_list)
             except _Retry as retry:
                 failures += 1
                 budget = self._retry_budget if self._had_success else self._first_contact_budget
@@ -126,7 +129,7 @@ class GorgiasClient:
                 log.info("retrying %s in %.1f s after %s", path, delay, retry.reason)
                 self._sleep(delay)
 
-    def _attempt(self, path: str, params: Params) -> dict[str, Any]:
+    def _attempt(self, path: str, params: Params, is_list: bool) -> dict[str, Any]:
         delay = self.pacer.delay_before_request()
         if delay > 0:
             self._sleep(delay)
@@ -150,10 +153,10 @@ class GorgiasClient:
             self.pacer.level(),
             self.pacer.limit or "?",
         )
-        return self._interpret(path, params, response, body)
+        return self._interpret(path, params, response, body, is_list)
 
     def _interpret(
-        self, path: str, params: Params, response: requests.Response, body: bytes
+        self, path: str, params: Params, response: requests.Response, body: bytes, is_list: bool
     ) -> dict[str, Any]:
         status = response.status_code
         if status == 429:
@@ -171,6 +174,8 @@ class GorgiasClient:
             raise _Retry(f"a {status} response that is not JSON") from None
         if not isinstance(payload, dict):
             raise _Retry(f"a {status} response that is not a JSON object")
+        if is_list and not _is_list_envelope(payload):
+            raise _Retry(f"a {status} response without a list of objects in 'data'")
         self._had_success = True
         return payload
 
@@ -178,7 +183,8 @@ class GorgiasClient:
         detail = _error_message(body)
         if status == 401:
             return AuthError(
-                "The API refused the credentials (401); check GORGIAS_EMAIL and GORGIAS_API_KEY."
+                "The API refused the credentials (401); check GORGIAS_EMAIL and GORGIAS_API_KEY "
+                "(or GORGIAS_AUTH_STRING)."
             )
         if status == 403:
             return AuthError(
@@ -215,11 +221,9 @@ class GorgiasClient:
     def fetch_page(self, path: str, params: Params, cursor: str | None = None) -> Page:
         """One page of a list endpoint; `limit` and `order_by` must be in `params` every time."""
         full = [*params, ("cursor", cursor)] if cursor else list(params)
-        payload = self.get_json(path, full)
-        data = payload.get("data")
+        payload = self.get_json(path, full, is_list=True)
+        data = payload["data"]
         meta = payload.get("meta")
-        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-            raise ApiError(f"The API's answer to {path} has no list of objects in 'data'.")
         next_cursor = meta.get("next_cursor") if isinstance(meta, dict) else None
         return Page(items=data, next_cursor=next_cursor if isinstance(next_cursor, str) else None)
 
@@ -238,6 +242,11 @@ class GorgiasClient:
                 )
             recent.append(page.next_cursor)
             cursor = page.next_cursor
+
+
+def _is_list_envelope(payload: dict[str, Any]) -> bool:
+    data = payload.get("data")
+    return isinstance(data, list) and all(isinstance(item, dict) for item in data)
 
 
 def _error_message(body: bytes) -> str:

@@ -79,6 +79,8 @@ class ListingWalk:
             self.recoveries += 1
             cursor = None
             self.position.cursor = None
+            # Keyset cursors repeat on a second walk: the loop guard starts over with it.
+            self._recent_cursors.clear()
             page = self.client.fetch_page(self.path, self.params, None)
         if page.next_cursor is not None and (
             page.next_cursor == cursor or page.next_cursor in self._recent_cursors

@@ -199,3 +199,12 @@ def test_verbose_logs_never_show_the_key(
         make_client(settings, FakeTime()).get_json("/account")
     assert "retrying" in caplog.text and "GET" in caplog.text
     assert SECRET_KEY not in caplog.text
+
+
+@responses.activate
+def test_a_list_body_without_a_data_list_is_retried(settings: Settings) -> None:
+    responses.get(BASE + "/tags", json={"object": "list", "data": None}, headers=LIMIT)
+    responses.get(BASE + "/tags", json=page([{"id": 1}]), headers=LIMIT)
+    client = make_client(settings, FakeTime())
+    assert client.fetch_page("/tags", [("limit", 100)]).items == [{"id": 1}]
+    assert client.stats.retries == 1

@@ -231,3 +231,21 @@ def test_a_failed_state_save_leaves_the_output_at_the_last_saved_length(
         export.run()
     sink.close()
     assert saved[-1] > 0 and out.stat().st_size == saved[-1]
+
+
+def test_a_cursor_that_expires_mid_run_is_recovered_in_the_same_run(
+    sim: Simulator, clean: bytes, clock: ManualClock, tmp_path: Path
+) -> None:
+    counter = itertools.count(1)
+
+    def expire_everything_at_request_6(record: RequestRecord) -> None:
+        if next(counter) == 6:
+            clock.now += 3600
+
+    sim.on_request = expire_everything_at_request_6
+    out = tmp_path / "tickets.csv"
+    result = run_cli(sim, "tickets", "--out", str(out))
+    sim.on_request = None
+    assert result.exit_code == 0, result.stderr
+    assert "Re-reading" in result.stderr
+    assert out.read_bytes() == clean
