@@ -9,6 +9,7 @@ The rules that keep files safe live here:
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -17,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from gorgias_export.client import GorgiasClient
-from gorgias_export.errors import OutputError, StateConflict
+from gorgias_export.errors import OutputError, StateConflict, UsageError
 from gorgias_export.export import ConversationExport, ExportStatus, StatusCallback
-from gorgias_export.progress_model import ExportProgress
+from gorgias_export.progress_model import BadProgress, ExportProgress
 from gorgias_export.rows import CONVERSATION_COLUMNS, CONVERSATION_COLUMNS_VERSION
 from gorgias_export.state import (
     default_state_path,
+    ensure_replaceable_state,
     export_lock,
     index_path_for,
     load_state,
@@ -83,12 +85,22 @@ def _run_to_stdout(
 def _run_to_file(
     client: GorgiasClient, job: TicketsJob, on_status: StatusCallback | None
 ) -> JobResult:
-    output = Path(job.output).absolute()
+    # Resolved, so that ../x.csv, a symlink and the plain path are the same export.
+    output = Path(job.output).resolve()
     _check_output_path(output)
-    state_path = (job.state_path or default_state_path(output)).absolute()
+    state_path = (job.state_path or default_state_path(output)).resolve()
     _check_parent(state_path, "--state")
+    if state_path == output:
+        raise UsageError("--state must not be the --out file; choose another path for it.")
     identity = _identity(client, job, output)
-    with export_lock(state_path):
+    # The output's lock stops two runs on one file even with different --state files; an
+    # explicit --state gets its own lock too, since two outputs could name the same one.
+    with contextlib.ExitStack() as locks:
+        locks.enter_context(export_lock(output))
+        if job.state_path is not None:
+            locks.enter_context(export_lock(state_path))
+        if job.fresh:
+            ensure_replaceable_state(state_path)
         progress = _starting_progress(state_path, identity, output, job.fresh)
 
         def checkpoint(current: ExportProgress) -> None:
@@ -139,7 +151,7 @@ def _starting_progress(
         return ExportProgress()
     try:
         progress = ExportProgress.from_json(saved.progress)
-    except (TypeError, ValueError, KeyError, IndexError):
+    except BadProgress:
         raise StateConflict(
             f"The state file {state_path} is corrupt; rerun with --fresh to start over."
         ) from None

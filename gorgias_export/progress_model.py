@@ -12,6 +12,33 @@ from typing import Any
 Key = tuple[str, int]
 
 
+class BadProgress(ValueError):
+    """The state file's progress section does not have the shape we write."""
+
+
+def _check(value: Any, kinds: type | tuple[type, ...], what: str) -> Any:
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _as_tuple(kinds)):
+        raise BadProgress(what)
+    return value
+
+
+def _as_tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
+def _optional_str(data: dict[str, Any], name: str) -> str | None:
+    value: str | None = _check(data.get(name), (str, type(None)), name)
+    return value
+
+
+def _str_map(data: dict[str, Any], name: str) -> dict[str, str]:
+    mapping = _check(data.get(name, {}), dict, name)
+    for key, value in mapping.items():
+        _check(key, str, name)
+        _check(value, str, name)
+    return dict(mapping)
+
+
 @dataclass
 class WalkPosition:
     """Where one listing walk is: the cursor of the next unread page and the last key done."""
@@ -21,12 +48,17 @@ class WalkPosition:
     done: bool = False
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> WalkPosition:
-        after = data.get("after")
+    def from_json(cls, data: Any) -> WalkPosition:
+        _check(data, dict, "walk position")
+        after = _check(data.get("after"), (list, type(None)), "after")
+        if after is not None and not (
+            len(after) == 2 and isinstance(after[0], str) and isinstance(after[1], int)
+        ):
+            raise BadProgress("after")
         return cls(
-            cursor=data.get("cursor"),
-            after=(str(after[0]), int(after[1])) if after else None,
-            done=bool(data.get("done")),
+            cursor=_optional_str(data, "cursor"),
+            after=(after[0], after[1]) if after else None,
+            done=_check(data.get("done", False), bool, "done"),
         )
 
 
@@ -47,11 +79,23 @@ class RunProgress:
     oldest_message: str | None = None  # for the progress estimate
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunProgress:
-        fields = dict(data)
-        fields["tickets"] = WalkPosition.from_json(data.get("tickets") or {})
-        fields["messages"] = WalkPosition.from_json(data.get("messages") or {})
-        return cls(**fields)
+    def from_json(cls, data: Any) -> RunProgress:
+        _check(data, dict, "run")
+        if data.get("plan") not in ("backfill", "window"):
+            raise BadProgress("plan")
+        return cls(
+            plan=data["plan"],
+            lower_tickets=_optional_str(data, "lower_tickets"),
+            lower_messages=_optional_str(data, "lower_messages"),
+            upper=_optional_str(data, "upper"),
+            started_at=_check(data.get("started_at"), str, "started_at"),
+            tickets=WalkPosition.from_json(data.get("tickets")),
+            messages=WalkPosition.from_json(data.get("messages")),
+            recent=_str_map(data, "recent"),
+            newest_ticket=_optional_str(data, "newest_ticket"),
+            newest_message=_optional_str(data, "newest_message"),
+            oldest_message=_optional_str(data, "oldest_message"),
+        )
 
 
 @dataclass
@@ -71,7 +115,18 @@ class ExportProgress:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ExportProgress:
-        fields = dict(data)
+        """Parse the progress section, raising BadProgress on anything we did not write."""
+        counts = {
+            name: _check(data.get(name, 0), int, name)
+            for name in ("output_bytes", "rows_written", "completed_runs")
+        }
+        if any(count < 0 for count in counts.values()):
+            raise BadProgress("negative count")
         run = data.get("run")
-        fields["run"] = RunProgress.from_json(run) if run else None
-        return cls(**fields)
+        return cls(
+            **counts,
+            watermark_tickets=_optional_str(data, "watermark_tickets"),
+            watermark_messages=_optional_str(data, "watermark_messages"),
+            seen=_str_map(data, "seen"),
+            run=RunProgress.from_json(run) if run is not None else None,
+        )

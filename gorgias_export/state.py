@@ -40,6 +40,27 @@ class SavedState:
     progress: dict[str, Any]
 
 
+_STATE_PREFIX = '{\n "format_version"'
+
+
+def ensure_replaceable_state(path: Path) -> None:
+    """Refuse to overwrite a file at the state path that is not one of our state files."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(_STATE_PREFIX))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OutputError(
+            f"Could not read the state file {path} ({exc.__class__.__name__})."
+        ) from None
+    if head != _STATE_PREFIX.encode():
+        raise StateConflict(
+            f"{path} is not a gorgias-export state file, so it is left alone; choose another "
+            "--state path."
+        )
+
+
 def load_state(path: Path, identity: dict[str, Any]) -> SavedState | None:
     """The saved state for this export, None if there is none; refuses a foreign or broken one."""
     try:
@@ -50,6 +71,7 @@ def load_state(path: Path, identity: dict[str, Any]) -> SavedState | None:
         raise OutputError(
             f"Could not read the state file {path} ({exc.__class__.__name__})."
         ) from None
+    ensure_replaceable_state(path)
     try:
         document = json.loads(text)
         version = document["format_version"]
@@ -124,13 +146,13 @@ def remove_state(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def export_lock(state_path: Path) -> Iterator[None]:
-    """Hold an exclusive lock for this export; a second run gets a clear StateConflict.
+def export_lock(guarded: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `guarded` (an output or a state file) via `<guarded>.lock`.
 
-    `flock` is released by the kernel when the process dies, so a `kill -9` never leaves a
-    stale lock behind.
+    A second run gets a clear StateConflict. `flock` is released by the kernel when the process
+    dies, so a `kill -9` never leaves a stale lock behind.
     """
-    lock_path = state_path.with_name(state_path.name + ".lock")
+    lock_path = guarded.with_name(guarded.name + ".lock")
     try:
         handle = open(lock_path, "a+b")  # noqa: SIM115 - held for the whole export
     except OSError as exc:

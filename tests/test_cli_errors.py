@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def test_a_wrong_key_exits_4_and_creates_nothing(sim: Simulator, tmp_path: Path)
     out = tmp_path / "t.csv"
     result = run_cli(sim, "tickets", "--out", str(out), env={"GORGIAS_API_KEY": "wrong"})
     assert "GORGIAS_API_KEY" in assert_one_line_error(result, ExitCode.AUTH)
-    assert list(tmp_path.iterdir()) == [tmp_path / "t.csv.state.json.lock"]
+    assert list(tmp_path.iterdir()) == [tmp_path / "t.csv.lock"]
 
 
 def test_a_user_without_permission_exits_4(sim: Simulator, tmp_path: Path) -> None:
@@ -145,10 +146,72 @@ def test_an_output_changed_behind_our_back_is_refused(sim: Simulator, tmp_path: 
 
 def test_a_second_run_on_the_same_export_is_refused(sim: Simulator, tmp_path: Path) -> None:
     out = tmp_path / "t.csv"
-    with export_lock(out.with_name("t.csv.state.json")):
+    with export_lock(out):
         result = run_cli(sim, "tickets", "--out", str(out))
-    assert "Another gorgias-export run" in assert_one_line_error(result, ExitCode.CONFLICT)
+        assert "Another gorgias-export run" in assert_one_line_error(result, ExitCode.CONFLICT)
+        # another --state does not get around it: the lock is on the output
+        state = tmp_path / "elsewhere.state.json"
+        result = run_cli(sim, "tickets", "--out", str(out), "--state", str(state))
+        assert "Another gorgias-export run" in assert_one_line_error(result, ExitCode.CONFLICT)
     assert not out.exists()
+
+
+def test_an_explicit_state_file_is_locked_too(sim: Simulator, tmp_path: Path) -> None:
+    state = tmp_path / "shared.state.json"
+    with export_lock(state):
+        result = run_cli(sim, "tickets", "--out", str(tmp_path / "b.csv"), "--state", str(state))
+    assert "Another gorgias-export run" in assert_one_line_error(result, ExitCode.CONFLICT)
+
+
+def test_a_state_path_holding_other_data_is_never_overwritten(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    precious = tmp_path / "a.csv"
+    precious.write_text("id,name\n1,precious\n")
+    out = tmp_path / "b.csv"
+    for extra in ([], ["--fresh"]):
+        result = run_cli(sim, "tickets", "--out", str(out), "--state", str(precious), *extra)
+        message = assert_one_line_error(result, ExitCode.CONFLICT)
+        assert "not a gorgias-export state file" in message and "--fresh" not in message
+    assert precious.read_text() == "id,name\n1,precious\n"
+    result = run_cli(sim, "tickets", "--out", str(out), "--state", str(out))
+    assert "--state must not be the --out file" in assert_one_line_error(result, ExitCode.USAGE)
+
+
+def test_the_same_output_by_another_path_is_the_same_export(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "work").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "data")
+    assert run_cli(sim, "tickets", "--out", str(tmp_path / "data" / "t.csv")).exit_code == 0
+    monkeypatch.chdir(tmp_path / "work")
+    for alias in ("../data/t.csv", str(tmp_path / "link" / "t.csv")):
+        result = run_cli(sim, "tickets", "--out", alias)
+        assert result.exit_code == 0 and "0 new rows" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"seen": []},
+        {"watermark_messages": 5},
+        {"output_bytes": "12"},
+        {"run": {"plan": "sideways"}},
+        {"run": {"plan": "window", "started_at": "x", "tickets": {"after": [1, 2]}}},
+    ],
+)
+def test_a_state_with_wrong_types_is_refused_not_a_crash(
+    sim: Simulator, tmp_path: Path, damage: dict[str, object]
+) -> None:
+    out = tmp_path / "t.csv"
+    assert run_cli(sim, "tickets", "--out", str(out)).exit_code == 0
+    state_path = out.with_name("t.csv.state.json")
+    document = json.loads(state_path.read_text())
+    document["progress"].update(damage)
+    state_path.write_text(json.dumps(document, indent=1))
+    result = run_cli(sim, "tickets", "--out", str(out))
+    assert "corrupt" in assert_one_line_error(result, ExitCode.CONFLICT)
 
 
 def test_the_key_appears_nowhere(sim: Simulator, tmp_path: Path) -> None:

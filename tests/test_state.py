@@ -38,11 +38,23 @@ def test_a_state_from_another_export_is_refused_naming_the_difference(
     assert caught.value.exit_code == ExitCode.CONFLICT
 
 
-@pytest.mark.parametrize("content", ["", "{", '{"format_version": 1}', "[]", "\x00\x01"])
-def test_a_corrupt_or_truncated_state_is_refused(tmp_path: Path, content: str) -> None:
+def test_a_corrupt_or_truncated_state_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    save_state(path, IDENTITY, {"output_bytes": 10})
+    whole = path.read_text()
+    for cut in (len(whole) // 3, len(whole) - 2):
+        path.write_text(whole[:cut])
+        with pytest.raises(StateConflict, match="corrupt"):
+            load_state(path, IDENTITY)
+
+
+@pytest.mark.parametrize(
+    "content", ["", "{", '{"format_version": 1}', "[]", "\x00\x01", "id,name\n"]
+)
+def test_a_file_that_is_not_ours_is_never_called_corrupt(tmp_path: Path, content: str) -> None:
     path = tmp_path / "s.json"
     path.write_text(content)
-    with pytest.raises(StateConflict, match="corrupt"):
+    with pytest.raises(StateConflict, match="not a gorgias-export state file"):
         load_state(path, IDENTITY)
 
 
