@@ -20,7 +20,7 @@ from gorgias_export import __version__
 from gorgias_export.client import GorgiasClient
 from gorgias_export.config import RawSettings, Settings, load_settings, read_dotenv
 from gorgias_export.display import ProgressDisplay
-from gorgias_export.errors import ExitCode, ExportError, UsageError
+from gorgias_export.errors import ExitCode, ExportError, OutputError, UsageError
 from gorgias_export.job import JobResult, TicketsJob, run_tickets_job
 from gorgias_export.timeutil import ACCEPTED_FORMS, parse_cli_datetime
 from gorgias_export.writers import format_from_path
@@ -164,14 +164,21 @@ def tickets(
     Example: gorgias-export tickets --out tickets.csv
     """
     settings: Settings | None = None
-    with _errors_to_exit_codes(debug, lambda: settings):
+    to_stdout = out == "-"
+    with _errors_to_exit_codes(debug, lambda: settings, resumable=not to_stdout):
+        if to_stdout and (state or fresh):
+            raise UsageError("--state and --fresh do not apply to --out - (stdout has no resume).")
+        if not to_stdout and Path(out).is_dir():
+            raise OutputError(
+                f"--out {out} is a directory; give a file path such as {out}/tickets.csv."
+            )
         job = TicketsJob(
             output=out,
             fmt=_resolve_format(out, fmt),
             state_path=state,
             fresh=fresh,
             since=parse_cli_datetime(since, "--since") if since else None,
-            until=parse_cli_datetime(until, "--until") if until else None,
+            until=parse_cli_datetime(until, "--until", end_of=True) if until else None,
         )
         if job.since and job.until and job.since > job.until:
             raise UsageError(f"--since {since} is after --until {until}; swap them.")
@@ -248,7 +255,9 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> NoReturn:
 
 
 @contextlib.contextmanager
-def _errors_to_exit_codes(debug: bool, current_settings: object) -> Iterator[None]:
+def _errors_to_exit_codes(
+    debug: bool, current_settings: object, resumable: bool = True
+) -> Iterator[None]:
     """The single place where failures become one line on stderr and an exit status."""
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
 
@@ -264,10 +273,12 @@ def _errors_to_exit_codes(debug: bool, current_settings: object) -> Iterator[Non
     except ExportError as error:
         fail(error.message, error.exit_code)
     except KeyboardInterrupt:
-        fail(
-            "Interrupted; progress is saved, rerun the same command to continue.",
-            ExitCode.INTERRUPTED,
-        )
+        if resumable:
+            fail(
+                "Interrupted; progress is saved, rerun the same command to continue.",
+                ExitCode.INTERRUPTED,
+            )
+        fail("Interrupted; the rows printed so far are complete.", ExitCode.INTERRUPTED)
     except typer.Exit:
         raise
     except Exception as error:

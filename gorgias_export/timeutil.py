@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from gorgias_export.errors import UsageError
 
@@ -46,13 +46,37 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ACCEPTED_FORMS = "YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS], optionally with Z or an offset like +02:00"
 
 
-def parse_cli_datetime(value: str, flag: str) -> datetime:
-    """A --since/--until value: a date (midnight UTC) or an ISO datetime (UTC unless offset)."""
+_TIME_PART = re.compile(r"T(\d{2}):?(\d{2})?(?::?(\d{2}))?(\.\d+)?", re.IGNORECASE)
+
+
+def parse_cli_datetime(value: str, flag: str, end_of: bool = False) -> datetime:
+    """A --since/--until value: a date (midnight UTC) or an ISO datetime (UTC unless offset).
+
+    With `end_of`, the value names the whole period it is written to: `2024-03-31` means up to
+    the last microsecond of that day, `…T23:59:59` up to the end of that second. An inclusive
+    --until then never drops the messages of its last day or second.
+    """
     text = value.strip()
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(f"{flag} {value!r} is not a date; use {ACCEPTED_FORMS}.") from None
-    if _DATE_ONLY.match(text) or parsed.tzinfo is None:
+    if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    if end_of:
+        parsed += _precision(text) - timedelta(microseconds=1)
     return parsed.astimezone(UTC)
+
+
+def _precision(text: str) -> timedelta:
+    """The length of the period a written datetime names: a day, an hour, a minute, a second."""
+    if _DATE_ONLY.match(text):
+        return timedelta(days=1)
+    match = _TIME_PART.search(text)
+    if match is None or match.group(4):
+        return timedelta(microseconds=1)
+    if match.group(3):
+        return timedelta(seconds=1)
+    if match.group(2):
+        return timedelta(minutes=1)
+    return timedelta(hours=1)

@@ -51,6 +51,12 @@ def test_usage_errors_exit_2(sim: Simulator, args: list[str], needle: str) -> No
     assert not Path("t.csv").exists()
 
 
+@pytest.mark.parametrize("extra", [["--fresh"], ["--state", "s.json"]])
+def test_resume_options_make_no_sense_on_stdout(sim: Simulator, extra: list[str]) -> None:
+    result = run_cli(sim, "tickets", "--out", "-", *extra)
+    assert "stdout has no resume" in assert_one_line_error(result, ExitCode.USAGE)
+
+
 def test_an_unknown_format_is_a_usage_error(sim: Simulator) -> None:
     result = run_cli(sim, "tickets", "--out", "t.csv", "--format", "xml")
     assert result.exit_code == ExitCode.USAGE and "xml" in result.stderr
@@ -101,6 +107,8 @@ def test_output_path_problems_exit_6(sim: Simulator, tmp_path: Path) -> None:
         (blocker / "t.csv", "not a directory"),
         (tmp_path, "is a directory"),
     ]
+    result = run_cli(sim, "tickets", "--out", str(tmp_path))  # no extension to guess from either
+    assert "is a directory" in assert_one_line_error(result, ExitCode.IO)
     for out, needle in cases:
         result = run_cli(sim, "tickets", "--out", str(out), "--format", "csv")
         assert needle in assert_one_line_error(result, ExitCode.IO)

@@ -6,6 +6,7 @@ import pytest
 
 from gorgias_export.errors import UsageError
 from gorgias_export.timeutil import (
+    format_utc,
     normalize_api_datetime,
     parse_api_datetime,
     parse_cli_datetime,
@@ -52,3 +53,18 @@ def test_bad_cli_dates_name_the_flag_and_the_accepted_forms(raw: str) -> None:
     with pytest.raises(UsageError) as caught:
         parse_cli_datetime(raw, "--until")
     assert "--until" in caught.value.message and "YYYY-MM-DD" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("raw", "end"),
+    [
+        ("2024-03-31", "2024-03-31T23:59:59.999999Z"),
+        ("2024-03-31T23", "2024-03-31T23:59:59.999999Z"),
+        ("2024-03-31T23:59", "2024-03-31T23:59:59.999999Z"),
+        ("2024-03-31T23:59:59", "2024-03-31T23:59:59.999999Z"),
+        ("2024-03-31T23:59:59.5", "2024-03-31T23:59:59.500000Z"),
+        ("2024-04-01T01:59:59+02:00", "2024-03-31T23:59:59.999999Z"),
+    ],
+)
+def test_until_includes_the_whole_period_it_names(raw: str, end: str) -> None:
+    assert format_utc(parse_cli_datetime(raw, "--until", end_of=True)) == end
