@@ -153,7 +153,7 @@ class ConversationExport:
                 while not tickets.done and (
                     tickets.position.after is None or tickets.position.after[0] <= newest[0]
                 ):
-                    self._ticket_page(run, tickets, backfill=True)
+                    self._ticket_page(run, tickets, emit_empty=True)
             in_window = []
             beyond_until = False
             for message in page.items:
@@ -166,15 +166,22 @@ class ConversationExport:
             messages.advance(page, finished=beyond_until)
             self._checkpoint()
         while not tickets.done:  # tickets created after the last message, with no messages
-            self._ticket_page(run, tickets, backfill=True)
+            self._ticket_page(run, tickets, emit_empty=True)
 
     def _window(self, run: RunProgress, tickets: ListingWalk, messages: ListingWalk) -> None:
         # Every ticket with a message in the window was updated inside it, so walking tickets by
-        # updated_datetime down to the lower edge brings their context.
+        # updated_datetime down to the lower edge refreshes their context.
         lowers = [run.lower_tickets, run.lower_messages]
         ticket_floor = None if None in lowers else min(v for v in lowers if v)
         while not tickets.done:
-            self._ticket_page(run, tickets, backfill=False, stop_below=ticket_floor)
+            self._ticket_page(run, tickets, emit_empty=False, stop_below=ticket_floor)
+        # Tickets without messages are found by creation time, a key that never moves: a ticket
+        # updated during the walk above jumps past its position and would be missed there.
+        created = ListingWalk(
+            self.client, "/tickets", "created_datetime", descending=True, position=run.new_tickets
+        )
+        while not created.done:
+            self._ticket_page(run, created, emit_empty=True, stop_below=run.lower_tickets)
         while not messages.done:
             page = messages.fetch()
             in_window = []
@@ -195,18 +202,20 @@ class ConversationExport:
     # -- pages to rows ---------------------------------------------------------------------
 
     def _ticket_page(
-        self, run: RunProgress, walk: ListingWalk, backfill: bool, stop_below: str | None = None
+        self, run: RunProgress, walk: ListingWalk, emit_empty: bool, stop_below: str | None = None
     ) -> None:
+        """Index one page of tickets; with `emit_empty` (a walk by creation), write the rows of
+        tickets without messages that fall in the run's window."""
         page = walk.fetch()
         self.index.put_many(
             (t["id"], ticket_context(t)) for t in page.items if isinstance(t.get("id"), int)
         )
         self.tickets_read += len(page.items)
         beyond_until = False
-        for ticket in page.items:
-            created = walk.key(ticket)[0] if backfill else _created_key(ticket)
+        for ticket in page.items if emit_empty else ():
+            created = walk.key(ticket)[0]
             if run.upper and created > run.upper:
-                if backfill:  # ascending by creation: everything after is beyond too
+                if not walk.descending:  # ascending: every ticket after this is beyond too
                     beyond_until = True
                     break
                 continue
@@ -308,7 +317,8 @@ class ConversationExport:
         run = self.progress.run
         phase = "done"
         if run is not None:
-            phase = "tickets" if run.plan == "window" and not run.tickets.done else "messages"
+            tickets_pending = not (run.tickets.done and run.new_tickets.done)
+            phase = "tickets" if run.plan == "window" and tickets_pending else "messages"
         stats = self.client.stats
         return ExportStatus(
             phase=phase,
@@ -336,11 +346,6 @@ class ConversationExport:
         if at is None or start is None or end is None or end == start:
             return None
         return min(1.0, max(0.0, (at - start) / (end - start)))
-
-
-def _created_key(ticket: dict[str, Any]) -> str:
-    created = parse_api_datetime(ticket.get("created_datetime"))
-    return format_utc(created) if created else ""
 
 
 def _near_newest(

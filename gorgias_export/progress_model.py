@@ -71,7 +71,10 @@ class RunProgress:
     lower_messages: str | None
     upper: str | None  # --until
     started_at: str
-    tickets: WalkPosition = field(default_factory=WalkPosition)
+    tickets: WalkPosition = field(
+        default_factory=WalkPosition
+    )  # backfill: by creation; else by update
+    new_tickets: WalkPosition = field(default_factory=WalkPosition)  # window: by creation
     messages: WalkPosition = field(default_factory=WalkPosition)
     recent: dict[str, str] = field(default_factory=dict)  # row id -> key, near the newest
     newest_ticket: str | None = None
@@ -90,6 +93,7 @@ class RunProgress:
             upper=_optional_str(data, "upper"),
             started_at=_check(data.get("started_at"), str, "started_at"),
             tickets=WalkPosition.from_json(data.get("tickets")),
+            new_tickets=WalkPosition.from_json(data.get("new_tickets")),
             messages=WalkPosition.from_json(data.get("messages")),
             recent=_str_map(data, "recent"),
             newest_ticket=_optional_str(data, "newest_ticket"),

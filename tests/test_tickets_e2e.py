@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from gorgias_export.simulator import SimConfig, Simulator
+from gorgias_export.simulator import RequestRecord, SimConfig, Simulator
 from gorgias_export.simulator.data import (
     MESSAGE_HTML_ONLY,
     MESSAGE_HUGE_BODY,
@@ -161,3 +163,26 @@ def test_messages_of_tickets_the_walk_missed_get_their_context_in_batches(
     rows = {row["message_id"]: row for row in read_csv(out)}
     assert rows[str(message["id"])]["ticket_subject"] == (old["subject"] or "")
     assert any("ticket_ids" in record.query for record in sim.requests)
+
+
+def test_a_window_run_keeps_an_empty_ticket_updated_while_tickets_are_walked(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    keys = sorted(sort_key(t["updated_datetime"]) for t in sim.dataset.tickets)
+    since = keys[len(keys) // 3]  # two pages of tickets updated since then
+    moment = parse_api_datetime(since)
+    assert moment is not None
+    quiet = sim.dataset.add_ticket(messages=0, created=moment + timedelta(seconds=1))
+    seen_tickets = itertools.count(1)
+
+    def touch_after_first_ticket_page(record: RequestRecord) -> None:
+        if record.path.endswith("/tickets") and next(seen_tickets) == 2:
+            sim.dataset.update_ticket(quiet["id"], status="closed")  # it jumps to the top
+
+    sim.on_request = touch_after_first_ticket_page
+    out = tmp_path / "recent.csv"
+    result = run_cli(sim, "tickets", "--out", str(out), "--since", since)
+    sim.on_request = None
+    assert result.exit_code == 0, result.stderr
+    assert row_ids(read_csv(out)) == expected_ids(sim, since=since)
+    assert (str(quiet["id"]), "") in row_ids(read_csv(out))
