@@ -147,7 +147,7 @@ class ConversationExport:
         while not messages.done:
             page = messages.fetch()
             if page.items:
-                newest = messages.key(page.items[-1])
+                newest = page.keys[-1]
                 # Keep the ticket walk ahead of the messages in hand; its pages are read once
                 # either way, so staying ahead costs no extra request.
                 while not tickets.done and (
@@ -156,8 +156,7 @@ class ConversationExport:
                     self._ticket_page(run, tickets, emit_empty=True)
             in_window = []
             beyond_until = False
-            for message in page.items:
-                key = messages.key(message)
+            for message, key in zip(page.items, page.keys, strict=True):
                 if run.upper and key[0] > run.upper:
                     beyond_until = True
                     break
@@ -185,8 +184,7 @@ class ConversationExport:
         while not messages.done:
             page = messages.fetch()
             in_window = []
-            for message in page.items:
-                key = messages.key(message)
+            for message, key in zip(page.items, page.keys, strict=True):
                 if run.upper and key[0] > run.upper:
                     continue
                 if run.lower_messages and key[0] < run.lower_messages:
@@ -212,8 +210,7 @@ class ConversationExport:
         )
         self.tickets_read += len(page.items)
         beyond_until = False
-        for ticket in page.items if emit_empty else ():
-            created = walk.key(ticket)[0]
+        for ticket, (created, _) in zip(page.items, page.keys, strict=True) if emit_empty else ():
             if run.upper and created > run.upper:
                 if not walk.descending:  # ascending: every ticket after this is beyond too
                     beyond_until = True
@@ -244,7 +241,7 @@ class ConversationExport:
                 continue
             ticket_id = message.get("ticket_id")
             context = contexts.get(ticket_id) if isinstance(ticket_id, int) else None
-            row = conversation_row(context or unknown_ticket_context(ticket_id), message)
+            row = conversation_row(context or unknown_ticket_context(ticket_id), message, key[0])
             self._write(row_id, key[0], row)
             self.message_rows += 1
 

@@ -21,7 +21,11 @@ from gorgias_export.client import GorgiasClient
 from gorgias_export.errors import OutputError, StateConflict, UsageError
 from gorgias_export.export import ConversationExport, ExportStatus, StatusCallback
 from gorgias_export.progress_model import BadProgress, ExportProgress
-from gorgias_export.rows import CONVERSATION_COLUMNS, CONVERSATION_COLUMNS_VERSION
+from gorgias_export.rows import (
+    CONVERSATION_COLUMNS,
+    CONVERSATION_COLUMNS_VERSION,
+    CONVERSATION_CSV_KINDS,
+)
 from gorgias_export.state import (
     default_state_path,
     ensure_replaceable_state,
@@ -68,7 +72,11 @@ def _run_to_stdout(
 ) -> JobResult:
     # No resume on stdout: there is no file to cut back. The index lives in a temporary folder.
     progress = ExportProgress()
-    sink = RowSink(make_encoder(job.fmt, CONVERSATION_COLUMNS), None, stream=sys.stdout.buffer)
+    sink = RowSink(
+        make_encoder(job.fmt, CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS),
+        None,
+        stream=sys.stdout.buffer,
+    )
     with tempfile.TemporaryDirectory(prefix="gorgias-export-") as scratch:
         index = TicketIndex(Path(scratch) / "tickets.sqlite")
         try:
@@ -107,7 +115,7 @@ def _run_to_file(
             save_state(state_path, identity, current.to_json())
 
         sink = RowSink(
-            make_encoder(job.fmt, CONVERSATION_COLUMNS),
+            make_encoder(job.fmt, CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS),
             str(output),
             offset=progress.output_bytes,
             before_first_open=lambda: checkpoint(progress),

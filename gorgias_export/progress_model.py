@@ -6,7 +6,7 @@ Keys are `[sort value, id]` pairs, where the sort value is a normalized UTC date
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 Key = tuple[str, int]
@@ -115,7 +115,25 @@ class ExportProgress:
     run: RunProgress | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand rather than dataclasses.asdict, whose deep copy cost more than the JSON.
+        run = self.run
+        return {
+            "output_bytes": self.output_bytes,
+            "rows_written": self.rows_written,
+            "completed_runs": self.completed_runs,
+            "watermark_tickets": self.watermark_tickets,
+            "watermark_messages": self.watermark_messages,
+            "seen": self.seen,
+            "run": None
+            if run is None
+            else {
+                **vars(run),
+                **{
+                    name: vars(getattr(run, name))
+                    for name in ("tickets", "new_tickets", "messages")
+                },
+            },
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ExportProgress:

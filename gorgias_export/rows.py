@@ -58,6 +58,14 @@ MESSAGE_COLUMNS = (
 # ticket_id and message_id first: they are the row's identity.
 CONVERSATION_COLUMNS = ("ticket_id", "message_id", *TICKET_COLUMNS[1:], *MESSAGE_COLUMNS[1:])
 
+# Column types for the CSV encoder: everything else is text, a number or None.
+CONVERSATION_CSV_KINDS = {
+    **dict.fromkeys(
+        ("ticket_spam", "ticket_trashed", "message_from_agent", "message_public"), "bool"
+    ),
+    **dict.fromkeys(("ticket_tags", "attachment_names", "attachment_urls"), "json"),
+}
+
 # Bump when the columns change, so a resume never appends rows of another shape to a file.
 CONVERSATION_COLUMNS_VERSION = 1
 
@@ -111,20 +119,29 @@ def unknown_ticket_context(ticket_id: object) -> Row:
 
 def _party(message: dict[str, Any], role: str) -> tuple[Any, Any]:
     """(name, email) of the sender or receiver, falling back to the message's source block."""
-    person = _obj(message.get(role))
-    source = _obj(message.get("source"))
+    person = message.get(role)
+    name = email = None
+    if person.__class__ is dict:
+        name = person.get("name")
+        email = person.get("email")
+    if name and email:
+        return name, email
+    source = message.get("source")
+    if source.__class__ is not dict:
+        return name, email
     if role == "sender":
-        fallback = _obj(source.get("from"))
+        fallback = source.get("from")
     else:
         recipients = source.get("to")
-        fallback = _obj(recipients[0]) if isinstance(recipients, list) and recipients else {}
-    name = person.get("name") or fallback.get("name")
-    email = person.get("email") or fallback.get("address")
-    return name, email
+        fallback = recipients[0] if recipients.__class__ is list and recipients else None
+    if fallback.__class__ is not dict:
+        return name, email
+    return name or fallback.get("name"), email or fallback.get("address")
 
 
-def message_columns(message: dict[str, Any]) -> Row:
-    """The message columns of a conversation row."""
+def message_columns(message: dict[str, Any], created: str | None = None) -> Row:
+    """The message columns of a conversation row; `created` is the normalized creation time
+    when the caller already has it (the walk's sort key)."""
     sender_name, sender_email = _party(message, "sender")
     receiver_name, receiver_email = _party(message, "receiver")
     attachments = message.get("attachments")
@@ -140,7 +157,8 @@ def message_columns(message: dict[str, Any]) -> Row:
         "message_receiver_name": receiver_name,
         "message_receiver_email": receiver_email,
         "message_subject": message.get("subject"),
-        "message_created_datetime": normalize_api_datetime(message.get("created_datetime")),
+        "message_created_datetime": created
+        or normalize_api_datetime(message.get("created_datetime")),
         "message_sent_datetime": normalize_api_datetime(message.get("sent_datetime")),
         "message_failed_datetime": normalize_api_datetime(message.get("failed_datetime")),
         "attachments_count": len(files),
@@ -154,11 +172,20 @@ def message_columns(message: dict[str, Any]) -> Row:
 EMPTY_MESSAGE: Row = dict.fromkeys(MESSAGE_COLUMNS)
 
 
-def conversation_row(context: Row, message: dict[str, Any] | None) -> Row:
+_TICKET_DEFAULTS: Row = dict.fromkeys(TICKET_COLUMNS)
+
+
+def conversation_row(
+    context: Row, message: dict[str, Any] | None, created: str | None = None
+) -> Row:
     """One output row: the ticket's context with the message's columns (empty for no message)."""
-    columns = message_columns(message) if message is not None else EMPTY_MESSAGE
-    row = {**context, **columns}
-    return {name: row.get(name) for name in CONVERSATION_COLUMNS}
+    columns = message_columns(message, created) if message is not None else EMPTY_MESSAGE
+    # Insertion order gives CONVERSATION_COLUMNS' order: the ids first, then ticket, then message.
+    row: Row = {"ticket_id": context.get("ticket_id"), "message_id": columns.get("message_id")}
+    row.update(_TICKET_DEFAULTS)
+    row.update(context)
+    row.update(columns)
+    return row
 
 
 def message_body(message: dict[str, Any]) -> str | None:

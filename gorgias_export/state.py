@@ -40,21 +40,21 @@ class SavedState:
     progress: dict[str, Any]
 
 
-_STATE_PREFIX = '{\n "format_version"'
+_STATE_PREFIX = '{"format_version"'
 
 
 def ensure_replaceable_state(path: Path) -> None:
     """Refuse to overwrite a file at the state path that is not one of our state files."""
     try:
         with path.open("rb") as handle:
-            head = handle.read(len(_STATE_PREFIX))
+            head = b"".join(handle.read(256).split())  # pretty-printed or compact alike
     except FileNotFoundError:
         return
     except OSError as exc:
         raise OutputError(
             f"Could not read the state file {path} ({exc.__class__.__name__})."
         ) from None
-    if head != _STATE_PREFIX.encode():
+    if not head.startswith(_STATE_PREFIX.encode()):
         raise StateConflict(
             f"{path} is not a gorgias-export state file, so it is left alone; choose another "
             "--state path."
@@ -107,7 +107,9 @@ def save_state(path: Path, identity: dict[str, Any], progress: dict[str, Any]) -
         "export": identity,
         "progress": progress,
     }
-    data = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+    # Compact: the C encoder is several times faster than indent's pure-Python path, and this
+    # runs after every page.
+    data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     directory = path.parent
     try:
         fd, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=directory)

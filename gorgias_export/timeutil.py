@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from gorgias_export.errors import UsageError
 
@@ -26,17 +27,49 @@ def parse_api_datetime(value: object) -> datetime | None:
 
 def format_utc(moment: datetime) -> str:
     """ISO 8601 in UTC with a fixed width, so that strings sort like the instants they name."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    text = moment.astimezone(UTC).isoformat(timespec="microseconds")  # ends in +00:00
+    return text[:-6] + "Z"
+
+
+# The API's usual form, already in UTC: rewritten by slicing, since parsing and formatting half a
+# million datetimes was a fifth of the exporter's CPU time. Anything else takes the full parser.
+_UTC_FORM = re.compile(r"\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-6]\d(?:\.\d{6})?\+00:00")
+
+
+def _fast_normalize(value: str) -> str | None:
+    if value.endswith("+00:00") and _UTC_FORM.fullmatch(value) and _real_day(value[:10]):
+        return value[:19] + (value[19:26] if len(value) == 32 else ".000000") + "Z"
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _real_day(day: str) -> bool:
+    """Whether YYYY-MM-DD exists (no 30 February); cached, since rows share few days."""
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return False
+    return True
 
 
 def normalize_api_datetime(value: object) -> object:
     """An output cell: normalized UTC when readable, else the value as the API sent it."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        fast = _fast_normalize(value)
+        if fast is not None:
+            return fast
     parsed = parse_api_datetime(value)
     return format_utc(parsed) if parsed is not None else value
 
 
 def sort_key(value: object) -> str:
     """A comparable string for a datetime field; unreadable values sort first, never crash."""
+    if isinstance(value, str):
+        fast = _fast_normalize(value)
+        if fast is not None:
+            return fast
     parsed = parse_api_datetime(value)
     return format_utc(parsed) if parsed is not None else ""
 

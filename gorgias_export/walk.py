@@ -31,6 +31,7 @@ def item_key(item: dict[str, Any], field: str) -> Key:
 @dataclass
 class WalkPage:
     items: list[dict[str, Any]]  # the page's items not done before, in walk order
+    keys: list[Key]  # their keys, computed once
     next_cursor: str | None
     last_key: Key | None  # key of the page's last item, done or not (for stop conditions)
 
@@ -90,9 +91,14 @@ class ListingWalk:
                 "stopping instead of looping (progress is saved)."
             )
         keys = [self.key(item) for item in page.items]
-        fresh = [item for item, key in zip(page.items, keys, strict=True) if self._is_new(key)]
+        fresh = [
+            (item, key) for item, key in zip(page.items, keys, strict=True) if self._is_new(key)
+        ]
         return WalkPage(
-            items=fresh, next_cursor=page.next_cursor, last_key=keys[-1] if keys else None
+            items=[item for item, _ in fresh],
+            keys=[key for _, key in fresh],
+            next_cursor=page.next_cursor,
+            last_key=keys[-1] if keys else None,
         )
 
     def _is_new(self, key: Key) -> bool:
@@ -103,8 +109,8 @@ class ListingWalk:
 
     def advance(self, page: WalkPage, finished: bool = False) -> None:
         """Mark `page` done: the next fetch continues after it."""
-        if page.items:
-            self.position.after = self.key(page.items[-1])
+        if page.keys:
+            self.position.after = page.keys[-1]
         if page.next_cursor is not None:
             self._recent_cursors.append(page.next_cursor)
         self.position.cursor = page.next_cursor

@@ -31,15 +31,21 @@ def format_from_path(path: str) -> str | None:
 
 class RowEncoder(Protocol):
     def header(self) -> bytes: ...
-    def encode(self, row: dict[str, Any]) -> bytes: ...
+    def encode_many(self, rows: Sequence[dict[str, Any]]) -> bytes: ...
 
 
 def _csv_cell(value: Any) -> str:
+    # Exact-class checks first: this runs for every cell of every row.
+    kind = value.__class__
+    if kind is str:
+        return value  # type: ignore[no-any-return]
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, (list, dict)):
+    if kind is list or kind is dict:
+        if not value:
+            return "[]" if kind is list else "{}"
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return str(value)
 
@@ -50,25 +56,56 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8", errors="replace")
 
 
-class CsvEncoder:
-    """RFC 4180 rows (CRLF line ends, quoted when needed) in UTF-8."""
+def _csv_bool(value: Any) -> Any:
+    return ("true" if value else "false") if value.__class__ is bool else value
 
-    def __init__(self, columns: Sequence[str]) -> None:
+
+def _csv_json(value: Any) -> Any:
+    return _csv_cell(value) if value is not None else None
+
+
+_CONVERTERS = {"bool": _csv_bool, "json": _csv_json}
+
+
+class CsvEncoder:
+    """RFC 4180 rows (CRLF line ends, quoted when needed) in UTF-8.
+
+    `kinds` names the columns that hold booleans ("bool") or lists/objects ("json"); the others
+    must hold text, numbers or None, which the csv module writes as they are. Without `kinds`,
+    every cell goes through the general conversion (slower, for rows of unknown shape).
+    """
+
+    def __init__(self, columns: Sequence[str], kinds: dict[str, str] | None = None) -> None:
         self.columns = tuple(columns)
+        self._kinds = kinds
+        self._converters = [
+            (index, _CONVERTERS[kinds[name]])
+            for index, name in enumerate(self.columns)
+            if kinds and name in kinds
+        ]
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer, lineterminator="\r\n")
 
-    def _line(self, cells: Sequence[str]) -> bytes:
+    def _lines(self, rows: Sequence[Sequence[Any]]) -> bytes:
         self._buffer.seek(0)
         self._buffer.truncate()
-        self._writer.writerow(cells)
+        self._writer.writerows(rows)
         return _utf8(self._buffer.getvalue())
 
     def header(self) -> bytes:
-        return self._line(self.columns)
+        return self._lines([self.columns])
 
-    def encode(self, row: dict[str, Any]) -> bytes:
-        return self._line([_csv_cell(row.get(name)) for name in self.columns])
+    def _cells(self, row: dict[str, Any]) -> list[Any]:
+        if self._kinds is None:
+            get = row.get
+            return [_csv_cell(get(name)) for name in self.columns]
+        values = list(map(row.get, self.columns))
+        for index, convert in self._converters:
+            values[index] = convert(values[index])
+        return values
+
+    def encode_many(self, rows: Sequence[dict[str, Any]]) -> bytes:
+        return self._lines([self._cells(row) for row in rows])
 
 
 # Valid inside JSON strings, but line breaks to str.splitlines() and many JSONL readers:
@@ -97,9 +134,14 @@ class JsonlEncoder:
         except UnicodeEncodeError:  # lone surrogates: ASCII escapes keep them exactly
             return (json.dumps(row, separators=(",", ":")) + "\n").encode("ascii")
 
+    def encode_many(self, rows: Sequence[dict[str, Any]]) -> bytes:
+        return b"".join(self.encode(row) for row in rows)
 
-def make_encoder(fmt: str, columns: Sequence[str]) -> RowEncoder:
-    return CsvEncoder(columns) if fmt == "csv" else JsonlEncoder(columns)
+
+def make_encoder(
+    fmt: str, columns: Sequence[str], kinds: dict[str, str] | None = None
+) -> RowEncoder:
+    return CsvEncoder(columns, kinds) if fmt == "csv" else JsonlEncoder(columns)
 
 
 class OutputFile:
@@ -170,6 +212,7 @@ class RowSink:
         self._offset = offset
         self._stream = stream
         self._file: OutputFile | None = None
+        self._pending: list[dict[str, Any]] = []
 
     def _open(self) -> OutputFile:
         if self._file is None:
@@ -186,18 +229,22 @@ class RowSink:
         return self._file
 
     def write_row(self, row: dict[str, Any]) -> None:
-        data = self._encoder.encode(row)
-        output = self._open()
-        self._guard(lambda: output.write(data))
+        """Queue a row; rows reach the file together at the next `sync` (one page at a time)."""
+        self._pending.append(row)
 
     def sync(self) -> int:
-        """Make every row written so far durable; the byte length a checkpoint may record."""
+        """Write and fsync every queued row; the byte length a checkpoint may record."""
         output = self._open()
+        if self._pending:
+            data = self._encoder.encode_many(self._pending)
+            self._pending.clear()
+            self._guard(lambda: output.write(data))
         synced: int = self._guard(output.sync)
         return synced
 
     def cut_back(self, offset: int) -> None:
         """After a failure: drop rows past the last checkpoint, best effort."""
+        self._pending.clear()
         if self._file is not None:
             with contextlib.suppress(OSError):  # the rerun cuts the file back anyway
                 self._file.cut_back(offset)

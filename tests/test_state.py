@@ -48,9 +48,7 @@ def test_a_corrupt_or_truncated_state_is_refused(tmp_path: Path) -> None:
             load_state(path, IDENTITY)
 
 
-@pytest.mark.parametrize(
-    "content", ["", "{", '{"format_version": 1}', "[]", "\x00\x01", "id,name\n"]
-)
+@pytest.mark.parametrize("content", ["", "{", '{"version": 1}', "[]", "\x00\x01", "id,name\n"])
 def test_a_file_that_is_not_ours_is_never_called_corrupt(tmp_path: Path, content: str) -> None:
     path = tmp_path / "s.json"
     path.write_text(content)

@@ -68,3 +68,22 @@ def test_bad_cli_dates_name_the_flag_and_the_accepted_forms(raw: str) -> None:
 )
 def test_until_includes_the_whole_period_it_names(raw: str, end: str) -> None:
     assert format_utc(parse_cli_datetime(raw, "--until", end_of=True)) == end
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2024-11-01T10:59:29+00:00",
+        "2024-11-01T10:59:29.123456+00:00",
+        "2024-11-01T10:59:29.1+00:00",
+        "2024-11-01T10:59:29.123456789+00:00",
+        "2024-02-30T10:59:29+00:00",
+        "2024-11-01 10:59:29+00:00",
+        "2024-11-01T10:59:29-00:00",
+    ],
+)
+def test_the_fast_path_agrees_with_the_full_parser(raw: str) -> None:
+    parsed = parse_api_datetime(raw)
+    slow = format_utc(parsed) if parsed else raw
+    assert normalize_api_datetime(raw) == slow
+    assert sort_key(raw) == (slow if parsed else "")

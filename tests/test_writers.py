@@ -74,7 +74,7 @@ def test_jsonl_round_trips_with_native_types(tmp_path: Path) -> None:
 def test_a_lone_surrogate_does_not_stop_the_run() -> None:
     broken = {"id": 1, "text": "half \ud83d emoji"}
     assert json.loads(JsonlEncoder().encode(broken)) == broken
-    assert "half" in CsvEncoder(("id", "text")).encode(broken).decode()
+    assert "half" in CsvEncoder(("id", "text")).encode_many([broken]).decode()
 
 
 def test_offsets_count_bytes_and_reopening_cuts_back(tmp_path: Path) -> None:
@@ -95,6 +95,8 @@ def test_nothing_is_created_until_rows_are_ready(tmp_path: Path) -> None:
     sink = RowSink(CsvEncoder(COLUMNS), str(path), before_first_open=lambda: opened.append(True))
     assert not path.exists() and not opened
     sink.write_row(rows()[0])
+    assert not path.exists()  # queued until the page is complete
+    sink.sync()
     assert opened == [True] and path.exists()
 
 
@@ -102,8 +104,9 @@ def test_write_errors_become_an_output_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     sink = RowSink(CsvEncoder(COLUMNS), str(blocker / "out.csv"))  # parent is a file
+    sink.write_row(rows()[0])
     with pytest.raises(OutputError, match="Could not write"):
-        sink.write_row(rows()[0])
+        sink.sync()
 
 
 def test_stdout_sink_writes_header_and_rows() -> None:
@@ -126,3 +129,24 @@ def test_stdout_sink_writes_header_and_rows() -> None:
 )
 def test_format_from_extension(path: str, fmt: str | None) -> None:
     assert format_from_path(path) == fmt
+
+
+def test_typed_csv_columns_encode_exactly_like_the_general_path() -> None:
+    from gorgias_export.rows import CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS
+
+    row = dict.fromkeys(CONVERSATION_COLUMNS)
+    row.update(
+        ticket_id=7,
+        message_id=9,
+        ticket_spam=False,
+        message_public=True,
+        ticket_tags=["a,b", "ü"],
+        attachment_names=[],
+        attachment_urls=None,
+        body='line\n"quoted", =1',
+        ticket_subject="é",
+    )
+    typed = CsvEncoder(CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS).encode_many([row, row])
+    general = CsvEncoder(CONVERSATION_COLUMNS).encode_many([row, row])
+    assert typed == general
+    assert b",false," in typed and b'"[""a,b"",""\xc3\xbc""]"' in typed
