@@ -71,6 +71,16 @@ ApiKeyOption = Annotated[
 BaseUrlOption = Annotated[
     str | None, typer.Option("--base-url", help=_HELP["base_url"], show_default=False)
 ]
+MaxRateOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-rate",
+        min=0.01,
+        help="At most this many requests per second, to leave part of the account's rate "
+        "limit to other integrations. Default: as fast as the limit allows.",
+        show_default=False,
+    ),
+]
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bar and no summary; errors only.")
 ]
@@ -148,6 +158,7 @@ def tickets(
         bool,
         typer.Option("--fresh", help="Discard saved progress and start over, overwriting --out."),
     ] = False,
+    max_rate: MaxRateOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
     debug: DebugOption = False,
@@ -184,7 +195,7 @@ def tickets(
             raise UsageError(f"--since {since} is after --until {until}; swap them.")
         settings = _settings(domain, email, api_key, base_url)
         _configure_logging(settings, quiet, verbose)
-        client = GorgiasClient(settings)
+        client = GorgiasClient(settings, max_rate=max_rate)
         started = time.monotonic()
         with ProgressDisplay(enabled=not quiet and sys.stderr.isatty()) as display:
             result = run_tickets_job(client, job, display.update)

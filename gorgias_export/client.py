@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -78,6 +79,11 @@ class ClientStats:
     retries: int = 0
     rate_limited: int = 0
     started: float = field(default_factory=time.monotonic)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, name: str) -> None:
+        with self._lock:  # requests run on several threads
+            setattr(self, name, getattr(self, name) + 1)
 
 
 class _Retry(Exception):
@@ -104,12 +110,11 @@ class GorgiasClient:
         read_timeout: float = 60.0,
         first_contact_budget: float = FIRST_CONTACT_BUDGET_SECONDS,
         retry_budget: float = RETRY_BUDGET_SECONDS,
+        max_rate: float | None = None,
     ) -> None:
         self.settings = settings
-        self._session = session or _session_for(settings.base_url)
-        self._session.auth = (settings.email, settings.api_key.reveal())
-        self._session.headers["User-Agent"] = f"gorgias-export/{__version__}"
-        self._session.headers["Accept"] = "application/json"
+        self._given_session = session
+        self._local = threading.local()
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
@@ -117,8 +122,19 @@ class GorgiasClient:
         self._first_contact_budget = first_contact_budget
         self._retry_budget = retry_budget
         self._had_success = False
-        self.pacer = BucketPacer(clock)
+        self.pacer = BucketPacer(clock, max_rate=max_rate)
         self.stats = ClientStats(started=clock())
+
+    def _session_here(self) -> requests.Session:
+        """This thread's session: sessions are not documented as safe to share across threads."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._given_session or _session_for(self.settings.base_url)
+            session.auth = (self.settings.email, self.settings.api_key.reveal())
+            session.headers["User-Agent"] = f"gorgias-export/{__version__}"
+            session.headers["Accept"] = "application/json"
+            self._local.session = session
+        return session
 
     # -- single requests -------------------------------------------------------------------
 
@@ -139,20 +155,19 @@ class GorgiasClient:
                 delay = self._backoff(failures, retry.retry_after)
                 if elapsed + delay > budget:
                     raise self._gave_up(path, retry.reason, elapsed) from None
-                self.stats.retries += 1
+                self.stats.count("retries")
                 log.info("retrying %s in %.1f s after %s", path, delay, retry.reason)
                 self._sleep(delay)
 
     def _attempt(self, path: str, params: Params, is_list: bool) -> dict[str, Any]:
-        delay = self.pacer.delay_before_request()
+        delay = self.pacer.reserve()
         if delay > 0:
             self._sleep(delay)
         url = self.settings.base_url + path
-        self.pacer.note_sent()
-        self.stats.requests += 1
+        self.stats.count("requests")
         sent_at = self._clock()
         try:
-            response = self._session.get(url, params=list(params), timeout=self._timeout)
+            response = self._session_here().get(url, params=list(params), timeout=self._timeout)
             body = response.content  # read fully here, so a dropped body is a retriable error
         except requests.Timeout:
             raise _Retry("a timeout") from None
@@ -174,7 +189,7 @@ class GorgiasClient:
     ) -> dict[str, Any]:
         status = response.status_code
         if status == 429:
-            self.stats.rate_limited += 1
+            self.stats.count("rate_limited")
             retry_after = parse_retry_after(response.headers)
             self.pacer.note_rate_limited(retry_after)
             raise _Retry("429 Too Many Requests", retry_after)

@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from gorgias_export.export import ExportStatus
-from gorgias_export.pacing import DEFAULT_WINDOW_SECONDS
 
 RATE_WINDOW = 30.0  # seconds
 
@@ -65,8 +64,8 @@ class ProgressDisplay:
         if self._progress is None or self._task is None:
             return
         rate = f"{self._recent_rate(status.requests):.1f} req/s"
-        if status.bucket_limit:
-            rate += f" of {status.bucket_limit / DEFAULT_WINDOW_SECONDS:.1f}"
+        if status.allowed_rate:
+            rate += f" of {status.allowed_rate:.1f}"
         counts = (
             f"{status.tickets_read:,} tickets · {status.message_rows:,} messages"
             f" · {status.requests:,} requests"

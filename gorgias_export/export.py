@@ -46,7 +46,7 @@ class ExportStatus:
     requests: int
     rate_limited: int
     retries: int
-    bucket_limit: int | None
+    allowed_rate: float  # requests per second the account's bucket (and --max-rate) allow
     fraction: float | None  # an estimate from the walk's position in time; None if unknown
     complete: bool = False
 
@@ -325,7 +325,7 @@ class ConversationExport:
             requests=stats.requests,
             rate_limited=stats.rate_limited,
             retries=stats.retries,
-            bucket_limit=self.client.pacer.limit,
+            allowed_rate=self.client.pacer.allowed_rate,
             fraction=1.0 if complete else self._fraction(run),
             complete=complete,
         )

@@ -2,21 +2,29 @@
 
 The account's bucket is leaky: each request adds one, and it drains continuously. Every response
 says how full it is (`used/limit`). We keep a model of the level between responses (drained at
-the assumed rate, plus requests sent since) and wait before a request that would overflow it.
+the learned rate, plus requests sent since) and make a request wait when it would overflow.
+
+The drain rate is learned, not configured: Gorgias documents 40 or 80 per 20 s, and the same
+counts per 10 s on Enterprise accounts. We start from the slower 20 s window (a wrong guess
+costs speed, never 429s) and measure the real drain whenever the bucket stays non-empty: the
+level at two moments plus the requests admitted in between, minus the level now, is what
+drained. Other integrations sharing the bucket make the measure lower, which is what we want.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping
 
 _HEADER = "x-gorgias-account-api-call-limit"
 _USED_LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
-# Gorgias documents a 20 s window for API keys and OAuth apps (Enterprise: 10 s). Assuming the
-# longer window drains slowest, so a wrong guess costs speed, never 429s.
-DEFAULT_WINDOW_SECONDS = 20.0
+DEFAULT_WINDOW_SECONDS = 20.0  # the slowest documented drain: limit per 20 s
+FASTEST_WINDOW_SECONDS = 10.0  # Enterprise: limit per 10 s; never assume faster
+_MIN_SPAN_SECONDS = 10.0  # long enough that ±1 in `used` and requests in flight matter little
+_HISTORY_SECONDS = 60.0
 
 
 def parse_call_limit(headers: Mapping[str, str]) -> tuple[int, int] | None:
@@ -41,25 +49,43 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 class BucketPacer:
-    """A model of the account's leaky bucket, fed by response headers, consulted before requests."""
+    """A model of the account's leaky bucket, fed by response headers, consulted before requests.
+
+    Thread-safe: `reserve()` books a slot atomically, so concurrent requests never overbook.
+    """
 
     def __init__(
         self,
         clock: Callable[[], float],
-        window_seconds: float = DEFAULT_WINDOW_SECONDS,
         headroom: int = 1,
+        max_rate: float | None = None,
     ) -> None:
         self._clock = clock
-        self._window = window_seconds
         self._headroom = headroom  # slots left free for rounding and for other integrations
+        self._min_interval = 1.0 / max_rate if max_rate else 0.0
         self._lock = threading.Lock()
         self.limit: int | None = None
+        self._drain: float | None = None  # learned requests per second
         self._level = 0.0  # estimated requests in the bucket at `_at`
         self._at = 0.0
+        self._next_start = float("-inf")  # for --max-rate
+        self._answered = 0  # responses seen: requests the server admitted before answering
+        self._history: deque[tuple[float, int, int]] = deque()  # (time, used, answered)
 
     @property
     def drain_per_second(self) -> float:
-        return (self.limit or 0) / self._window
+        """The drain rate in use: learned, else the slowest documented one."""
+        if self.limit is None:
+            return 0.0
+        return self._drain or self.limit / DEFAULT_WINDOW_SECONDS
+
+    @property
+    def allowed_rate(self) -> float:
+        """Requests per second we may sustain: the drain, capped by --max-rate."""
+        rate = self.drain_per_second
+        if self._min_interval:
+            rate = min(rate, 1.0 / self._min_interval) if rate else 1.0 / self._min_interval
+        return rate
 
     def level(self) -> float:
         """The bucket's estimated level now."""
@@ -67,37 +93,68 @@ class BucketPacer:
             return self._level_now(self._clock())
 
     def _level_now(self, now: float) -> float:
+        if now <= self._at:  # `_at` can be a booked start in the future
+            return self._level
         return max(0.0, self._level - self.drain_per_second * (now - self._at))
 
+    def reserve(self) -> float:
+        """Book a slot for one request; returns how long to wait before sending it."""
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next_start)
+            if self.limit is not None:
+                room = self.limit - self._headroom
+                excess = self._level_now(start) + 1 - room
+                if excess > 0:
+                    start += excess / self.drain_per_second
+            self._level = self._level_now(start) + 1
+            self._at = start
+            self._next_start = start + self._min_interval
+            return start - now
+
     def delay_before_request(self) -> float:
-        """Seconds to wait so that one more request fits; 0 when it fits now."""
+        """Seconds a request would wait now (without booking it)."""
         with self._lock:
             if self.limit is None:
-                return 0.0  # nothing learned yet: the first response will teach us
+                return max(0.0, self._next_start - self._clock())
             now = self._clock()
-            room = self.limit - self._headroom
-            excess = self._level_now(now) + 1 - room
-            if excess <= 0:
-                return 0.0
-            return excess / self.drain_per_second
-
-    def note_sent(self) -> None:
-        """Count a request as in the bucket until a response says otherwise."""
-        with self._lock:
-            now = self._clock()
-            self._level = self._level_now(now) + 1
-            self._at = now
+            excess = self._level_now(now) + 1 - (self.limit - self._headroom)
+            wait = excess / self.drain_per_second if excess > 0 else 0.0
+            return max(wait, self._next_start - now)
 
     def note_response(self, headers: Mapping[str, str]) -> None:
-        """Resynchronise with the server's own count."""
+        """Resynchronise with the server's own count, and learn the drain rate from it."""
         parsed = parse_call_limit(headers)
-        if parsed is None:
-            return
-        used, limit = parsed
         with self._lock:
+            self._answered += 1
+            if parsed is None:
+                return
+            used, limit = parsed
+            now = self._clock()
             self.limit = limit
-            self._level = float(used)
-            self._at = self._clock()
+            self._learn(now, used, limit)
+            # The server's count misses our requests still in flight or booked; ours misses
+            # other integrations' requests. The larger one is the safe one.
+            self._level = max(float(used), self._level_now(now))
+            self._at = max(now, self._at)
+
+    def _learn(self, now: float, used: int, limit: int) -> None:
+        history = self._history
+        history.append((now, used, self._answered))
+        while history and now - history[0][0] > _HISTORY_SECONDS:
+            history.popleft()
+        # Only spans where the bucket never emptied: an empty bucket hides how fast it drains.
+        start = len(history) - 1
+        while start > 0 and history[start - 1][1] >= 2:
+            start -= 1
+        then, used_then, answered_then = history[start]
+        span = now - then
+        if span < _MIN_SPAN_SECONDS or used < 2:
+            return
+        drained = used_then + (self._answered - answered_then) - used
+        measured = drained / span
+        slowest, fastest = limit / DEFAULT_WINDOW_SECONDS, limit / FASTEST_WINDOW_SECONDS
+        self._drain = min(fastest, max(slowest * 0.5, measured))
 
     def note_rate_limited(self, retry_after: float | None) -> None:
         """A 429: the bucket is full whatever we thought."""

@@ -9,7 +9,7 @@ from gorgias_export.export import ExportStatus
 
 
 def status(requests: int, fraction: float | None) -> ExportStatus:
-    return ExportStatus("messages", 1200, 4321, 3, requests, 0, 0, 40, fraction)
+    return ExportStatus("messages", 1200, 4321, 3, requests, 0, 0, 2.0, fraction)
 
 
 def test_a_terminal_gets_counts_rate_and_eta() -> None:

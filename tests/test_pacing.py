@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import math
+import threading
+
 import pytest
 
 from gorgias_export.pacing import BucketPacer, parse_call_limit, parse_retry_after
@@ -17,44 +20,93 @@ def test_header_is_read_in_any_case() -> None:
 
 def test_no_wait_before_anything_is_known() -> None:
     time = FakeTime()
-    pacer = BucketPacer(time.clock)
-    assert pacer.delay_before_request() == 0.0
+    assert BucketPacer(time.clock).reserve() == 0.0
 
 
-def test_a_fresh_bucket_allows_the_whole_burst_without_waiting() -> None:
+class LeakyBucket:
+    """The server side: what the simulator and (per its documentation) Gorgias do."""
+
+    def __init__(self, time: FakeTime, capacity: int, window: float) -> None:
+        self.time, self.capacity, self.rate = time, capacity, capacity / window
+        self.level, self.at, self.overflows = 0.0, time.now, 0
+
+    def request(self) -> dict[str, str]:
+        now = self.time.now
+        self.level = max(0.0, self.level - self.rate * (now - self.at))
+        self.at = now
+        if self.level + 1 > self.capacity:
+            self.overflows += 1
+        else:
+            self.level += 1
+        return {"X-Gorgias-Account-Api-Call-Limit": f"{math.ceil(self.level)}/{self.capacity}"}
+
+
+def run(pacer: BucketPacer, server: LeakyBucket, time: FakeTime, seconds: float) -> int:
+    """A client with no latency sending as fast as the pacer lets it; returns requests sent."""
+    sent = 0
+    end = time.now + seconds
+    while time.now < end:
+        time.sleep(pacer.reserve())
+        pacer.note_response(server.request())
+        sent += 1
+    return sent
+
+
+@pytest.mark.parametrize(("capacity", "window"), [(40, 20.0), (80, 20.0), (40, 10.0), (80, 10.0)])
+def test_pacing_uses_the_burst_then_the_learned_drain_without_overflowing(
+    capacity: int, window: float
+) -> None:
     time = FakeTime()
+    server = LeakyBucket(time, capacity, window)
     pacer = BucketPacer(time.clock)
-    pacer.note_response({"X-Gorgias-Account-Api-Call-Limit": "1/40"})
+    seconds = 300.0
+    sent = run(pacer, server, time, seconds)
+    allowed = capacity + capacity / window * seconds  # the burst plus the drain
+    assert server.overflows == 0
+    assert sent >= 0.97 * allowed
+    assert pacer.drain_per_second == pytest.approx(capacity / window, rel=0.1)
+
+
+def test_a_fresh_bucket_is_spent_at_once() -> None:
+    time = FakeTime()
+    server = LeakyBucket(time, 40, 20.0)
+    pacer = BucketPacer(time.clock)
     waits = []
-    for _ in range(38):  # 1 used + 38 = 39, one slot of headroom kept
-        waits.append(pacer.delay_before_request())
-        pacer.note_sent()
-    assert waits == [0.0] * 38
-    assert pacer.delay_before_request() > 0
+    for _ in range(39):  # 40 slots, one kept as headroom
+        waits.append(pacer.reserve())
+        pacer.note_response(server.request())
+    assert waits == [0.0] * 39
+    assert pacer.reserve() > 0
 
 
-@pytest.mark.parametrize(("limit", "drain"), [(40, 2.0), (80, 4.0)])
-def test_a_full_bucket_waits_for_exactly_the_drain_of_one_slot(limit: int, drain: float) -> None:
+def test_max_rate_leaves_room_for_other_integrations() -> None:
     time = FakeTime()
-    pacer = BucketPacer(time.clock)
-    pacer.note_response({"X-Gorgias-Account-Api-Call-Limit": f"{limit}/{limit}"})
-    # full: two slots must drain (one to get under the limit, one of headroom)
-    assert pacer.delay_before_request() == pytest.approx(2 / drain)
-    time.sleep(2 / drain)
-    assert pacer.delay_before_request() == 0.0
+    server = LeakyBucket(time, 40, 20.0)
+    pacer = BucketPacer(time.clock, max_rate=0.5)
+    sent = run(pacer, server, time, 100.0)
+    assert sent == pytest.approx(50, abs=2)
+    assert pacer.allowed_rate == 0.5
 
 
-def test_steady_state_is_the_drain_rate() -> None:
+def test_concurrent_bookings_never_overbook() -> None:
     time = FakeTime()
     pacer = BucketPacer(time.clock)
     pacer.note_response({"X-Gorgias-Account-Api-Call-Limit": "39/40"})
-    sent_at = []
-    for _ in range(20):
-        time.sleep(pacer.delay_before_request())
-        pacer.note_sent()
-        sent_at.append(time.now)
-    rate = (len(sent_at) - 1) / (sent_at[-1] - sent_at[0])
-    assert rate == pytest.approx(2.0)
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def book() -> None:
+        wait = pacer.reserve()
+        with lock:
+            waits.append(wait)
+
+    threads = [threading.Thread(target=book) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # 39/40 with one slot of headroom: every booking waits, each 0.5 s (one drained slot) apart
+    assert sorted(waits) == pytest.approx([0.5 * (i + 1) for i in range(8)])
 
 
 def test_a_429_means_full_whatever_we_thought() -> None:
@@ -62,4 +114,4 @@ def test_a_429_means_full_whatever_we_thought() -> None:
     pacer = BucketPacer(time.clock)
     pacer.note_response({"X-Gorgias-Account-Api-Call-Limit": "0/40"})
     pacer.note_rate_limited(None)
-    assert pacer.delay_before_request() > 0
+    assert pacer.reserve() > 0
