@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from gorgias_export.chains import Chain
 from gorgias_export.client import GorgiasClient
 from gorgias_export.progress_model import ExportProgress, Key, RunProgress
 from gorgias_export.rows import conversation_row, ticket_context, unknown_ticket_context
 from gorgias_export.ticket_index import TicketIndex
 from gorgias_export.timeutil import format_utc, parse_api_datetime
-from gorgias_export.walk import ListingWalk
+from gorgias_export.walk import ListingWalk, WalkPage
 from gorgias_export.writers import RowSink
 
 # Rows created this close to the previous run's newest are read again and de-duplicated by id:
@@ -143,46 +144,124 @@ class ConversationExport:
         lower_messages = _latest(self.since, _shift(p.watermark_messages, -INCREMENTAL_OVERLAP))
         return RunProgress("window", lower_tickets, lower_messages, self.until, started)
 
-    def _backfill(self, run: RunProgress, tickets: ListingWalk, messages: ListingWalk) -> None:
+    def _backfill(self, run: RunProgress, tickets_walk: ListingWalk, messages: ListingWalk) -> None:
+        """Tickets and messages oldest first; once tickets are done, messages from both ends.
+
+        Each walk keeps its next page in flight (chains.py). Pages are processed round-robin in
+        an order that depends only on the data and `run.turn`, never on timing, so a resumed
+        run writes the same bytes as an uninterrupted one.
+        """
+        newest_walk = ListingWalk(
+            self.client, "/messages", "created_datetime", True, position=run.messages_desc
+        )
+        tickets = Chain(tickets_walk)
+        oldest = Chain(messages, prefetch=lambda page: self._worth_asking_ahead(run, page))
+        newest = Chain(newest_walk, prefetch=lambda page: self._worth_asking_ahead(run, page))
+        # --until keeps one walk: reading down from the newest would mostly read past it.
+        both_ends = run.upper is None
         while not messages.done:
-            page = messages.fetch()
-            if page.items:
-                newest = page.keys[-1]
-                # Keep the ticket walk ahead of the messages in hand; its pages are read once
-                # either way, so staying ahead costs no extra request.
-                while not tickets.done and (
-                    tickets.position.after is None or tickets.position.after[0] <= newest[0]
-                ):
-                    self._ticket_page(run, tickets, emit_empty=True)
-            in_window = []
-            beyond_until = False
-            for message, key in zip(page.items, page.keys, strict=True):
-                if run.upper and key[0] > run.upper:
-                    beyond_until = True
-                    break
-                in_window.append((message, key))
-            self._message_rows(run, in_window)
-            messages.advance(page, finished=beyond_until)
-            self._checkpoint()
+            active = [chain for chain in (tickets, oldest) if not chain.done]
+            if both_ends and tickets.done:
+                active.append(newest)
+            chain = active[run.turn % len(active)]
+            if chain is oldest and not tickets.done and self._needs_more_tickets(tickets, oldest):
+                chain = tickets  # each message's ticket must be indexed before the message
+            if not self._skip_done_pages(chain):
+                if chain is not tickets:  # a message walk read to the end of the listing
+                    messages.position.done = newest_walk.position.done = True
+                continue
+            run.turn += 1
+            if chain is tickets:
+                self._ticket_page(run, tickets, emit_empty=True)
+            else:
+                self._backfill_messages(run, chain, messages, newest_walk)
         while not tickets.done:  # tickets created after the last message, with no messages
             self._ticket_page(run, tickets, emit_empty=True)
 
-    def _window(self, run: RunProgress, tickets: ListingWalk, messages: ListingWalk) -> None:
+    def _skip_done_pages(self, chain: Chain) -> bool:
+        """Pass over pages with nothing new (a walk re-reading from the start after its cursor
+        was refused) without using a turn, so rows keep the order they would have had.
+        Returns False when the walk ended while doing so."""
+        while not chain.done:
+            page = chain.peek()
+            if page.items or page.next_cursor is None:
+                return True
+            chain.take()
+            chain.walk.advance(page)
+            self._checkpoint()
+        return False
+
+    @staticmethod
+    def _needs_more_tickets(tickets: Chain, messages: Chain) -> bool:
+        page = messages.peek()
+        frontier = tickets.walk.position.after
+        # Equal times: the next ticket page may still hold one created in the same instant.
+        return bool(page.keys) and (frontier is None or frontier[0] <= page.keys[-1][0])
+
+    def _backfill_messages(
+        self, run: RunProgress, chain: Chain, oldest: ListingWalk, newest: ListingWalk
+    ) -> None:
+        page = chain.take()
+        walk = chain.walk
+        other = newest if walk is oldest else oldest
+        met = False
+        in_window = []
+        for message, key in zip(page.items, page.keys, strict=True):
+            if run.upper and key[0] > run.upper:
+                met = True  # past --until: nothing further up is wanted
+                break
+            boundary = other.position.after
+            if boundary is not None and (key <= boundary if walk.descending else key >= boundary):
+                met = True  # the two walks met: everything between them is done
+                break
+            in_window.append((message, key))
+        self._message_rows(run, in_window)
+        walk.advance(page, finished=met)
+        if walk.done:  # met, or one walk read the whole listing: the messages are all done
+            oldest.position.done = newest.position.done = True
+        self._checkpoint()
+
+    def _worth_asking_ahead(self, run: RunProgress, page: WalkPage) -> bool:
+        """Whether to request the page after `page` now. Near where the two message walks
+        meet (or past --until) that page would be mostly wasted, so it is not asked for."""
+        if not page.keys:
+            return True
+        if run.upper and page.keys[-1][0] > run.upper:
+            return False
+        low, high = run.messages.after, run.messages_desc.after
+        if low is None or high is None:
+            return True
+        first, last = (parse_api_datetime(key[0]) for key in (page.keys[0], page.keys[-1]))
+        gap_start, gap_end = parse_api_datetime(low[0]), parse_api_datetime(high[0])
+        if not (first and last and gap_start and gap_end):
+            return True
+        return gap_end - gap_start > abs(last - first) * 1.5
+
+    def _window(self, run: RunProgress, tickets_walk: ListingWalk, messages: ListingWalk) -> None:
         # Every ticket with a message in the window was updated inside it, so walking tickets by
         # updated_datetime down to the lower edge refreshes their context.
         lowers = [run.lower_tickets, run.lower_messages]
         ticket_floor = None if None in lowers else min(v for v in lowers if v)
-        while not tickets.done:
-            self._ticket_page(run, tickets, emit_empty=False, stop_below=ticket_floor)
         # Tickets without messages are found by creation time, a key that never moves: a ticket
         # updated during the walk above jumps past its position and would be missed there.
-        created = ListingWalk(
+        created_walk = ListingWalk(
             self.client, "/tickets", "created_datetime", descending=True, position=run.new_tickets
         )
-        while not created.done:
-            self._ticket_page(run, created, emit_empty=True, stop_below=run.lower_tickets)
+        updated = Chain(tickets_walk, prefetch=_stays_above(ticket_floor))
+        created = Chain(created_walk, prefetch=_stays_above(run.lower_tickets))
+        while not (updated.done and created.done):
+            active = [chain for chain in (updated, created) if not chain.done]
+            chain = active[run.turn % len(active)]
+            if not self._skip_done_pages(chain):
+                continue
+            run.turn += 1
+            if chain is updated:
+                self._ticket_page(run, updated, emit_empty=False, stop_below=ticket_floor)
+            else:
+                self._ticket_page(run, created, emit_empty=True, stop_below=run.lower_tickets)
+        newest = Chain(messages, prefetch=_stays_above(run.lower_messages))
         while not messages.done:
-            page = messages.fetch()
+            page = newest.take()
             in_window = []
             for message, key in zip(page.items, page.keys, strict=True):
                 if run.upper and key[0] > run.upper:
@@ -200,11 +279,12 @@ class ConversationExport:
     # -- pages to rows ---------------------------------------------------------------------
 
     def _ticket_page(
-        self, run: RunProgress, walk: ListingWalk, emit_empty: bool, stop_below: str | None = None
+        self, run: RunProgress, chain: Chain, emit_empty: bool, stop_below: str | None = None
     ) -> None:
         """Index one page of tickets; with `emit_empty` (a walk by creation), write the rows of
         tickets without messages that fall in the run's window."""
-        page = walk.fetch()
+        page = chain.take()
+        walk = chain.walk
         self.index.put_many(
             (t["id"], ticket_context(t)) for t in page.items if isinstance(t.get("id"), int)
         )
@@ -343,6 +423,12 @@ class ConversationExport:
         if at is None or start is None or end is None or end == start:
             return None
         return min(1.0, max(0.0, (at - start) / (end - start)))
+
+
+def _stays_above(floor: str | None) -> Callable[[WalkPage], bool]:
+    """For a walk down to `floor`: ask for the next page ahead only if this one did not reach
+    the floor already (the walk then stops, and the page asked for would be wasted)."""
+    return lambda page: not (floor and page.last_key and page.last_key[0] < floor)
 
 
 def _near_newest(

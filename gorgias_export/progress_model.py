@@ -75,7 +75,9 @@ class RunProgress:
         default_factory=WalkPosition
     )  # backfill: by creation; else by update
     new_tickets: WalkPosition = field(default_factory=WalkPosition)  # window: by creation
-    messages: WalkPosition = field(default_factory=WalkPosition)
+    messages: WalkPosition = field(default_factory=WalkPosition)  # backfill: oldest first
+    messages_desc: WalkPosition = field(default_factory=WalkPosition)  # backfill: newest first
+    turn: int = 0  # whose page is processed next (round-robin), for a reproducible order
     recent: dict[str, str] = field(default_factory=dict)  # row id -> key, near the newest
     newest_ticket: str | None = None
     newest_message: str | None = None
@@ -95,6 +97,8 @@ class RunProgress:
             tickets=WalkPosition.from_json(data.get("tickets")),
             new_tickets=WalkPosition.from_json(data.get("new_tickets")),
             messages=WalkPosition.from_json(data.get("messages")),
+            messages_desc=WalkPosition.from_json(data.get("messages_desc")),
+            turn=_check(data.get("turn", 0), int, "turn"),
             recent=_str_map(data, "recent"),
             newest_ticket=_optional_str(data, "newest_ticket"),
             newest_message=_optional_str(data, "newest_message"),
@@ -130,7 +134,7 @@ class ExportProgress:
                 **vars(run),
                 **{
                     name: vars(getattr(run, name))
-                    for name in ("tickets", "new_tickets", "messages")
+                    for name in ("tickets", "new_tickets", "messages", "messages_desc")
                 },
             },
         }

@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from gorgias_export.client import GorgiasClient, Params
+from gorgias_export.client import GorgiasClient, Page, Params
 from gorgias_export.errors import ApiError, CursorRejected
 from gorgias_export.progress_model import Key, WalkPosition
 from gorgias_export.timeutil import sort_key
@@ -59,6 +59,7 @@ class ListingWalk:
             *filters,
         ]
         self.recoveries = 0
+        self._recoveries_seen = 0
         self._recent_cursors: deque[str] = deque(maxlen=64)
 
     @property
@@ -70,26 +71,31 @@ class ListingWalk:
 
     def fetch(self) -> WalkPage:
         """The next page; the position does not move until `advance`."""
-        cursor = self.position.cursor
+        return self.page_from(self.request(self.position.cursor))
+
+    def request(self, cursor: str | None) -> Page:
+        """The raw page at `cursor` (network only: safe to run on another thread)."""
         try:
-            page = self.client.fetch_page(self.path, self.params, cursor)
+            return self.client.fetch_page(self.path, self.params, cursor)
         except CursorRejected as refused:
             # Cursors are short-lived: start over and skip by key, which costs requests but
             # never a row. (Only a cursor we saved can be refused; the first page has none.)
             log.warning("%s Re-reading %s from the start, skipping done rows.", refused, self.path)
             self.recoveries += 1
-            cursor = None
-            self.position.cursor = None
-            # Keyset cursors repeat on a second walk: the loop guard starts over with it.
-            self._recent_cursors.clear()
-            page = self.client.fetch_page(self.path, self.params, None)
-        if page.next_cursor is not None and (
-            page.next_cursor == cursor or page.next_cursor in self._recent_cursors
-        ):
-            raise ApiError(
-                f"The API returned a cursor on {self.path} that it had already given; "
-                "stopping instead of looping (progress is saved)."
-            )
+            return self.client.fetch_page(self.path, self.params, None)
+
+    def page_from(self, page: Page) -> WalkPage:
+        """Keep the items not done yet; guard against a cursor that comes back."""
+        if page.next_cursor is not None and page.next_cursor in self._recent_cursors:
+            if self.recoveries > self._recoveries_seen:
+                # Keyset cursors repeat on a second walk: the guard starts over with it.
+                self._recent_cursors.clear()
+            else:
+                raise ApiError(
+                    f"The API returned a cursor on {self.path} that it had already given; "
+                    "stopping instead of looping (progress is saved)."
+                )
+        self._recoveries_seen = self.recoveries
         keys = [self.key(item) for item in page.items]
         fresh = [
             (item, key) for item, key in zip(page.items, keys, strict=True) if self._is_new(key)
@@ -109,6 +115,11 @@ class ListingWalk:
 
     def advance(self, page: WalkPage, finished: bool = False) -> None:
         """Mark `page` done: the next fetch continues after it."""
+        if page.next_cursor is not None and page.next_cursor == self.position.cursor:
+            raise ApiError(
+                f"The API returned a cursor on {self.path} that it had already given; "
+                "stopping instead of looping (progress is saved)."
+            )
         if page.keys:
             self.position.after = page.keys[-1]
         if page.next_cursor is not None:

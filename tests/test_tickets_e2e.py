@@ -45,10 +45,14 @@ def test_full_export_has_every_row_once_within_the_request_budget(
     assert row_ids(rows) == expected_ids(sim)
     assert max(row_ids(rows).values()) == 1
     assert sim.count() <= floor(sim) + 3
+    # messages were read from both ends (to keep two requests in flight) and met in the middle
+    assert any(
+        r.path == "/api/messages" and r.query["order_by"][0].endswith(":desc") for r in sim.requests
+    )
     # every page asked for 100 rows and an explicit order
     for record in sim.requests:
         assert record.query["limit"] == ["100"]
-        assert record.query["order_by"][0].endswith(":asc")
+        assert record.query["order_by"][0] in ("created_datetime:asc", "created_datetime:desc")
     # not a terminal: no progress bar, just the one-line summary
     assert result.stderr.startswith("Done:") and result.stderr.count("\n") == 1
 

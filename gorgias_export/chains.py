@@ -1,0 +1,76 @@
+"""Latency hiding: keep the next page of a walk in flight while the current one is processed.
+
+A real page of 100 messages takes from hundreds of milliseconds to seconds to arrive, so a
+client that waits for each page before asking for the next cannot reach the account's allowed
+rate. A `Chain` asks for page n+1 as soon as page n is taken (its cursor is known then), on a
+daemon thread, so that several walks (tickets and messages, or one listing from both ends) keep
+several requests in flight. Pages are still *processed* one at a time, in an order the caller
+decides, so checkpoints and exactly-once work as with a single walk.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from gorgias_export.client import Page
+from gorgias_export.walk import ListingWalk, WalkPage
+
+
+class _Fetch:
+    """One page request on a daemon thread: an interrupted run never waits for it to end."""
+
+    def __init__(self, walk: ListingWalk, cursor: str | None) -> None:
+        self.cursor = cursor
+        self._page: Page | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(walk,), daemon=True)
+        self._thread.start()
+
+    def _run(self, walk: ListingWalk) -> None:
+        try:
+            self._page = walk.request(self.cursor)
+        except BaseException as error:  # handed to the consumer, who decides
+            self._error = error
+
+    def result(self) -> Page:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._page is not None
+        return self._page
+
+
+class Chain:
+    """A walk with its next page requested ahead of time."""
+
+    def __init__(
+        self, walk: ListingWalk, prefetch: Callable[[WalkPage], bool] = lambda page: True
+    ) -> None:
+        self.walk = walk
+        self._prefetch = prefetch  # asked after each page: is the next one worth asking for?
+        self._ahead: _Fetch | None = None
+        self._peeked: WalkPage | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.walk.done
+
+    def peek(self) -> WalkPage:
+        """The next unprocessed page (waiting for it if needed), without consuming it."""
+        if self._peeked is None:
+            cursor = self.walk.position.cursor
+            ahead, self._ahead = self._ahead, None
+            # A page fetched ahead is only good if the walk still continues from its cursor.
+            raw = ahead.result() if ahead is not None and ahead.cursor == cursor else None
+            self._peeked = self.walk.page_from(raw or self.walk.request(cursor))
+        return self._peeked
+
+    def take(self) -> WalkPage:
+        """Consume the next page and ask for the one after it; the caller then processes it and
+        calls `walk.advance`."""
+        page = self.peek()
+        self._peeked = None
+        if page.next_cursor is not None and self._prefetch(page):
+            self._ahead = _Fetch(self.walk, page.next_cursor)
+        return page
