@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help demo test check lint format types clean
+.PHONY: help demo test check lint format types bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ types: $(STAMP) ## strict mypy over the package
 	$(BIN)/mypy
 
 check: lint types test ## what CI runs: lint, format, types, tests
+
+bench: $(STAMP) ## measure requests, rate, 429s, CPU and memory against the simulator (minutes)
+	$(BIN)/python -m tests.benchmark
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo

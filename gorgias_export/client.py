@@ -170,9 +170,14 @@ class GorgiasClient:
             response = self._session_here().get(url, params=list(params), timeout=self._timeout)
             body = response.content  # read fully here, so a dropped body is a retriable error
         except requests.Timeout:
+            self.pacer.note_response(None)
             raise _Retry("a timeout") from None
         except requests.RequestException as exc:
+            self.pacer.note_response(None)
             raise _Retry(f"a connection error ({exc.__class__.__name__})") from None
+        except BaseException:
+            self.pacer.note_response(None)
+            raise
         self.pacer.note_response(response.headers)
         log.debug(
             "GET %s -> %s (%.2f s, bucket %.0f/%s)",

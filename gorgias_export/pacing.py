@@ -22,8 +22,7 @@ _HEADER = "x-gorgias-account-api-call-limit"
 _USED_LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
 DEFAULT_WINDOW_SECONDS = 20.0  # the slowest documented drain: limit per 20 s
-FASTEST_WINDOW_SECONDS = 10.0  # Enterprise: limit per 10 s; never assume faster
-_MIN_SPAN_SECONDS = 10.0  # long enough that ±1 in `used` and requests in flight matter little
+_MIN_DRAINED = 30  # measure the drain over at least this many requests (about ±10 %)
 _HISTORY_SECONDS = 60.0
 
 
@@ -70,6 +69,7 @@ class BucketPacer:
         self._at = 0.0
         self._next_start = float("-inf")  # for --max-rate
         self._answered = 0  # responses seen: requests the server admitted before answering
+        self._in_flight = 0  # booked and not yet answered
         self._history: deque[tuple[float, int, int]] = deque()  # (time, used, answered)
 
     @property
@@ -110,6 +110,7 @@ class BucketPacer:
             self._level = self._level_now(start) + 1
             self._at = start
             self._next_start = start + self._min_interval
+            self._in_flight += 1
             return start - now
 
     def delay_before_request(self) -> float:
@@ -122,21 +123,25 @@ class BucketPacer:
             wait = excess / self.drain_per_second if excess > 0 else 0.0
             return max(wait, self._next_start - now)
 
-    def note_response(self, headers: Mapping[str, str]) -> None:
-        """Resynchronise with the server's own count, and learn the drain rate from it."""
-        parsed = parse_call_limit(headers)
+    def note_response(self, headers: Mapping[str, str] | None) -> None:
+        """A booked request ended (headers None: it got no response). Resynchronise with the
+        server's own count, and learn the drain rate from it."""
+        parsed = parse_call_limit(headers) if headers is not None else None
         with self._lock:
-            self._answered += 1
+            self._in_flight = max(0, self._in_flight - 1)
+            if headers is not None:
+                self._answered += 1
             if parsed is None:
                 return
             used, limit = parsed
             now = self._clock()
             self.limit = limit
             self._learn(now, used, limit)
-            # The server's count misses our requests still in flight or booked; ours misses
-            # other integrations' requests. The larger one is the safe one.
-            self._level = max(float(used), self._level_now(now))
-            self._at = max(now, self._at)
+            # Trust the server's count (it includes other integrations' requests), plus ours
+            # that it may not have seen yet. Never our own model instead: if the bucket drains
+            # faster than we assumed, the server's lower count is how we find out.
+            self._level = float(used + self._in_flight)
+            self._at = now
 
     def _learn(self, now: float, used: int, limit: int) -> None:
         history = self._history
@@ -149,12 +154,11 @@ class BucketPacer:
             start -= 1
         then, used_then, answered_then = history[start]
         span = now - then
-        if span < _MIN_SPAN_SECONDS or used < 2:
-            return
         drained = used_then + (self._answered - answered_then) - used
-        measured = drained / span
-        slowest, fastest = limit / DEFAULT_WINDOW_SECONDS, limit / FASTEST_WINDOW_SECONDS
-        self._drain = min(fastest, max(slowest * 0.5, measured))
+        # Enough drained requests that ±1 in `used` and requests in flight stay small errors.
+        if used < 2 or span <= 0 or drained < _MIN_DRAINED:
+            return
+        self._drain = max(limit / DEFAULT_WINDOW_SECONDS * 0.5, drained / span)
 
     def note_rate_limited(self, retry_after: float | None) -> None:
         """A 429: the bucket is full whatever we thought."""

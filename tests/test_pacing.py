@@ -52,7 +52,9 @@ def run(pacer: BucketPacer, server: LeakyBucket, time: FakeTime, seconds: float)
     return sent
 
 
-@pytest.mark.parametrize(("capacity", "window"), [(40, 20.0), (80, 20.0), (40, 10.0), (80, 10.0)])
+@pytest.mark.parametrize(
+    ("capacity", "window"), [(40, 20.0), (80, 20.0), (40, 10.0), (80, 10.0), (40, 2.0)]
+)
 def test_pacing_uses_the_burst_then_the_learned_drain_without_overflowing(
     capacity: int, window: float
 ) -> None:

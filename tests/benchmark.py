@@ -1,0 +1,249 @@
+"""`make bench`: measure the exporter against the simulator and print the table for BENCHMARKS.md.
+
+Not part of `make test`: it takes minutes and measures speed, which tests never assert.
+
+The real bucket (40 requests, draining 2/s) would make a 100k-message run last 11 minutes per
+latency. The simulator's bucket is scaled TIME_SCALE times faster (40 per 5 s, draining 8/s)
+and every latency scaled down by the same factor, so the ratio that matters (requests in
+flight needed = rate x latency) is the real one. Latencies are printed at real scale. (The
+client's own time per page is not scaled, so the scaling makes high latencies look slightly
+worse than they are; x4 keeps that effect small.)
+
+Measures, per run: requests against the floor ceil(T/100)+ceil(M/100); the achieved request rate
+as a share of what the bucket allows over the run (its burst plus its drain); 429 responses;
+rows per CPU-second of the exporter process; its peak RSS. Then the CPU run (no latency, no rate
+limit), a kill -9 resume, and the per-ticket baseline the tool replaces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from gorgias_export.simulator import RequestRecord, SimConfig, Simulator
+
+TIME_SCALE = 4.0
+CAPACITY = 40
+REAL_WINDOW = 20.0
+EMAIL, KEY = "bench@example.com", "bench-key"
+
+
+@dataclass
+class Result:
+    label: str
+    tickets: int
+    messages: int
+    latency: float  # real-scale seconds
+    requests: int
+    floor: int
+    achieved_share: float | None  # of what the bucket allows over the run
+    rate_limited: int
+    rows: int
+    cpu_seconds: float
+    peak_rss_mb: float
+    wall_seconds: float
+
+    @property
+    def rows_per_cpu_second(self) -> float:
+        return self.rows / self.cpu_seconds if self.cpu_seconds else 0.0
+
+
+def floor_of(tickets: int, messages: int) -> int:
+    return math.ceil(tickets / 100) + math.ceil(messages / 100)
+
+
+def run_exporter(
+    sim: Simulator, out: Path, kill_at_request: int | None = None
+) -> tuple[int, float, float]:
+    """Run `gorgias-export tickets` in its own process; returns (status, CPU s, peak RSS MB)."""
+    env = {
+        **os.environ,
+        "GORGIAS_BASE_URL": sim.url,
+        "GORGIAS_EMAIL": EMAIL,
+        "GORGIAS_API_KEY": KEY,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gorgias_export", "tickets", "--out", str(out), "--quiet"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    if kill_at_request is not None:
+        seen = iter(range(1, 10**9))
+
+        def hook(record: RequestRecord) -> None:
+            if next(seen) == kill_at_request:
+                process.send_signal(signal.SIGKILL)
+
+        sim.on_request = hook
+    _, status, usage = os.wait4(process.pid, 0)
+    sim.on_request = None
+    cpu = usage.ru_utime + usage.ru_stime
+    return status, cpu, usage.ru_maxrss / 1024
+
+
+def count_rows(out: Path) -> int:
+    csv.field_size_limit(sys.maxsize)
+    with out.open(newline="", encoding="utf-8") as handle:
+        return sum(1 for _ in csv.DictReader(handle))
+
+
+def achieved_share(records: list[RequestRecord], rate: float) -> float | None:
+    """Requests served over the run against the most the bucket admits in that time."""
+    times = sorted(r.time for r in records)
+    if len(times) < 2:
+        return None
+    span = times[-1] - times[0]
+    return len(times) / (CAPACITY + rate * span)
+
+
+def measure(label: str, tickets: int, latency: float, rate_limited: bool, workdir: Path) -> Result:
+    config = SimConfig(
+        seed=11,
+        tickets=tickets,
+        email=EMAIL,
+        api_key=KEY,
+        rate_limit=rate_limited,
+        bucket_capacity=CAPACITY,
+        bucket_window=REAL_WINDOW / TIME_SCALE,
+        latency=latency / TIME_SCALE,
+    )
+    with Simulator(config) as sim:
+        out = workdir / f"{label}.csv"
+        started = time.monotonic()
+        status, cpu, rss = run_exporter(sim, out)
+        wall = time.monotonic() - started
+        assert status == 0, f"{label}: exporter exited with {status}"
+        ds = sim.dataset
+        rate = CAPACITY / config.bucket_window
+        return Result(
+            label,
+            len(ds.tickets),
+            len(ds.messages),
+            latency,
+            sim.count(),
+            floor_of(len(ds.tickets), len(ds.messages)),
+            achieved_share(sim.requests, rate) if rate_limited else None,
+            sim.rate_limited,
+            count_rows(out),
+            cpu,
+            rss,
+            wall,
+        )
+
+
+def measure_kill_resume(tickets: int, workdir: Path) -> tuple[int, int, int]:
+    """kill -9 halfway, rerun; returns (requests in all, floor, pages fetched twice)."""
+    config = SimConfig(seed=11, tickets=tickets, email=EMAIL, api_key=KEY, rate_limit=False)
+    with Simulator(config) as sim:
+        out = workdir / "killed.csv"
+        floor = floor_of(len(sim.dataset.tickets), len(sim.dataset.messages))
+        status, _, _ = run_exporter(sim, out, kill_at_request=floor // 2)
+        assert os.WIFSIGNALED(status), "the exporter finished before it could be killed"
+        status, _, _ = run_exporter(sim, out)
+        assert status == 0
+        total = sim.count()
+        return total, floor, total - floor
+
+
+def measure_per_ticket_baseline(tickets: int) -> tuple[int, float]:
+    """The approach the tool replaces: list tickets, then GET /tickets/{id} for each one.
+    Returns (requests, hours at the real 2 requests per second)."""
+    config = SimConfig(seed=11, tickets=tickets, email=EMAIL, api_key=KEY, rate_limit=False)
+    with Simulator(config) as sim:
+        session = requests.Session()
+        session.auth = (EMAIL, KEY)
+        cursor = None
+        ids: list[int] = []
+        while True:
+            params: dict[str, str | int] = {"limit": 100, "order_by": "created_datetime:asc"}
+            if cursor:
+                params["cursor"] = cursor
+            page = session.get(f"{sim.url}/tickets", params=params, timeout=30).json()
+            ids.extend(ticket["id"] for ticket in page["data"])
+            cursor = page["meta"]["next_cursor"]
+            if not cursor:
+                break
+        for ticket_id in ids:
+            session.get(f"{sim.url}/tickets/{ticket_id}", timeout=30).raise_for_status()
+        count = sim.count()
+    return count, count / (CAPACITY / REAL_WINDOW) / 3600
+
+
+def fmt_share(value: float | None) -> str:
+    return f"{value:.1%}" if value is not None else "n/a"
+
+
+def table(results: list[Result]) -> str:
+    lines = [
+        "| run | tickets | messages | latency | requests | floor | achieved / allowed rate "
+        "| 429s | rows / CPU-s | peak RSS | wall |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.label} | {r.tickets:,} | {r.messages:,} | {r.latency:g} s | {r.requests:,} | "
+            f"{r.floor:,} | {fmt_share(r.achieved_share)} | {r.rate_limited} | "
+            f"{r.rows_per_cpu_second:,.0f} | {r.peak_rss_mb:.0f} MB | {r.wall_seconds:.1f} s |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
+    args = parser.parse_args()
+    sizes = {"10k": 2_900} if args.quick else {"10k": 2_900, "100k": 29_000}
+    latencies = (0.0, 0.3, 1.0)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(
+        f"bucket: {CAPACITY} per {REAL_WINDOW / TIME_SCALE:g} s "
+        f"(real {CAPACITY} per {REAL_WINDOW:g} s, time x{TIME_SCALE:g})"
+    )
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="gorgias-bench-") as scratch:
+        workdir = Path(scratch)
+        for name, tickets in sizes.items():
+            for latency in latencies:
+                result = measure(f"{name} @{latency:g}s", tickets, latency, True, workdir)
+                print(table([result]).splitlines()[-1], flush=True)
+                results.append(result)
+        for name, tickets in sizes.items():
+            result = measure(f"{name} cpu", tickets, 0.0, False, workdir)
+            print(table([result]).splitlines()[-1], flush=True)
+            results.append(result)
+        kill_tickets = 2_900 if args.quick else 29_000
+        total, floor, refetched = measure_kill_resume(kill_tickets, workdir)
+    baseline_requests, baseline_hours = measure_per_ticket_baseline(2_900)
+    ours = next(r for r in results if r.label == "10k @0s")
+    print()
+    print(table(results))
+    print()
+    print(
+        f"kill -9 halfway through a {kill_tickets:,}-ticket export, then rerun: {total:,} "
+        f"requests in all "
+        f"for a floor of {floor:,}: {refetched} page(s) fetched twice."
+    )
+    print(
+        f"per-ticket baseline on the 10k data: {baseline_requests:,} requests "
+        f"({baseline_hours * 60:.0f} min at the real 2 requests/s) against {ours.requests:,} "
+        f"({ours.requests / 2 / 60:.1f} min): {baseline_requests / ours.requests:.0f}x fewer."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
