@@ -411,15 +411,22 @@ class ConversationExport:
         )
 
     def _fraction(self, run: RunProgress | None) -> float | None:
-        """How far the message walk is through its span of time (an estimate for the ETA)."""
+        """How much of the messages' span of time the walks have covered (for the ETA)."""
         if run is None or run.messages.after is None:
             return None
         at = parse_api_datetime(run.messages.after[0])
         end = parse_api_datetime(run.started_at)
         if run.plan == "backfill":
             start = parse_api_datetime(run.oldest_message)
-        else:
-            start, end = end, parse_api_datetime(run.lower_messages)
+            if start is None or at is None or end is None or end <= start:
+                return None
+            covered = at - start
+            if run.messages_desc.after is not None:  # the newest-first walk's share
+                down_to = parse_api_datetime(run.messages_desc.after[0])
+                if down_to is not None:
+                    covered += max(end - down_to, timedelta(0))
+            return min(1.0, max(0.0, covered / (end - start)))
+        start, end = end, parse_api_datetime(run.lower_messages)
         if at is None or start is None or end is None or end == start:
             return None
         return min(1.0, max(0.0, (at - start) / (end - start)))
