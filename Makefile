@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help demo test check lint format types bench clean
+.PHONY: help demo test soak check lint format types bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ demo: $(STAMP) ## export every conversation from the bundled simulator to demo/t
 
 test: $(STAMP) ## run the test suite
 	$(BIN)/pytest -q
+
+soak: $(STAMP) ## the long reliability run: many kills, more faults, bigger data (not in check)
+	$(BIN)/python -m tests.reliability.soak
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check gorgias_export tests

@@ -249,6 +249,20 @@ def test_random_faults_repeat_with_their_seed(make_sim: Callable[..., Simulator]
     assert 200 in first and any(code >= 500 for code in first)
 
 
+def test_a_429_storm_carries_its_long_retry_after(make_sim: Callable[..., Simulator]) -> None:
+    sim = make_sim(faults=Faults(rate_limited=1.0, retry_after=120))
+    r = session(sim).get(f"{sim.url}/account", timeout=5)
+    assert r.status_code == 429 and r.headers["Retry-after"] == "120"
+    assert sim.faults_injected == {"429": 1}
+
+
+def test_an_unknown_account_answers_404_with_a_web_page() -> None:
+    with Simulator(SimConfig(tickets=0, account_exists=False)) as sim:
+        r = session(sim).get(f"{sim.url}/account", timeout=5)
+    assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/html")
+    assert r.text.startswith("<!DOCTYPE html>")
+
+
 def test_non_get_is_recorded_and_refused(sim: Simulator) -> None:
     r = session(sim).post(f"{sim.url}/tickets", json={"subject": "x"}, timeout=5)
     assert r.status_code == 405

@@ -15,17 +15,21 @@ class Faults:
     html_error: float = 0.0  # 502 with an HTML page, as a proxy in front of the API would send
     slow: float = 0.0  # wait `slow_seconds` before answering, to outlast a client's read timeout
     slow_seconds: float = 5.0
+    rate_limited: float = 0.0  # 429 regardless of the bucket, as in a storm from other clients
+    retry_after: int = 1  # the Retry-after those 429s (and fail_next "429") carry, in seconds
     seed: int = 0  # separate from the data seed, so faults can vary while the data stays put
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            if f.name in {"slow_seconds", "seed"}:
+            if f.name in {"slow_seconds", "retry_after", "seed"}:
                 continue
             value = getattr(self, f.name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"Faults.{f.name} must be within [0, 1], not {value!r}")
         if self.slow_seconds < 0:
             raise ValueError("Faults.slow_seconds must not be negative")
+        if self.retry_after < 0:
+            raise ValueError("Faults.retry_after must not be negative")
 
 
 @dataclass
@@ -41,4 +45,6 @@ class SimConfig:
     bucket_window: float = 20.0  # seconds to drain a full bucket
     latency: float = 0.0  # seconds added before every response
     cursor_ttl: float | None = None  # seconds a cursor keeps working after it is issued
+    # False: the subdomain does not exist, and every request gets the 404 web page Gorgias sends.
+    account_exists: bool = True
     faults: Faults = field(default_factory=Faults)

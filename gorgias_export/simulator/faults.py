@@ -72,6 +72,7 @@ class FaultPlan:
             ("html_error", faults.html_error),
             ("5xx", faults.error_5xx),
             ("slow", faults.slow),
+            ("429", faults.rate_limited),  # last, so older configs draw the same faults
         )
         if not any(p for _, p in chances):
             return None

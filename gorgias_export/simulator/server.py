@@ -34,6 +34,10 @@ LIMIT_HEADER = "X-Gorgias-Account-Api-Call-Limit"
 NOPERM_EMAIL = "noperm@example.com"  # valid key, but a role that may read only /api/account
 _MAX_DISCARDED_BODY = 1 << 20
 
+_HTML_404 = (
+    b"<!DOCTYPE html>\n<html><head><title>Page not found | Gorgias</title></head>\n"
+    b"<body><h1>This page does not exist</h1></body></html>\n"
+)
 _HTML_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
@@ -196,6 +200,8 @@ class Simulator:
         self, method: str, target: str, path: str, query: dict[str, list[str]], role: str | None
     ) -> Reply:
         cfg = self.config
+        if not cfg.account_exists:
+            return Reply(404, _HTML_404, "text/html; charset=utf-8")
         if role is None:
             return self._with_limit(error(401, "Unauthorized."))
         if method != "GET":
@@ -220,7 +226,8 @@ class Simulator:
         if fault.kind == "html_error":
             return Reply(502, _HTML_502, "text/html; charset=utf-8")
         if fault.kind == "429":
-            reply = replace(error(429, "Too many requests."), headers=(("Retry-after", "1"),))
+            retry_after = (("Retry-after", str(self.config.faults.retry_after)),)
+            reply = replace(error(429, "Too many requests."), headers=retry_after)
             return self._with_limit(reply)
         if fault.status == 502:
             return Reply(502, b"Bad Gateway", "text/plain; charset=utf-8")
