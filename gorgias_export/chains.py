@@ -13,8 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from gorgias_export.client import Page
-from gorgias_export.walk import ListingWalk, WalkPage
+from gorgias_export.walk import Fetched, ListingWalk, WalkPage
 
 
 class _Fetch:
@@ -22,23 +21,23 @@ class _Fetch:
 
     def __init__(self, walk: ListingWalk, cursor: str | None) -> None:
         self.cursor = cursor
-        self._page: Page | None = None
+        self._fetched: Fetched | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(walk,), daemon=True)
         self._thread.start()
 
     def _run(self, walk: ListingWalk) -> None:
         try:
-            self._page = walk.request(self.cursor)
+            self._fetched = walk.request(self.cursor)
         except BaseException as error:  # handed to the consumer, who decides
             self._error = error
 
-    def result(self) -> Page:
+    def result(self) -> Fetched:
         self._thread.join()
         if self._error is not None:
             raise self._error
-        assert self._page is not None
-        return self._page
+        assert self._fetched is not None
+        return self._fetched
 
 
 class Chain:

@@ -164,12 +164,16 @@ class ConversationExport:
             if both_ends and tickets.done:
                 active.append(newest)
             chain = active[run.turn % len(active)]
-            if chain is oldest and not tickets.done and self._needs_more_tickets(tickets, oldest):
-                chain = tickets  # each message's ticket must be indexed before the message
+            # Pages already done (re-read after a refused cursor) are passed over first, so
+            # that what follows is decided on the page a clean run would have seen.
             if not self._skip_done_pages(chain):
                 if chain is not tickets:  # a message walk read to the end of the listing
                     messages.position.done = newest_walk.position.done = True
                 continue
+            if chain is oldest and not tickets.done and self._needs_more_tickets(tickets, oldest):
+                chain = tickets  # each message's ticket must be indexed before the message
+                if not self._skip_done_pages(chain):
+                    continue
             run.turn += 1
             if chain is tickets:
                 self._ticket_page(run, tickets, emit_empty=True)

@@ -28,6 +28,14 @@ def item_key(item: dict[str, Any], field: str) -> Key:
     return (sort_key(item.get(field)), raw_id if isinstance(raw_id, int) else 0)
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A raw page and the cursor it was fetched with (None after a restart from the top)."""
+
+    page: Page
+    cursor: str | None
+
+
 @dataclass
 class WalkPage:
     items: list[dict[str, Any]]  # the page's items not done before, in walk order
@@ -73,19 +81,26 @@ class ListingWalk:
         """The next page; the position does not move until `advance`."""
         return self.page_from(self.request(self.position.cursor))
 
-    def request(self, cursor: str | None) -> Page:
-        """The raw page at `cursor` (network only: safe to run on another thread)."""
+    def request(self, cursor: str | None) -> Fetched:
+        """The raw page at `cursor`, with the cursor it was really fetched with (network only:
+        safe to run on another thread)."""
         try:
-            return self.client.fetch_page(self.path, self.params, cursor)
+            return Fetched(self.client.fetch_page(self.path, self.params, cursor), cursor)
         except CursorRejected as refused:
             # Cursors are short-lived: start over and skip by key, which costs requests but
             # never a row. (Only a cursor we saved can be refused; the first page has none.)
             log.warning("%s Re-reading %s from the start, skipping done rows.", refused, self.path)
             self.recoveries += 1
-            return self.client.fetch_page(self.path, self.params, None)
+            return Fetched(self.client.fetch_page(self.path, self.params, None), None)
 
-    def page_from(self, page: Page) -> WalkPage:
+    def page_from(self, fetched: Fetched) -> WalkPage:
         """Keep the items not done yet; guard against a cursor that comes back."""
+        page = fetched.page
+        if page.next_cursor is not None and page.next_cursor == fetched.cursor:
+            raise ApiError(
+                f"The API returned a cursor on {self.path} that leads back to the same page; "
+                "stopping instead of looping (progress is saved)."
+            )
         if page.next_cursor is not None and page.next_cursor in self._recent_cursors:
             if self.recoveries > self._recoveries_seen:
                 # Keyset cursors repeat on a second walk: the guard starts over with it.
@@ -115,11 +130,6 @@ class ListingWalk:
 
     def advance(self, page: WalkPage, finished: bool = False) -> None:
         """Mark `page` done: the next fetch continues after it."""
-        if page.next_cursor is not None and page.next_cursor == self.position.cursor:
-            raise ApiError(
-                f"The API returned a cursor on {self.path} that it had already given; "
-                "stopping instead of looping (progress is saved)."
-            )
         if page.keys:
             self.position.after = page.keys[-1]
         if page.next_cursor is not None:
