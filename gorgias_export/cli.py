@@ -273,12 +273,15 @@ def _errors_to_exit_codes(
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
 
     def fail(message: str, code: ExitCode) -> NoReturn:
+        # A request still in flight on another thread must not log after the final message.
+        log.disabled = True
         settings = current_settings() if callable(current_settings) else None
         if isinstance(settings, Settings):
             message = settings.redact(message)
         typer.echo(f"gorgias-export: {message}", err=True)
         raise typer.Exit(int(code))
 
+    log.disabled = False
     try:
         yield
     except ExportError as error:

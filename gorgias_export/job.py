@@ -10,6 +10,7 @@ The rules that keep files safe live here:
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -114,11 +115,15 @@ def _run_to_file(
         def checkpoint(current: ExportProgress) -> None:
             save_state(state_path, identity, current.to_json())
 
+        # Saved just before the output is first opened, so a crash during the first page leaves
+        # a state that matches the file. A snapshot of the start, not the live progress: by
+        # then the live one already counts rows that are queued but not yet in the file.
+        at_start = json.loads(json.dumps(progress.to_json()))
         sink = RowSink(
             make_encoder(job.fmt, CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS),
             str(output),
             offset=progress.output_bytes,
-            before_first_open=lambda: checkpoint(progress),
+            before_first_open=lambda: save_state(state_path, identity, at_start),
         )
         index = TicketIndex(index_path_for(state_path))
         try:
