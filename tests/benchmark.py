@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,10 +88,42 @@ def run_exporter(
                 process.send_signal(signal.SIGKILL)
 
         sim.on_request = hook
+    peak = PeakMemory(process.pid)
     _, status, usage = os.wait4(process.pid, 0)
     sim.on_request = None
     cpu = usage.ru_utime + usage.ru_stime
-    return status, cpu, usage.ru_maxrss / 1024
+    return status, cpu, peak.stop() / 1024
+
+
+class PeakMemory:
+    """The child's own peak RSS (VmHWM), polled from /proc.
+
+    Not ru_maxrss: the child is forked from this process, which holds the simulator's data, and
+    Linux keeps the pre-exec high-water mark in ru_maxrss.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.peak_kb = 0
+        self._pid = pid
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._done.is_set():
+            try:
+                with open(f"/proc/{self._pid}/status") as status:
+                    for line in status:
+                        if line.startswith("VmHWM:"):
+                            self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+            except (FileNotFoundError, ProcessLookupError, ValueError):
+                return
+            self._done.wait(0.1)
+
+    def stop(self) -> int:
+        self._done.set()
+        self._thread.join()
+        return self.peak_kb
 
 
 def count_rows(out: Path) -> int:
