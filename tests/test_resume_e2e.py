@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import os
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +24,7 @@ from gorgias_export.simulator import Faults, RequestRecord, SimConfig, Simulator
 from gorgias_export.ticket_index import TicketIndex
 from gorgias_export.writers import RowSink, make_encoder
 from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import run_cli, run_subprocess
+from tests.e2e import env_for, run_cli, run_subprocess
 
 
 class ManualClock:
@@ -248,4 +250,23 @@ def test_a_cursor_that_expires_mid_run_is_recovered_in_the_same_run(
     sim.on_request = None
     assert result.exit_code == 0, result.stderr
     assert "Re-reading" in result.stderr
+    assert out.read_bytes() == clean
+
+
+@pytest.mark.parametrize("sync_number", [1, 2])
+def test_kill_9_at_a_resumed_runs_first_syncs_loses_no_row(
+    sim: Simulator, clean: bytes, tmp_path: Path, sync_number: int
+) -> None:
+    """Regression: the state saved before the output's first opening once counted queued rows."""
+    out = tmp_path / "tickets.csv"
+    assert interrupt_at_request(sim, out, 6).returncode == -signal.SIGKILL
+    hooked = subprocess.run(
+        [sys.executable, "-m", "tests.reliability.child", "tickets", "--out", str(out), "--quiet"],
+        env={**os.environ, **env_for(sim), "RELIABILITY_HOOK": f"checkpoint:{sync_number}"},
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        check=False,
+    )
+    assert hooked.returncode == -signal.SIGKILL, hooked.stderr
+    assert run_cli(sim, "tickets", "--out", str(out)).exit_code == 0
     assert out.read_bytes() == clean
