@@ -16,6 +16,11 @@ from typing import Annotated, NoReturn
 
 import typer
 
+try:  # Typer >= 0.20 vendors Click; earlier releases use the click package
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover
+    from click import ClickException  # type: ignore[import-not-found,no-redef,unused-ignore]
+
 from gorgias_export import __version__
 from gorgias_export.client import GorgiasClient
 from gorgias_export.config import RawSettings, Settings, load_settings, read_dotenv
@@ -308,5 +313,16 @@ def _errors_to_exit_codes(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: Click's own usage errors become one line too."""
+    try:
+        code = app(standalone_mode=False)
+    except ClickException as error:  # a bad flag or value that Click itself rejected
+        if type(error).__name__ == "NoArgsIsHelpError":  # bare `gorgias-export`: the help
+            typer.echo(error.format_message(), err=True)
+        else:
+            typer.echo(f"gorgias-export: {error.format_message()} (see --help)", err=True)
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        typer.echo("gorgias-export: Interrupted.", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    sys.exit(code if isinstance(code, int) else 0)

@@ -37,11 +37,6 @@ def test_the_table_names_real_tests_for_the_rows_it_leaves_to_them() -> None:
             assert hasattr(test_cli_errors, "test_" + case.covered_by), case.name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Click's usage errors (a --format value it rejects itself) print a three-line "
-    "Usage/Try/Error block, not the one line the README promises for every error",
-)
 def test_a_bad_option_value_is_one_line(tmp_path: Path) -> None:
     ws = Workspace(tmp_path)
     result = ws.child(["tickets", "--out", "t.csv", "--format", "xml"], {})
