@@ -103,7 +103,7 @@ class GorgiasClient:
         settings: Settings,
         *,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         connect_timeout: float = 10.0,
@@ -115,7 +115,9 @@ class GorgiasClient:
         self.settings = settings
         self._given_session = session
         self._local = threading.local()
-        self._sleep = sleep
+        # close() ends every wait at once; tests inject a sleep that does not really wait.
+        self._closed = threading.Event()
+        self._sleep: Callable[[float], object] = sleep or self._closed.wait
         self._clock = clock
         self._rng = rng or random.Random()
         self._timeout = (connect_timeout, read_timeout)
@@ -124,6 +126,11 @@ class GorgiasClient:
         self._had_success = False
         self.pacer = BucketPacer(clock, max_rate=max_rate)
         self.stats = ClientStats(started=clock())
+
+    def close(self) -> None:
+        """Stop: a request still waiting or retrying on another thread (a page asked for ahead
+        that is no longer needed) gives up instead of going on after the export."""
+        self._closed.set()
 
     def _session_here(self) -> requests.Session:
         """This thread's session: sessions are not documented as safe to share across threads."""
@@ -146,6 +153,8 @@ class GorgiasClient:
         failures = 0
         streak_started = self._clock()
         while True:
+            if self._closed.is_set():
+                raise ApiError("The export has ended; this request is no longer needed.")
             try:
                 return self._attempt(path, params, is_list)
             except _Retry as retry:

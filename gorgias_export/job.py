@@ -63,9 +63,12 @@ class JobResult:
 def run_tickets_job(
     client: GorgiasClient, job: TicketsJob, on_status: StatusCallback | None = None
 ) -> JobResult:
-    if job.output == "-":
-        return _run_to_stdout(client, job, on_status)
-    return _run_to_file(client, job, on_status)
+    try:
+        if job.output == "-":
+            return _run_to_stdout(client, job, on_status)
+        return _run_to_file(client, job, on_status)
+    finally:
+        client.close()  # pages asked for ahead and not needed stop retrying
 
 
 def _run_to_stdout(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 
 import pytest
 import requests
@@ -43,7 +44,7 @@ def test_the_session_refuses_every_method_but_get() -> None:
 
 def test_the_client_has_no_way_to_write(settings: Settings) -> None:
     public = {name for name in dir(GorgiasClient) if not name.startswith("_")}
-    assert public == {"get_json", "fetch_page", "paginate"}
+    assert public == {"get_json", "fetch_page", "paginate", "close"}
 
 
 @responses.activate
@@ -208,3 +209,25 @@ def test_a_list_body_without_a_data_list_is_retried(settings: Settings) -> None:
     client = make_client(settings, FakeTime())
     assert client.fetch_page("/tags", [("limit", 100)]).items == [{"id": 1}]
     assert client.stats.retries == 1
+
+
+@responses.activate
+def test_a_closed_client_stops_retrying_at_once(settings: Settings) -> None:
+    responses.get(BASE + "/account", status=503)
+    client = GorgiasClient(settings, rng=random.Random(1))  # the real, interruptible wait
+    done = threading.Event()
+    errors: list[Exception] = []
+
+    def request() -> None:
+        try:
+            client.get_json("/account")
+        except ApiError as error:
+            errors.append(error)
+        done.set()
+
+    threading.Thread(target=request, daemon=True).start()
+    while not responses.calls:  # progress, not time: the first attempt has been made
+        threading.Event().wait(0.001)
+    client.close()
+    assert done.wait(5), "a closed client kept retrying"
+    assert errors and "no longer needed" in errors[0].message
