@@ -13,6 +13,8 @@ class FakeTime:
     def clock(self) -> float:
         return self.now
 
+    __call__ = clock  # so the object itself can be handed over as a clock
+
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds

@@ -25,23 +25,16 @@ from gorgias_export.ticket_index import TicketIndex
 from gorgias_export.writers import RowSink, make_encoder
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import env_for, run_cli, run_subprocess
-
-
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeTime
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
+def clock() -> FakeTime:
+    return FakeTime()
 
 
 @pytest.fixture
-def sim(clock: ManualClock) -> Iterator[Simulator]:
+def sim(clock: FakeTime) -> Iterator[Simulator]:
     config = SimConfig(
         seed=5, tickets=300, rate_limit=False, email=EMAIL, api_key=SECRET_KEY, cursor_ttl=60
     )
@@ -140,7 +133,7 @@ def test_a_partial_row_left_by_a_crash_is_cut_off(
 
 
 def test_resume_after_the_saved_cursor_expired(
-    sim: Simulator, clean: bytes, clock: ManualClock, tmp_path: Path
+    sim: Simulator, clean: bytes, clock: FakeTime, tmp_path: Path
 ) -> None:
     out = tmp_path / "tickets.csv"
     assert interrupt_at_request(sim, out, 7).returncode == -signal.SIGKILL
@@ -236,7 +229,7 @@ def test_a_failed_state_save_leaves_the_output_at_the_last_saved_length(
 
 
 def test_a_cursor_that_expires_mid_run_is_recovered_in_the_same_run(
-    sim: Simulator, clean: bytes, clock: ManualClock, tmp_path: Path
+    sim: Simulator, clean: bytes, clock: FakeTime, tmp_path: Path
 ) -> None:
     counter = itertools.count(1)
 

@@ -28,6 +28,7 @@ from gorgias_export.config import Secret, Settings
 from gorgias_export.job import TicketsJob, run_tickets_job
 from gorgias_export.simulator import RequestRecord, SimConfig, Simulator
 from tests.conftest import EMAIL, SECRET_KEY
+from tests.fakes import FakeTime as ManualClock
 from tests.reliability.tally import TALLY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,21 +99,6 @@ def soak_scale(seed: int) -> Scale:
         every_bad_input=True,
         slow_giveups=True,
     )
-
-
-class ManualClock:
-    """A clock that moves only when told; as a client's `sleep`, retries take no real time."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def start_simulator(

@@ -94,7 +94,7 @@ def fault_kinds(scale: Scale, ws: Workspace) -> None:
             assert injected == sum(count for count, _ in plan.values()), kind
             assert client.stats.retries >= injected, kind
             if kind == "429":
-                assert sum(1 for s in clock.slept if s >= LONG_RETRY_AFTER) >= injected
+                assert sum(1 for s in clock.sleeps if s >= LONG_RETRY_AFTER) >= injected
     finally:
         sim.on_request = None
         retire(sim)
@@ -175,7 +175,7 @@ def outage(scale: Scale, ws: Workspace) -> None:
         sim.on_request = outage_at_request_3
         client = in_process_client(sim, clock)
         assert export_in_process(ws, client, ws.path("outage.csv")) == clean
-        assert sum(clock.slept) >= 8.0
+        assert sum(clock.sleeps) >= 8.0
         assert {"reset", "5xx"} <= set(sim.faults_injected)
     finally:
         sim.on_request = None
