@@ -208,6 +208,43 @@ def tickets(
             _summary(result, client, time.monotonic() - started)
 
 
+@app.command()
+def check(
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+    debug: DebugOption = False,
+    domain: DomainOption = None,
+    email: EmailOption = None,
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """Check the connection and credentials with one request, and show the rate-limit usage.
+
+    Exits 0 when the API accepts the credentials, with the documented codes otherwise: run it
+    before a long export, or from monitoring.
+
+    Example: gorgias-export check
+    """
+    settings: Settings | None = None
+    with _errors_to_exit_codes(debug, lambda: settings):
+        settings = _settings(domain, email, api_key, base_url)
+        _configure_logging(settings, quiet, verbose)
+        client = GorgiasClient(settings)
+        try:
+            account = client.get_json("/account")
+        finally:
+            client.close()
+        pacer = client.pacer
+        usage = (
+            f"{pacer.last_used} of {pacer.limit} requests in the bucket now"
+            if pacer.limit is not None
+            else "not reported by this server"
+        )
+        name = account.get("domain") or "?"
+        typer.echo(f"OK: {settings.base_url} accepts these credentials for account {name!r}.")
+        typer.echo(f"Rate limit: {usage}.")
+
+
 # -- helpers --------------------------------------------------------------------------------
 
 

@@ -64,6 +64,7 @@ class BucketPacer:
         self._min_interval = 1.0 / max_rate if max_rate else 0.0
         self._lock = threading.Lock()
         self.limit: int | None = None
+        self.last_used: int | None = None  # the header's count on the latest response
         self._drain: float | None = None  # learned requests per second
         self._level = 0.0  # estimated requests in the bucket at `_at`
         self._at = 0.0
@@ -136,6 +137,7 @@ class BucketPacer:
             used, limit = parsed
             now = self._clock()
             self.limit = limit
+            self.last_used = used
             self._learn(now, used, limit)
             # Trust the server's count (it includes other integrations' requests), plus ours
             # that it may not have seen yet. Never our own model instead: if the bucket drains

@@ -269,3 +269,16 @@ def test_pacing_from_the_header_avoids_429s(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.stderr
         assert sim.count() > 5  # enough requests to have overflowed the bucket unpaced
         assert sim.rate_limited == 0
+
+
+def test_check_reports_the_account_and_the_bucket(tmp_path: Path) -> None:
+    config = SimConfig(seed=2, tickets=20, email=EMAIL, api_key=SECRET_KEY)  # bucket on
+    with Simulator(config) as sim:
+        result = run_cli(sim, "check")
+        assert result.exit_code == 0, result.stderr
+        assert "accepts these credentials for account 'acme'" in result.stdout
+        assert "Rate limit: 1 of 40 requests" in result.stdout
+        assert [record.path for record in sim.requests] == ["/api/account"]
+        wrong = run_cli(sim, "check", env={"GORGIAS_API_KEY": "wrong"})
+        assert "GORGIAS_API_KEY" in assert_one_line_error(wrong, ExitCode.AUTH)
+        assert SECRET_KEY not in result.stdout + result.stderr + wrong.stdout + wrong.stderr
