@@ -284,6 +284,13 @@ class _RedactingStderrHandler(logging.Handler):
             self.handleError(record)
 
 
+def _reset_logging() -> None:
+    log.handlers.clear()
+    log.setLevel(logging.NOTSET)
+    log.propagate = True
+    log.disabled = False
+
+
 def _configure_logging(settings: Settings, quiet: bool, verbose: bool) -> None:
     log.handlers.clear()
     log.addHandler(_RedactingStderrHandler(settings))
@@ -347,6 +354,7 @@ def _errors_to_exit_codes(
         )
     finally:
         signal.signal(signal.SIGTERM, previous)
+        _reset_logging()  # the logger is process-wide: leave it as found for in-process callers
 
 
 def main() -> None:
