@@ -14,8 +14,7 @@ import os
 import random
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -269,22 +268,6 @@ class GorgiasClient:
         meta = payload.get("meta")
         next_cursor = meta.get("next_cursor") if isinstance(meta, dict) else None
         return Page(items=data, next_cursor=next_cursor if isinstance(next_cursor, str) else None)
-
-    def paginate(self, path: str, params: Params, cursor: str | None = None) -> Iterator[Page]:
-        """Every page from `cursor` on, guarding against a cursor that comes back again."""
-        recent: deque[str] = deque(maxlen=64)
-        while True:
-            page = self.fetch_page(path, params, cursor)
-            yield page
-            if page.next_cursor is None:
-                return
-            if page.next_cursor == cursor or page.next_cursor in recent:
-                raise ApiError(
-                    f"The API returned a cursor on {path} that it had already given; "
-                    "stopping instead of looping."
-                )
-            recent.append(page.next_cursor)
-            cursor = page.next_cursor
 
 
 def _is_list_envelope(payload: dict[str, Any]) -> bool:

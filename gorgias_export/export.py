@@ -1,16 +1,20 @@
 """The conversation export loop: listing pages in, conversation rows out, checkpoints between.
 
 Two listings are walked, never one request per ticket:
-- the first run ("backfill") walks `/tickets` and `/messages` both by `created_datetime:asc`,
-  keeping the ticket walk just ahead of the message walk, so each message's ticket is already in
-  the on-disk index when the message arrives (a merge join);
-- later runs and `--since` runs ("window") walk both listings descending (tickets by
-  `updated_datetime`, since a new message bumps it) and stop at the window's lower edge.
+- the first run ("backfill") walks `/tickets` oldest first beside `/messages` oldest first,
+  keeping the tickets ahead so each message's ticket is already in the on-disk index when the
+  message arrives (a merge join); once tickets are done, messages are also walked newest first
+  and the two message walks stop where they meet;
+- later runs and `--since` runs ("window") walk newest first down to the window's lower edge:
+  tickets by `updated_datetime` (a new message bumps it: fresh context), tickets by
+  `created_datetime` (new tickets without messages), then messages.
 Tickets the walks did not bring (rare) are fetched 100 at a time with `ticket_ids`.
 
-After each page, rows are synced to disk, then the position is saved: a crash at any moment
-loses at most the page in flight, and the rerun cuts the file back to the saved length.
-No typer or rich here: progress goes out through a callback.
+Each walk keeps its next page requested ahead (chains.py); pages are processed one at a time in
+an order fixed by the data and a saved turn counter. After each page, rows are synced to disk,
+then the position is saved: a crash at any moment loses at most the pages in flight, and the
+rerun cuts the file back to the saved length. No typer or rich here: progress goes out through
+a callback.
 """
 
 from __future__ import annotations

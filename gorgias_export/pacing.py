@@ -114,16 +114,6 @@ class BucketPacer:
             self._in_flight += 1
             return start - now
 
-    def delay_before_request(self) -> float:
-        """Seconds a request would wait now (without booking it)."""
-        with self._lock:
-            if self.limit is None:
-                return max(0.0, self._next_start - self._clock())
-            now = self._clock()
-            excess = self._level_now(now) + 1 - (self.limit - self._headroom)
-            wait = excess / self.drain_per_second if excess > 0 else 0.0
-            return max(wait, self._next_start - now)
-
     def note_response(self, headers: Mapping[str, str] | None) -> None:
         """A booked request ended (headers None: it got no response). Resynchronise with the
         server's own count, and learn the drain rate from it."""

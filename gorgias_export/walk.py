@@ -77,10 +77,6 @@ class ListingWalk:
     def key(self, item: dict[str, Any]) -> Key:
         return item_key(item, self.order_field)
 
-    def fetch(self) -> WalkPage:
-        """The next page; the position does not move until `advance`."""
-        return self.page_from(self.request(self.position.cursor))
-
     def request(self, cursor: str | None) -> Fetched:
         """The raw page at `cursor`, with the cursor it was really fetched with (network only:
         safe to run on another thread)."""

@@ -44,7 +44,7 @@ def test_the_session_refuses_every_method_but_get() -> None:
 
 def test_the_client_has_no_way_to_write(settings: Settings) -> None:
     public = {name for name in dir(GorgiasClient) if not name.startswith("_")}
-    assert public == {"get_json", "fetch_page", "paginate", "close"}
+    assert public == {"get_json", "fetch_page", "close"}
 
 
 @responses.activate
@@ -164,19 +164,6 @@ def test_a_4xx_on_a_cursor_request_means_the_cursor_is_no_good(settings: Setting
     responses.get(BASE + "/messages", status=400, json={"error": {"msg": "Invalid cursor."}})
     with pytest.raises(CursorRejected):
         make_client(settings, FakeTime()).fetch_page("/messages", [("limit", 100)], "stale")
-
-
-@responses.activate
-def test_paginate_follows_cursors_and_stops_on_a_repeat(settings: Settings) -> None:
-    responses.get(BASE + "/tags", json=page([{"id": 1}], "c1"), headers=LIMIT)
-    responses.get(BASE + "/tags", json=page([{"id": 2}], "c2"), headers=LIMIT)
-    responses.get(BASE + "/tags", json=page([{"id": 3}], "c1"), headers=LIMIT)
-    client = make_client(settings, FakeTime())
-    seen = []
-    with pytest.raises(ApiError, match="already given"):
-        for result in client.paginate("/tags", [("limit", 100)]):
-            seen.extend(item["id"] for item in result.items)
-    assert seen == [1, 2, 3]
 
 
 @responses.activate
