@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -25,8 +27,10 @@ from gorgias_export import __version__
 from gorgias_export.client import GorgiasClient
 from gorgias_export.config import RawSettings, Settings, load_settings, read_dotenv
 from gorgias_export.display import ProgressDisplay
+from gorgias_export.entity_job import EntityJob, run_entity_job
 from gorgias_export.errors import ExitCode, ExportError, OutputError, UsageError
 from gorgias_export.job import JobResult, TicketsJob, run_tickets_job
+from gorgias_export.resources import ENTITIES, Entity, Filter, Incremental
 from gorgias_export.timeutil import ACCEPTED_FORMS, parse_cli_datetime
 from gorgias_export.writers import format_from_path
 
@@ -68,7 +72,12 @@ DomainOption = Annotated[
     str | None, typer.Option("--domain", help=_HELP["domain"], show_default=False)
 ]
 EmailOption = Annotated[
-    str | None, typer.Option("--email", help=_HELP["email"], show_default=False)
+    str | None, typer.Option("--email", "--api-user", help=_HELP["email"], show_default=False)
+]
+# `customers --email` is a filter (the customer's address), so there only --api-user names the
+# API key's user.
+ApiUserOption = Annotated[
+    str | None, typer.Option("--api-user", help=_HELP["email"], show_default=False)
 ]
 ApiKeyOption = Annotated[
     str | None, typer.Option("--api-key", help=_HELP["api_key"], show_default=False)
@@ -243,6 +252,199 @@ def check(
         name = account.get("domain") or "?"
         typer.echo(f"OK: {settings.base_url} accepts these credentials for account {name!r}.")
         typer.echo(f"Rate limit: {usage}.")
+
+
+# -- one command per entity, built from resources.ENTITIES -----------------------------------
+
+_COMMON_ENTITY_OPTIONS: list[tuple[str, Any, Any]] = [
+    ("fmt", Format | None, None),
+    ("state", Path | None, None),
+    ("fresh", bool, False),
+    ("max_rate", float | None, None),
+    ("quiet", bool, False),
+    ("verbose", bool, False),
+    ("debug", bool, False),
+    ("domain", str | None, None),
+    ("api_user", str | None, None),
+    ("api_key", str | None, None),
+    ("base_url", str | None, None),
+]
+
+
+def _entity_parameters(entity: Entity) -> list[inspect.Parameter]:
+    """The command's options: --out, the entity's filters, then the shared ones."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = [
+        inspect.Parameter(
+            "out",
+            keyword,
+            annotation=Annotated[
+                str,
+                typer.Option(
+                    "--out",
+                    "-o",
+                    help="Output file (.csv, .jsonl or .ndjson), or - for stdout (no resume).",
+                    show_default=False,
+                ),
+            ],
+        )
+    ]
+    for spec in entity.filters:
+        kind: Any = int if spec.integer else str
+        annotation: Any = list[kind] | None if spec.repeatable else kind | None
+        metavar = "ID" if spec.integer else spec.param.upper().rstrip("S")
+        option = typer.Option(spec.flag, help=spec.help, show_default=False, metavar=metavar)
+        params.append(
+            inspect.Parameter(
+                _param_name(spec), keyword, annotation=Annotated[annotation, option], default=None
+            )
+        )
+    if entity.incremental is Incremental.SERVER_SINCE:
+        for flag, help_text in (
+            ("since", "Only events created at or after this (" + ACCEPTED_FORMS + ")."),
+            ("until", "Only events created up to the end of this (same forms as --since)."),
+        ):
+            option = typer.Option(f"--{flag}", help=help_text, show_default=False)
+            params.append(
+                inspect.Parameter(
+                    flag, keyword, annotation=Annotated[str | None, option], default=None
+                )
+            )
+    shared = _shared_option_annotations()
+    for name, _, default in _COMMON_ENTITY_OPTIONS:
+        params.append(inspect.Parameter(name, keyword, annotation=shared[name], default=default))
+    return params
+
+
+def _param_name(spec: Filter) -> str:
+    return spec.flag.removeprefix("--").replace("-", "_")
+
+
+def _shared_option_annotations() -> dict[str, Any]:
+    return {
+        "fmt": Annotated[
+            Format | None,
+            typer.Option(
+                "--format",
+                "-f",
+                help="csv or jsonl; default: from the --out extension.",
+                show_default=False,
+            ),
+        ],
+        "state": Annotated[
+            Path | None,
+            typer.Option(
+                "--state",
+                help="Resume-state file. Default: beside --out, as <out>.state.json.",
+                show_default=False,
+            ),
+        ],
+        "fresh": Annotated[
+            bool,
+            typer.Option(
+                "--fresh", help="Discard saved progress and start over, overwriting --out."
+            ),
+        ],
+        "max_rate": MaxRateOption,
+        "quiet": QuietOption,
+        "verbose": VerboseOption,
+        "debug": DebugOption,
+        "domain": DomainOption,
+        "api_user": ApiUserOption,
+        "api_key": ApiKeyOption,
+        "base_url": BaseUrlOption,
+    }
+
+
+def _entity_command(entity: Entity) -> Callable[..., None]:
+    def command(**options: Any) -> None:
+        _run_entity(entity, options)
+
+    command.__name__ = entity.name.replace("-", "_")
+    command.__doc__ = _entity_help(entity)
+    command.__signature__ = inspect.Signature(_entity_parameters(entity))  # type: ignore[attr-defined]
+    return command
+
+
+def _entity_help(entity: Entity) -> str:
+    how = {
+        Incremental.CREATED: "Rerunning resumes an interrupted export, or appends the rows "
+        "created since the last complete run.",
+        Incremental.UPDATED: "Rerunning resumes an interrupted export, or appends the rows "
+        "created or changed since the last complete run (a changed row is written again).",
+        Incremental.SERVER_SINCE: "Rerunning resumes an interrupted export, or appends the "
+        "events created since the last complete run.",
+        Incremental.LOOKBACK: "Rerunning resumes an interrupted export, or appends new surveys "
+        "and surveys whose score changed in the last 30 days.",
+        Incremental.FULL: "Every run reads the whole list and replaces --out with it once "
+        "complete.",
+    }[entity.incremental]
+    return f"{entity.summary}\n\n{how}\n\nExample: {entity.example}"
+
+
+def _run_entity(entity: Entity, options: dict[str, Any]) -> None:
+    settings: Settings | None = None
+    out: str = options["out"]
+    to_stdout = out == "-"
+    with _errors_to_exit_codes(options["debug"], lambda: settings, resumable=not to_stdout):
+        if to_stdout and (options["state"] or options["fresh"]):
+            raise UsageError("--state and --fresh do not apply to --out - (stdout has no resume).")
+        since_text, until_text = options.get("since"), options.get("until")
+        since = parse_cli_datetime(since_text, "--since") if since_text else None
+        until = None
+        if until_text:  # inclusive of the period it names; the API's filter is exclusive
+            until = parse_cli_datetime(until_text, "--until", end_of=True) + timedelta(
+                microseconds=1
+            )
+        if since and until and since >= until:
+            raise UsageError(f"--since {since_text} is after --until {until_text}; swap them.")
+        job = EntityJob(
+            entity=entity,
+            output=out,
+            fmt=_resolve_format(out, options["fmt"]),
+            filters=tuple(_filter_params(entity, options)),
+            state_path=options["state"],
+            fresh=options["fresh"],
+            since=since,
+            until=until,
+        )
+        settings = _settings(
+            options["domain"], options["api_user"], options["api_key"], options["base_url"]
+        )
+        _configure_logging(settings, options["quiet"], options["verbose"])
+        client = GorgiasClient(settings, max_rate=options["max_rate"])
+        started = time.monotonic()
+        display_on = not options["quiet"] and sys.stderr.isatty()
+        with ProgressDisplay(enabled=display_on) as display:
+            result = run_entity_job(client, job, display.update)
+        if not options["quiet"]:
+            status = result.status
+            stats = client.stats
+            typer.echo(
+                f"Done: {status.rows:,} new rows of {entity.name} in {result.output}, "
+                f"{result.total_rows:,} written over all runs; {stats.requests:,} requests in "
+                f"{time.monotonic() - started:.1f} s ({stats.rate_limited} rate-limited, "
+                f"{stats.retries} retried).",
+                err=True,
+            )
+
+
+def _filter_params(entity: Entity, options: dict[str, Any]) -> list[tuple[str, str | int]]:
+    params: list[tuple[str, str | int]] = []
+    for spec in entity.filters:
+        value = options.get(_param_name(spec))
+        if value is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        for single in values:
+            if isinstance(single, str) and not single.strip():
+                raise UsageError(f"{spec.flag} must not be empty.")
+            params.append((spec.param, single))
+    return params
+
+
+for _entity in ENTITIES:
+    app.command(name=_entity.name)(_entity_command(_entity))
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import requests
 
 from gorgias_export import __version__
 from gorgias_export.config import Settings
-from gorgias_export.errors import ApiError, AuthError, ConfigError, CursorRejected
+from gorgias_export.errors import ApiError, AuthError, ConfigError, CursorRejected, UsageError
 from gorgias_export.pacing import BucketPacer, parse_retry_after
 
 log = logging.getLogger("gorgias_export")
@@ -240,6 +240,11 @@ class GorgiasClient:
             )
         if any(name == "cursor" for name, _ in params):
             return CursorRejected(f"The API refused a saved cursor on {path} ({status}{detail}).")
+        if status == 400:  # documented as a bad or unknown parameter: a flag's value
+            return UsageError(
+                f"The API rejected the request's parameters (400 on GET {path}{detail}); "
+                "check the filter flags' values."
+            )
         return ApiError(f"The API answered {status} to GET {path}{detail}; this is not retried.")
 
     def _backoff(self, failures: int, retry_after: float | None) -> float:

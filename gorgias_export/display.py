@@ -5,11 +5,25 @@ from __future__ import annotations
 import time
 from collections import deque
 from types import TracebackType
+from typing import Protocol
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from gorgias_export.export import ExportStatus
+
+class Status(Protocol):
+    """What any export reports after each checkpoint (export.ExportStatus, EntityStatus)."""
+
+    @property
+    def phase(self) -> str: ...
+    @property
+    def requests(self) -> int: ...
+    @property
+    def allowed_rate(self) -> float: ...
+    @property
+    def fraction(self) -> float | None: ...
+    def counts(self) -> str: ...
+
 
 RATE_WINDOW = 30.0  # seconds
 
@@ -60,16 +74,13 @@ class ProgressDisplay:
         then, before = self._samples[0]
         return (requests - before) / max(now - then, 1e-6)
 
-    def update(self, status: ExportStatus) -> None:
+    def update(self, status: Status) -> None:
         if self._progress is None or self._task is None:
             return
         rate = f"{self._recent_rate(status.requests):.1f} req/s"
         if status.allowed_rate:
             rate += f" of {status.allowed_rate:.1f}"
-        counts = (
-            f"{status.tickets_read:,} tickets · {status.message_rows:,} messages"
-            f" · {status.requests:,} requests"
-        )
+        counts = status.counts()
         completed = status.fraction * 1000 if status.fraction is not None else None
         self._progress.update(
             self._task, completed=completed, description=status.phase, counts=counts, rate=rate

@@ -59,6 +59,12 @@ class ExportStatus:
     def rows(self) -> int:
         return self.message_rows + self.empty_ticket_rows
 
+    def counts(self) -> str:
+        return (
+            f"{self.tickets_read:,} tickets · {self.message_rows:,} messages"
+            f" · {self.requests:,} requests"
+        )
+
 
 StatusCallback = Callable[[ExportStatus], None]
 Checkpoint = Callable[[ExportProgress], None]

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from gorgias_export.client import GorgiasClient
-from gorgias_export.errors import OutputError, StateConflict, UsageError
+from gorgias_export.errors import UsageError
 from gorgias_export.export import ConversationExport, ExportStatus, StatusCallback
-from gorgias_export.progress_model import BadProgress, ExportProgress
+from gorgias_export.output_paths import check_output_path, check_parent, starting_progress
+from gorgias_export.progress_model import ExportProgress
 from gorgias_export.rows import (
     CONVERSATION_COLUMNS,
     CONVERSATION_COLUMNS_VERSION,
@@ -32,7 +33,6 @@ from gorgias_export.state import (
     ensure_replaceable_state,
     export_lock,
     index_path_for,
-    load_state,
     save_state,
 )
 from gorgias_export.ticket_index import TicketIndex
@@ -99,9 +99,9 @@ def _run_to_file(
 ) -> JobResult:
     # Resolved, so that ../x.csv, a symlink and the plain path are the same export.
     output = Path(job.output).resolve()
-    _check_output_path(output)
+    check_output_path(output)
     state_path = (job.state_path or default_state_path(output)).resolve()
-    _check_parent(state_path, "--state")
+    check_parent(state_path, "--state")
     if state_path == output:
         raise UsageError("--state must not be the --out file; choose another path for it.")
     identity = _identity(client, job, output)
@@ -113,7 +113,15 @@ def _run_to_file(
             locks.enter_context(export_lock(state_path))
         if job.fresh:
             ensure_replaceable_state(state_path)
-        progress = _starting_progress(state_path, identity, output, job.fresh)
+        progress = starting_progress(
+            state_path,
+            identity,
+            output,
+            job.fresh,
+            ExportProgress.from_json,
+            ExportProgress,
+            lambda p: p.output_bytes,
+        )
 
         def checkpoint(current: ExportProgress) -> None:
             save_state(state_path, identity, current.to_json())
@@ -151,45 +159,3 @@ def _identity(client: GorgiasClient, job: TicketsJob, output: Path) -> dict[str,
         "api": client.settings.base_url,
         "columns_version": CONVERSATION_COLUMNS_VERSION,
     }
-
-
-def _starting_progress(
-    state_path: Path, identity: dict[str, Any], output: Path, fresh: bool
-) -> ExportProgress:
-    size = output.stat().st_size if output.exists() else 0
-    saved = None if fresh else load_state(state_path, identity)
-    if saved is None:
-        if size > 0 and not fresh:
-            raise StateConflict(
-                f"{output} already exists and has no saved progress to continue; choose another "
-                "--out, or rerun with --fresh to overwrite it."
-            )
-        return ExportProgress()
-    try:
-        progress = ExportProgress.from_json(saved.progress)
-    except BadProgress:
-        raise StateConflict(
-            f"The state file {state_path} is corrupt; rerun with --fresh to start over."
-        ) from None
-    if size < progress.output_bytes:
-        raise StateConflict(
-            f"{output} is shorter than its saved progress ({size} of {progress.output_bytes} "
-            "bytes), so it was changed outside gorgias-export; rerun with --fresh to start over."
-        )
-    return progress
-
-
-def _check_output_path(output: Path) -> None:
-    if output.is_dir():
-        raise OutputError(
-            f"--out {output} is a directory; give a file path such as {output}/tickets.csv."
-        )
-    _check_parent(output, "--out")
-
-
-def _check_parent(path: Path, flag: str) -> None:
-    parent = path.parent
-    if not parent.exists():
-        raise OutputError(f"The directory of {flag} {path} does not exist; create it first.")
-    if not parent.is_dir():
-        raise OutputError(f"{flag} {path} is inside {parent}, which is not a directory.")

@@ -1,4 +1,4 @@
-"""The resumable position of a conversation export, as saved in the state file.
+"""The resumable position of an export (conversations, or one entity), as saved in the state file.
 
 Keys are `[sort value, id]` pairs, where the sort value is a normalized UTC datetime string
 (`timeutil.sort_key`), so that comparing keys compares instants and ties break on id.
@@ -155,4 +155,74 @@ class ExportProgress:
             watermark_messages=_optional_str(data, "watermark_messages"),
             seen=_str_map(data, "seen"),
             run=RunProgress.from_json(run) if run is not None else None,
+        )
+
+
+@dataclass
+class EntityRun:
+    """One run of an entity export in flight."""
+
+    plan: str  # "backfill" (everything, oldest first), "window" (since `lower`), "full"
+    lower: str | None  # the window's lower edge (a time), None for backfill and full reads
+    started_at: str
+    listing: int = 0  # which of the entity's listings is being walked
+    walk: WalkPosition = field(default_factory=WalkPosition)
+    recent: dict[str, str] = field(default_factory=dict)  # id -> "time version" written this run
+    newest: str | None = None  # newest incremental time seen this run
+    finishing: bool = False  # a snapshot is complete and is being moved into place
+
+    @classmethod
+    def from_json(cls, data: Any) -> EntityRun:
+        _check(data, dict, "run")
+        if data.get("plan") not in ("backfill", "window", "full"):
+            raise BadProgress("plan")
+        return cls(
+            plan=data["plan"],
+            lower=_optional_str(data, "lower"),
+            started_at=_check(data.get("started_at"), str, "started_at"),
+            listing=_check(data.get("listing", 0), int, "listing"),
+            walk=WalkPosition.from_json(data.get("walk")),
+            recent=_str_map(data, "recent"),
+            newest=_optional_str(data, "newest"),
+            finishing=_check(data.get("finishing", False), bool, "finishing"),
+        )
+
+
+@dataclass
+class EntityProgress:
+    """How far one entity's export got, over all its runs."""
+
+    output_bytes: int = 0  # of the output, or of the snapshot being written during a full read
+    rows_written: int = 0
+    completed_runs: int = 0
+    watermark: str | None = None  # where the next run's window starts (before the overlap)
+    seen: dict[str, str] = field(default_factory=dict)  # id -> "time version", near watermark
+    run: EntityRun | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        run = self.run
+        return {
+            "output_bytes": self.output_bytes,
+            "rows_written": self.rows_written,
+            "completed_runs": self.completed_runs,
+            "watermark": self.watermark,
+            "seen": self.seen,
+            "run": None if run is None else {**vars(run), "walk": vars(run.walk)},
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> EntityProgress:
+        _check(data, dict, "progress")
+        counts = {
+            name: _check(data.get(name, 0), int, name)
+            for name in ("output_bytes", "rows_written", "completed_runs")
+        }
+        if any(count < 0 for count in counts.values()):
+            raise BadProgress("negative count")
+        run = data.get("run")
+        return cls(
+            **counts,
+            watermark=_optional_str(data, "watermark"),
+            seen=_str_map(data, "seen"),
+            run=EntityRun.from_json(run) if run is not None else None,
         )

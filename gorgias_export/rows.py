@@ -244,3 +244,20 @@ def html_to_text(html: str) -> str:
         if line or (collapsed and collapsed[-1]):
             collapsed.append(line)
     return "\n".join(collapsed).strip()
+
+
+def entity_row(item: dict[str, Any], columns: tuple[str, ...], implied: Row) -> Row:
+    """A flat row of an entity: its known top-level fields, and the others in `extra_fields`.
+
+    Values stay native (the CSV encoder writes lists and objects as compact JSON, SQLite
+    stores them as JSON text). `implied` fills columns the listing implies (custom fields'
+    object type) when the item leaves them out.
+    """
+    row: Row = {name: item.get(name) for name in columns}
+    for name, value in implied.items():
+        if row.get(name) is None:
+            row[name] = value
+    known = set(columns)
+    extra = {name: value for name, value in item.items() if name not in known}
+    row["extra_fields"] = extra or None
+    return row

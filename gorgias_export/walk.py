@@ -55,8 +55,12 @@ class ListingWalk:
         descending: bool,
         position: WalkPosition,
         filters: Params = (),
+        skip_by_key: bool = True,
     ) -> None:
         self.client = client
+        # Off for walks whose order is not a time (custom fields by priority): the caller then
+        # de-duplicates by id instead.
+        self.skip_by_key = skip_by_key
         self.path = path
         self.order_field = order_field
         self.descending = descending
@@ -120,13 +124,13 @@ class ListingWalk:
 
     def _is_new(self, key: Key) -> bool:
         after = self.position.after
-        if after is None:
+        if after is None or not self.skip_by_key:
             return True
         return key < after if self.descending else key > after
 
     def advance(self, page: WalkPage, finished: bool = False) -> None:
         """Mark `page` done: the next fetch continues after it."""
-        if page.keys:
+        if page.keys and self.skip_by_key:
             self.position.after = page.keys[-1]
         if page.next_cursor is not None:
             self._recent_cursors.append(page.next_cursor)

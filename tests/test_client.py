@@ -10,7 +10,14 @@ import responses
 
 from gorgias_export.client import GorgiasClient, ReadOnlySession, ReadOnlyViolation
 from gorgias_export.config import Settings
-from gorgias_export.errors import ApiError, AuthError, ConfigError, CursorRejected, ExitCode
+from gorgias_export.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    CursorRejected,
+    ExitCode,
+    UsageError,
+)
 from tests.conftest import SECRET_KEY
 from tests.fakes import FakeTime
 
@@ -135,7 +142,8 @@ def test_mid_run_outages_are_waited_out_for_longer(settings: Settings) -> None:
     [
         (401, {"error": {"msg": "Unauthorized."}}, AuthError, "GORGIAS_API_KEY"),
         (403, {"error": {"msg": "Forbidden"}}, AuthError, "role"),
-        (400, {"error": {"msg": "Unknown field"}}, ApiError, "Unknown field"),
+        (400, {"error": {"msg": "Unknown field"}}, UsageError, "Unknown field"),
+        (404, {"error": {"msg": "Not found."}}, ApiError, "Not found"),
     ],
 )
 @responses.activate

@@ -9,6 +9,7 @@ import typer.main
 
 from gorgias_export.cli import app
 from gorgias_export.errors import ExitCode
+from gorgias_export.resources import ENTITIES, Entity
 from gorgias_export.rows import CONVERSATION_COLUMNS
 from tests.e2e import run_cli
 
@@ -36,3 +37,10 @@ def test_every_exit_code_is_documented(code: ExitCode) -> None:
 def test_version() -> None:
     result = run_cli(None, "--version")
     assert result.exit_code == 0 and result.stdout.startswith("gorgias-export ")
+
+
+@pytest.mark.parametrize("entity", ENTITIES, ids=lambda entity: entity.name)
+def test_every_entity_column_is_documented_in_its_section(entity: Entity) -> None:
+    section = README.split(f"### `gorgias-export {entity.name}`")[1].split("\n### ")[0]
+    for column in entity.csv_columns:
+        assert f"`{column}`" in section

@@ -54,7 +54,11 @@ def clean(sim: Simulator, tmp_path: Path) -> bytes:
 
 
 def interrupt_at_request(
-    sim: Simulator, out: Path, n: int, sig: int = signal.SIGKILL
+    sim: Simulator,
+    out: Path,
+    n: int,
+    sig: int = signal.SIGKILL,
+    command: tuple[str, ...] = ("tickets",),
 ) -> subprocess.CompletedProcess[bytes]:
     """Run the export in a child process and send it `sig` when the simulator receives request n
     of that run (before answering it)."""
@@ -69,7 +73,7 @@ def interrupt_at_request(
 
     sim.on_request = hook
     try:
-        process = run_subprocess(sim, "tickets", "--out", str(out), "--quiet")
+        process = run_subprocess(sim, *command, "--out", str(out), "--quiet")
         holder.append(process)
         ready.set()
         stdout, stderr = process.communicate(timeout=60)

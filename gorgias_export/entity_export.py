@@ -1,0 +1,285 @@
+"""The fetch loop for one entity (customers, events, tags, ...): pages in, rows out, checkpoints.
+
+Driven by the entity's row in resources.py. Each page's rows are synced, then the position is
+saved, exactly as for conversations (export.py): a crash loses at most the page in flight, and
+the rerun cuts the output back to the saved length. Rows are de-duplicated by id and version
+(see `Incremental`), so overlaps between runs and re-read pages never write a row twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from gorgias_export.chains import Chain
+from gorgias_export.client import GorgiasClient, Params
+from gorgias_export.progress_model import EntityProgress, EntityRun, WalkPosition
+from gorgias_export.resources import INCREMENTAL_OVERLAP, Entity, Incremental, Listing
+from gorgias_export.timeutil import format_utc, parse_api_datetime, sort_key
+from gorgias_export.walk import ListingWalk, WalkPage
+from gorgias_export.writers import RowSink
+
+Item = dict[str, Any]
+
+
+@dataclass
+class EntityStatus:
+    """What a progress display and the summary need, sent after every checkpoint."""
+
+    entity: str
+    rows: int  # rows written by this run
+    items_read: int
+    requests: int
+    rate_limited: int
+    retries: int
+    allowed_rate: float
+    fraction: float | None = None
+    complete: bool = False
+
+    @property
+    def phase(self) -> str:
+        return self.entity
+
+    def counts(self) -> str:
+        return f"{self.rows:,} rows · {self.requests:,} requests"
+
+
+class Snapshot(Protocol):
+    """How a full read replaces the previous one: a file is swapped, a table pruned."""
+
+    def begin(self, run_number: int) -> None: ...
+    def seal(self, run_number: int) -> None: ...  # inside the final checkpoint
+    def publish(self) -> None: ...  # after the final checkpoint says the snapshot is complete
+
+
+RowShaper = Callable[[Item, Listing], dict[str, Any]]
+Checkpoint = Callable[[EntityProgress], None]
+
+
+def _shift(value: str | None, delta: timedelta) -> str | None:
+    parsed = parse_api_datetime(value) if value else None
+    return format_utc(parsed + delta) if parsed else None
+
+
+def _fingerprint(item: Item) -> str:
+    """A short digest of an item's whole content: a survey whose score changed differs."""
+    text = json.dumps(item, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).hexdigest()
+
+
+class EntityExport:
+    """One run of one entity's export, resumed from `progress` and saved via `checkpoint`."""
+
+    def __init__(
+        self,
+        client: GorgiasClient,
+        entity: Entity,
+        sink: RowSink,
+        shape: RowShaper,
+        progress: EntityProgress,
+        checkpoint: Checkpoint,
+        *,
+        filters: Params = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        snapshot: Snapshot | None = None,
+        on_status: Callable[[EntityStatus], None] | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.client = client
+        self.entity = entity
+        self.sink = sink
+        self._shape = shape
+        self.progress = progress
+        self._save = checkpoint
+        self.filters = list(filters)
+        self.since = format_utc(since) if since else None
+        self.until = format_utc(until) if until else None
+        self._snapshot = snapshot
+        self._on_status = on_status or (lambda status: None)
+        self._now = now or (lambda: datetime.now().astimezone())
+        self.rows = 0
+        self.items_read = 0
+        self.started = time.monotonic()
+        self._requests_before = client.stats.requests
+        self._saved_bytes = progress.output_bytes
+        mode = entity.incremental
+        self._time_field = "updated_datetime" if mode is Incremental.UPDATED else "created_datetime"
+        self._window = entity.lookback or INCREMENTAL_OVERLAP
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def run(self) -> EntityStatus:
+        """Export until done; on any failure the output is cut back to the last checkpoint."""
+        if self.progress.run is None:
+            self.progress.run = self._plan_run()
+        run = self.progress.run
+        if self._snapshot is not None and run.plan == "full":
+            self._snapshot.begin(self.progress.completed_runs + 1)
+        try:
+            if not run.finishing:
+                if self.entity.single_object:
+                    self._single_object(run)
+                else:
+                    while run.listing < len(self.entity.listings):
+                        self._walk_listing(run, self.entity.listings[run.listing])
+                        run.listing += 1
+                        run.walk = WalkPosition()
+            self._finish(run)
+        except BaseException:
+            self.sink.cut_back(self._saved_bytes)
+            raise
+        return self.status(complete=True)
+
+    def _plan_run(self) -> EntityRun:
+        started = format_utc(self._now())
+        p = self.progress
+        if self.entity.incremental is Incremental.FULL:
+            return EntityRun("full", None, started)
+        if p.completed_runs == 0 or p.watermark is None:
+            return EntityRun("backfill", self.since, started)
+        lower = _shift(p.watermark, -self._window)
+        if self.since and (lower is None or self.since > lower):
+            lower = self.since
+        return EntityRun("window", lower, started)
+
+    def _walk_listing(self, run: EntityRun, listing: Listing) -> None:
+        mode = self.entity.incremental
+        field, descending = self.entity.order_field, False
+        params: list[tuple[str, str | int]] = [*listing.params, *self.filters]
+        if mode is Incremental.SERVER_SINCE:
+            field = "created_datetime"
+            if run.lower:
+                params.append(("created_datetime[gte]", run.lower))
+            if self.until:
+                params.append(("created_datetime[lt]", self.until))
+        elif run.plan == "window":
+            field, descending = self._time_field, True
+        elif run.plan == "backfill":
+            field = "created_datetime"
+        walk = ListingWalk(
+            self.client,
+            self.entity.path,
+            field,
+            descending,
+            run.walk,
+            filters=params,
+            skip_by_key=run.plan != "full",
+        )
+        floor = run.lower if descending else None
+        chain = Chain(walk, prefetch=lambda page: not _reached(page, floor))
+        while not walk.done:
+            page = chain.take()
+            self.items_read += len(page.items)
+            for item in page.items:
+                self._consider(run, item, listing)
+            walk.advance(page, finished=_reached(page, floor))
+            self._checkpoint()
+
+    def _single_object(self, run: EntityRun) -> None:
+        item = self.client.get_json(self.entity.path)
+        self.items_read += 1
+        self._consider(run, item, Listing())
+        self._checkpoint()
+
+    # -- items to rows ---------------------------------------------------------------------
+
+    def _consider(self, run: EntityRun, item: Item, listing: Listing) -> None:
+        """Write `item` unless this version of it is already in the output."""
+        when = sort_key(item.get(self._time_field))
+        if run.plan == "window" and run.lower and when < run.lower:
+            return  # older than the window: an earlier run has it
+        identity = str(item.get(self.entity.key))
+        version = self._version(item)
+        mark = f"{when} {version}"
+        earlier = run.recent.get(identity)
+        if earlier is None and run.plan != "full":
+            earlier = self.progress.seen.get(identity)
+        if earlier is not None and earlier.partition(" ")[2] == version:
+            return
+        if run.plan != "full" and (run.newest is None or when > run.newest):
+            run.newest = when
+        self.sink.write_row(self._shape(item, listing))
+        self.rows += 1
+        self.progress.rows_written += 1
+        run.recent[identity] = mark
+
+    def _version(self, item: Item) -> str:
+        mode = self.entity.incremental
+        if mode is Incremental.UPDATED:
+            return sort_key(item.get("updated_datetime"))
+        if mode is Incremental.LOOKBACK:
+            return _fingerprint(item)
+        return ""
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    def _cutoff(self, run: EntityRun) -> str:
+        """Ids of rows older than this cannot come back in the next run's window."""
+        newest = self._watermark(run)
+        return _shift(newest, -self._window) or ""
+
+    def _watermark(self, run: EntityRun) -> str | None:
+        newest = max(filter(None, (self.progress.watermark, run.newest)), default=None)
+        if newest and self.entity.incremental is Incremental.UPDATED:
+            # A row updated after this run read it has a later time than the run's start, even
+            # when the run saw newer rows: the next window must reach back to the start.
+            newest = min(newest, max(run.started_at, self.progress.watermark or ""))
+        return newest
+
+    def _checkpoint(self) -> None:
+        run = self.progress.run
+        assert run is not None
+        if run.plan != "full":
+            cutoff = self._cutoff(run)
+            run.recent = {k: v for k, v in run.recent.items() if v >= cutoff}
+        self._sync_and_save()
+        self._on_status(self.status())
+
+    def _sync_and_save(self) -> None:
+        """Rows first, then the state that counts them: never the other way round."""
+        self.progress.output_bytes = self.sink.sync()
+        self._save(self.progress)
+        self._saved_bytes = self.progress.output_bytes
+
+    def _finish(self, run: EntityRun) -> None:
+        p = self.progress
+        if run.plan != "full":
+            p.watermark = self._watermark(run)
+            cutoff = self._cutoff(run)
+            merged = {**p.seen, **run.recent}
+            p.seen = {k: v for k, v in merged.items() if v >= cutoff}
+        if self._snapshot is not None and run.plan == "full":
+            if not run.finishing:
+                self._snapshot.seal(p.completed_runs + 1)
+                run.finishing = True
+                self._sync_and_save()
+            self._snapshot.publish()
+        p.completed_runs += 1
+        p.run = None
+        self._sync_and_save()
+        self._on_status(self.status(complete=True))
+
+    def status(self, complete: bool = False) -> EntityStatus:
+        stats = self.client.stats
+        return EntityStatus(
+            entity=self.entity.name,
+            rows=self.rows,
+            items_read=self.items_read,
+            requests=stats.requests - self._requests_before,
+            rate_limited=stats.rate_limited,
+            retries=stats.retries,
+            allowed_rate=self.client.pacer.allowed_rate,
+            fraction=1.0 if complete else None,
+            complete=complete,
+        )
+
+
+def _reached(page: WalkPage, floor: str | None) -> bool:
+    """Whether a walk down to `floor` has gone below it (so it stops after this page)."""
+    return bool(floor and page.last_key and page.last_key[0] < floor)

@@ -1,0 +1,228 @@
+"""One entity export job: its output file (or stdout), state, lock, and the run itself.
+
+Same rules as the conversation export (job.py): an existing output without matching state is
+never overwritten, a foreign or broken state is refused, and the state is saved before the
+output is first opened. A full read (configuration objects) writes its snapshot beside the
+output, as `<out>.partial`, and moves it over the output only once it is complete: the
+previous snapshot stays readable until then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from gorgias_export.client import GorgiasClient, Params
+from gorgias_export.entity_export import EntityExport, EntityStatus, RowShaper
+from gorgias_export.errors import OutputError, UsageError
+from gorgias_export.output_paths import check_output_path, check_parent, starting_progress
+from gorgias_export.progress_model import EntityProgress
+from gorgias_export.resources import Entity, Incremental, Listing
+from gorgias_export.rows import entity_row
+from gorgias_export.state import (
+    default_state_path,
+    ensure_replaceable_state,
+    export_lock,
+    save_state,
+)
+from gorgias_export.timeutil import format_utc
+from gorgias_export.writers import CsvEncoder, JsonlEncoder, RowEncoder, RowSink
+
+# Bump when an entity's columns change, so a resume never appends rows of another shape.
+ENTITY_COLUMNS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class EntityJob:
+    """What the user asked for."""
+
+    entity: Entity
+    output: str  # a path, or "-" for stdout
+    fmt: str  # "csv" | "jsonl"
+    filters: Params = field(default_factory=tuple)
+    state_path: Path | None = None
+    fresh: bool = False
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+
+
+@dataclass(frozen=True)
+class EntityResult:
+    status: EntityStatus
+    output: str
+    total_rows: int
+    completed_runs: int
+
+
+def encoder_for(entity: Entity, fmt: str) -> RowEncoder:
+    return CsvEncoder(entity.csv_columns) if fmt == "csv" else JsonlEncoder()
+
+
+def shaper_for(entity: Entity, fmt: str) -> RowShaper:
+    """JSONL keeps each item exactly as the API sent it; CSV and SQLite get flat columns."""
+    if fmt == "jsonl":
+        return lambda item, listing: item
+
+    def flat(item: dict[str, Any], listing: Listing) -> dict[str, Any]:
+        return entity_row(item, entity.columns, dict(listing.implied))
+
+    return flat
+
+
+def run_entity_job(
+    client: GorgiasClient,
+    job: EntityJob,
+    on_status: Callable[[EntityStatus], None] | None = None,
+) -> EntityResult:
+    try:
+        if job.output == "-":
+            return _run_to_stdout(client, job, on_status)
+        return _run_to_file(client, job, on_status)
+    finally:
+        client.close()
+
+
+def _export(
+    client: GorgiasClient,
+    job: EntityJob,
+    sink: RowSink,
+    progress: EntityProgress,
+    checkpoint: Callable[[EntityProgress], None],
+    on_status: Callable[[EntityStatus], None] | None,
+    snapshot: Any = None,
+) -> EntityExport:
+    return EntityExport(
+        client,
+        job.entity,
+        sink,
+        shaper_for(job.entity, job.fmt),
+        progress,
+        checkpoint,
+        filters=job.filters,
+        since=job.since,
+        until=job.until,
+        snapshot=snapshot,
+        on_status=on_status,
+    )
+
+
+def _run_to_stdout(
+    client: GorgiasClient, job: EntityJob, on_status: Callable[[EntityStatus], None] | None
+) -> EntityResult:
+    progress = EntityProgress()
+    sink = RowSink(encoder_for(job.entity, job.fmt), None, stream=sys.stdout.buffer)
+    try:
+        status = _export(client, job, sink, progress, lambda p: None, on_status).run()
+    finally:
+        sink.close()
+    return EntityResult(status, "stdout", progress.rows_written, progress.completed_runs)
+
+
+def identity_for(client: GorgiasClient, job: EntityJob, output: Path) -> dict[str, Any]:
+    """What makes two runs the same export; a state saved under another identity is refused."""
+    return {
+        "command": job.entity.name,
+        "output": str(output),
+        "format": job.fmt,
+        "filters": [[name, str(value)] for name, value in job.filters],
+        "since": format_utc(job.since) if job.since else None,
+        "until": format_utc(job.until) if job.until else None,
+        "api": client.settings.base_url,
+        "columns_version": ENTITY_COLUMNS_VERSION,
+    }
+
+
+def partial_path(output: Path) -> Path:
+    return output.with_name(output.name + ".partial")
+
+
+class FileSnapshot:
+    """A full read written to `<out>.partial`, then renamed over `<out>` in one step."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.partial = partial_path(output)
+
+    def begin(self, run_number: int) -> None:
+        pass
+
+    def seal(self, run_number: int) -> None:
+        pass
+
+    def publish(self) -> None:
+        if self.partial.exists():  # else a crash came after the rename: it is done already
+            try:
+                os.replace(self.partial, self.output)
+            except OSError as exc:
+                raise OutputError(
+                    f"Could not move {self.partial} over {self.output} "
+                    f"({exc.strerror or exc.__class__.__name__}); rerun to finish."
+                ) from None
+
+
+def _bytes_to_check(progress: EntityProgress, snapshots: bool) -> int:
+    """How long the file the state describes must be at least: a finished snapshot is
+    already in place (or about to be), and a new one starts empty."""
+    if not snapshots:
+        return progress.output_bytes
+    run = progress.run
+    return progress.output_bytes if run is not None and not run.finishing else 0
+
+
+def _run_to_file(
+    client: GorgiasClient, job: EntityJob, on_status: Callable[[EntityStatus], None] | None
+) -> EntityResult:
+    output = Path(job.output).resolve()
+    check_output_path(output, f"{job.entity.name}.{job.fmt}")
+    state_path = (job.state_path or default_state_path(output)).resolve()
+    check_parent(state_path, "--state")
+    if state_path == output:
+        raise UsageError("--state must not be the --out file; choose another path for it.")
+    snapshots = job.entity.incremental is Incremental.FULL
+    identity = identity_for(client, job, output)
+    with contextlib.ExitStack() as locks:
+        locks.enter_context(export_lock(output))
+        if job.state_path is not None:
+            locks.enter_context(export_lock(state_path))
+        if job.fresh:
+            ensure_replaceable_state(state_path)
+        progress = starting_progress(
+            state_path,
+            identity,
+            output,
+            job.fresh,
+            EntityProgress.from_json,
+            EntityProgress,
+            lambda p: _bytes_to_check(p, snapshots),
+            written=partial_path(output) if snapshots else None,
+        )
+        written = partial_path(output) if snapshots else output
+        if snapshots and progress.run is None:
+            progress.output_bytes = 0  # a new snapshot starts empty
+        finishing = snapshots and progress.run is not None and progress.run.finishing
+        if finishing and not written.exists():
+            written = output  # the crash came after the rename: only the state is left
+
+        def checkpoint(current: EntityProgress) -> None:
+            save_state(state_path, identity, current.to_json())
+
+        at_start = json.loads(json.dumps(progress.to_json()))
+        sink = RowSink(
+            encoder_for(job.entity, job.fmt),
+            str(written),
+            offset=progress.output_bytes,
+            before_first_open=lambda: save_state(state_path, identity, at_start),
+        )
+        snapshot = FileSnapshot(output) if snapshots else None
+        try:
+            status = _export(client, job, sink, progress, checkpoint, on_status, snapshot).run()
+        finally:
+            sink.close()
+    return EntityResult(status, str(output), progress.rows_written, progress.completed_runs)

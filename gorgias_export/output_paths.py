@@ -1,0 +1,69 @@
+"""The safety rules every file export shares: where it may write, and what it may overwrite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gorgias_export.errors import OutputError, StateConflict
+from gorgias_export.progress_model import BadProgress
+from gorgias_export.state import load_state
+
+P = TypeVar("P")
+
+
+def check_output_path(output: Path, example: str = "tickets.csv") -> None:
+    if output.is_dir():
+        raise OutputError(
+            f"--out {output} is a directory; give a file path such as {output}/{example}."
+        )
+    check_parent(output, "--out")
+
+
+def check_parent(path: Path, flag: str) -> None:
+    parent = path.parent
+    if not parent.exists():
+        raise OutputError(f"The directory of {flag} {path} does not exist; create it first.")
+    if not parent.is_dir():
+        raise OutputError(f"{flag} {path} is inside {parent}, which is not a directory.")
+
+
+def starting_progress(
+    state_path: Path,
+    identity: dict[str, Any],
+    output: Path,
+    fresh: bool,
+    parse: Callable[[dict[str, Any]], P],
+    empty: Callable[[], P],
+    saved_bytes: Callable[[P], int],
+    written: Path | None = None,
+) -> P:
+    """The saved progress of this export, or a new one; refuses to overwrite a file that has
+    no state, a corrupt state, or a file shorter than its state says.
+
+    `written` is the file the saved byte length refers to, when it is not `output` (a snapshot
+    being written beside it)."""
+    size = output.stat().st_size if output.exists() else 0
+    saved = None if fresh else load_state(state_path, identity)
+    if saved is None:
+        if size > 0 and not fresh:
+            raise StateConflict(
+                f"{output} already exists and has no saved progress to continue; choose another "
+                "--out, or rerun with --fresh to overwrite it."
+            )
+        return empty()
+    try:
+        progress = parse(saved.progress)
+    except BadProgress:
+        raise StateConflict(
+            f"The state file {state_path} is corrupt; rerun with --fresh to start over."
+        ) from None
+    target = written or output
+    size = target.stat().st_size if target.exists() else 0
+    if size < saved_bytes(progress):
+        raise StateConflict(
+            f"{target} is shorter than its saved progress ({size} of {saved_bytes(progress)} "
+            "bytes), so it was changed outside gorgias-export; rerun with --fresh to start over."
+        )
+    return progress

@@ -1,0 +1,342 @@
+"""The endpoints as data: what each entity command reads, in what order, and how reruns work.
+
+Adding an endpoint is a row in `ENTITIES`, not a new module: the same fetch loop
+(entity_export.py), writers, state and resume serve them all.
+
+How a rerun finds what changed (`Incremental`), after the first run read everything:
+- CREATED: immutable rows (messages): newest first by creation, down to the last run's newest
+  minus an overlap.
+- UPDATED: rows that change (customers): newest first by `updated_datetime`; a changed row is
+  written again (a new version in a file, an update in SQLite).
+- SERVER_SINCE: events, the one endpoint with a server-side date filter: oldest first from the
+  last run's newest minus 5 minutes.
+- LOOKBACK: surveys, whose score changes after creation without any update time: the last
+  `lookback` of them are read again, and a survey whose content changed is written again.
+- FULL: small configuration lists, read in full on every run; a file is replaced by the new
+  snapshot, a SQLite table drops the rows no longer listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+
+
+class Incremental(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    SERVER_SINCE = "server_since"
+    LOOKBACK = "lookback"
+    FULL = "full"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One listing of an entity: fixed extra parameters, and columns they imply for each row."""
+
+    params: tuple[tuple[str, str], ...] = ()
+    implied: tuple[tuple[str, str], ...] = ()  # (column, value) the API may leave out of items
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A command-line flag sent as an API filter parameter."""
+
+    flag: str  # "--email"
+    param: str  # "email"
+    help: str
+    repeatable: bool = False
+    integer: bool = False
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str  # the command and the file name in `all`
+    path: str  # under /api
+    summary: str  # the command's one-line help
+    columns: tuple[str, ...]  # CSV/SQLite columns, in order; other fields go to extra_fields
+    incremental: Incremental
+    order_field: str = "created_datetime"  # the full read's order (ascending)
+    listings: tuple[Listing, ...] = (Listing(),)
+    filters: tuple[Filter, ...] = ()
+    key: str = "id"  # the SQLite primary key
+    lookback: timedelta | None = None
+    single_object: bool = False  # /account: one object, not a list
+    example: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def csv_columns(self) -> tuple[str, ...]:
+        return (*self.columns, EXTRA_COLUMN)
+
+
+# Top-level fields not in an entity's columns (fields the API added later) land here as JSON,
+# so the CSV columns stay the same from run to run and nothing is dropped.
+EXTRA_COLUMN = "extra_fields"
+
+# Re-reading this far behind the last run's newest row absorbs clock skew and late indexing;
+# the overlap is de-duplicated by id.
+INCREMENTAL_OVERLAP = timedelta(minutes=15)
+EVENTS_LOOKBACK = timedelta(minutes=5)
+SURVEYS_LOOKBACK = timedelta(days=30)
+
+_CONFIG_TIMES = ("created_datetime", "updated_datetime", "deactivated_datetime")
+
+ENTITIES: tuple[Entity, ...] = (
+    Entity(
+        name="messages",
+        path="/messages",
+        summary="Export every message as it is, one row each (no ticket context).",
+        columns=(
+            "id",
+            "ticket_id",
+            "message_id",
+            "external_id",
+            "uri",
+            "public",
+            "channel",
+            "via",
+            "from_agent",
+            "subject",
+            "body_text",
+            "body_html",
+            "stripped_text",
+            "stripped_html",
+            "stripped_signature",
+            "source",
+            "sender",
+            "receiver",
+            "attachments",
+            "intents",
+            "rule_id",
+            "integration_id",
+            "meta",
+            "created_datetime",
+            "sent_datetime",
+            "failed_datetime",
+            "opened_datetime",
+            "last_sending_error",
+        ),
+        incremental=Incremental.CREATED,
+        example="gorgias-export messages --out messages.jsonl",
+    ),
+    Entity(
+        name="customers",
+        path="/customers",
+        summary="Export customers; a rerun adds the ones created or updated since.",
+        columns=(
+            "id",
+            "email",
+            "name",
+            "firstname",
+            "lastname",
+            "external_id",
+            "language",
+            "timezone",
+            "note",
+            "channels",
+            "data",
+            "integrations",
+            "meta",
+            "created_datetime",
+            "updated_datetime",
+        ),
+        incremental=Incremental.UPDATED,
+        filters=(Filter("--email", "email", "Only the customer with this email address."),),
+        example="gorgias-export customers --out customers.csv",
+    ),
+    Entity(
+        name="satisfaction-surveys",
+        path="/satisfaction-surveys",
+        summary="Export satisfaction surveys (CSAT); reruns re-read the last 30 days for scores.",
+        columns=(
+            "id",
+            "ticket_id",
+            "customer_id",
+            "score",
+            "body_text",
+            "meta",
+            "created_datetime",
+            "sent_datetime",
+            "should_send_datetime",
+            "scored_datetime",
+            "uri",
+        ),
+        incremental=Incremental.LOOKBACK,
+        lookback=SURVEYS_LOOKBACK,
+        filters=(
+            Filter("--ticket-id", "ticket_id", "Only the survey of this ticket.", integer=True),
+        ),
+        example="gorgias-export satisfaction-surveys --out surveys.csv",
+    ),
+    Entity(
+        name="events",
+        path="/events",
+        summary="Export the audit trail of events (creations, updates, deletions, merges).",
+        columns=(
+            "id",
+            "type",
+            "object_type",
+            "object_id",
+            "user_id",
+            "context",
+            "data",
+            "created_datetime",
+            "uri",
+        ),
+        incremental=Incremental.SERVER_SINCE,
+        lookback=EVENTS_LOOKBACK,
+        filters=(
+            Filter(
+                "--type",
+                "types",
+                "Only events of this type, e.g. ticket-deleted (repeat for several).",
+                repeatable=True,
+            ),
+            Filter("--object-type", "object_type", "Only events about this object type."),
+        ),
+        example="gorgias-export events --type ticket-deleted --type ticket-merged "
+        "--out deletions.csv",
+    ),
+    Entity(
+        name="tags",
+        path="/tags",
+        summary="Export the tags (read in full on every run).",
+        columns=("id", "name", "description", "decoration", "usage", "created_datetime", "uri"),
+        incremental=Incremental.FULL,
+        example="gorgias-export tags --out tags.csv",
+    ),
+    Entity(
+        name="users",
+        path="/users",
+        summary="Export the users (agents), read in full on every run.",
+        columns=(
+            "id",
+            "email",
+            "name",
+            "firstname",
+            "lastname",
+            "role",
+            "active",
+            "external_id",
+            "language",
+            "timezone",
+            "meta",
+            *_CONFIG_TIMES,
+        ),
+        incremental=Incremental.FULL,
+        example="gorgias-export users --out users.csv",
+    ),
+    Entity(
+        name="teams",
+        path="/teams",
+        summary="Export the teams, read in full on every run.",
+        columns=("id", "name", "description", "decoration", "members", *_CONFIG_TIMES, "uri"),
+        incremental=Incremental.FULL,
+        example="gorgias-export teams --out teams.csv",
+    ),
+    Entity(
+        name="views",
+        path="/views",
+        summary="Export the views (saved ticket lists), read in full on every run.",
+        columns=(
+            "id",
+            "name",
+            "type",
+            "category",
+            "visibility",
+            "filters",
+            "order_by",
+            "order_dir",
+            "fields",
+            *_CONFIG_TIMES,
+            "uri",
+        ),
+        incremental=Incremental.FULL,
+        example="gorgias-export views --out views.csv",
+    ),
+    Entity(
+        name="custom-fields",
+        path="/custom-fields",
+        summary="Export the ticket and customer custom fields, archived ones included.",
+        columns=(
+            "object_type",
+            "id",
+            "label",
+            "description",
+            "definition",
+            "priority",
+            "required",
+            "managed_type",
+            *_CONFIG_TIMES,
+            "uri",
+        ),
+        incremental=Incremental.FULL,
+        order_field="priority",
+        # Whether archived fields are listed by default is not documented: ask for both, and
+        # de-duplicate by id, which is right whichever way the API answers.
+        listings=tuple(
+            Listing(params=(("object_type", kind), *archived), implied=(("object_type", kind),))
+            for kind in ("Ticket", "Customer")
+            for archived in ((), (("archived", "true"),))
+        ),
+        example="gorgias-export custom-fields --out custom-fields.csv",
+    ),
+    Entity(
+        name="integrations",
+        path="/integrations",
+        summary="Export the integrations, read in full on every run.",
+        columns=("id", "name", "type", "description", "meta", *_CONFIG_TIMES, "uri"),
+        incremental=Incremental.FULL,
+        example="gorgias-export integrations --out integrations.csv",
+    ),
+    Entity(
+        name="macros",
+        path="/macros",
+        summary="Export the macros (canned replies), read in full on every run.",
+        columns=(
+            "id",
+            "name",
+            "intent",
+            "language",
+            "actions",
+            "usage",
+            "archived_datetime",
+            "created_datetime",
+            "updated_datetime",
+            "uri",
+        ),
+        incremental=Incremental.FULL,
+        example="gorgias-export macros --out macros.csv",
+    ),
+    Entity(
+        name="rules",
+        path="/rules",
+        summary="Export the automation rules, read in full on every run.",
+        columns=(
+            "id",
+            "name",
+            "description",
+            "code",
+            "event_types",
+            "priority",
+            *_CONFIG_TIMES,
+            "uri",
+        ),
+        incremental=Incremental.FULL,
+        example="gorgias-export rules --out rules.csv",
+    ),
+    Entity(
+        name="account",
+        path="/account",
+        summary="Export the account itself: one row.",
+        columns=("domain", "status", "created_datetime", "settings", "meta"),
+        incremental=Incremental.FULL,
+        key="domain",
+        single_object=True,
+        example="gorgias-export account --out account.jsonl",
+    ),
+)
+
+ENTITY_BY_NAME = {entity.name: entity for entity in ENTITIES}
