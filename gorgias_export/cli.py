@@ -17,6 +17,8 @@ from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 try:  # Typer >= 0.20 vendors Click; earlier releases use the click package
     from typer._click.exceptions import ClickException
@@ -24,13 +26,21 @@ except ImportError:  # pragma: no cover
     from click import ClickException  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 from gorgias_export import __version__
+from gorgias_export.all_job import AllJob, AllResult, run_all_job
 from gorgias_export.client import GorgiasClient
 from gorgias_export.config import RawSettings, Settings, load_settings, read_dotenv
 from gorgias_export.display import ProgressDisplay
-from gorgias_export.entity_job import EntityJob, run_entity_job
+from gorgias_export.entity_job import EntityJob, is_list_endpoint, run_entity_job
 from gorgias_export.errors import ExitCode, ExportError, OutputError, UsageError
 from gorgias_export.job import JobResult, TicketsJob, run_tickets_job
-from gorgias_export.resources import ENTITIES, Entity, Filter, Incremental
+from gorgias_export.resources import (
+    ENTITIES,
+    Entity,
+    Filter,
+    Incremental,
+    adhoc_entity,
+    normalize_api_path,
+)
 from gorgias_export.timeutil import ACCEPTED_FORMS, parse_cli_datetime
 from gorgias_export.writers import format_from_path
 
@@ -445,6 +455,177 @@ def _filter_params(entity: Entity, options: dict[str, Any]) -> list[tuple[str, s
 
 for _entity in ENTITIES:
     app.command(name=_entity.name)(_entity_command(_entity))
+
+
+@app.command(name="all")
+def all_entities(
+    out_dir: Annotated[
+        str,
+        typer.Option(
+            "--out-dir",
+            "-d",
+            help="Directory for the files (created if missing).",
+            show_default=False,
+        ),
+    ],
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="csv or jsonl for every file.")
+    ] = Format.csv,
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="Discard saved progress and overwrite every file."),
+    ] = False,
+    max_rate: MaxRateOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+    debug: DebugOption = False,
+    domain: DomainOption = None,
+    email: EmailOption = None,
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """Export every entity into one directory, one file each, with one state for the run.
+
+    Rerunning resumes an interrupted run where it stopped, or runs each entity incrementally.
+
+    Example: gorgias-export all --out-dir backup/
+    """
+    settings: Settings | None = None
+    with _errors_to_exit_codes(debug, lambda: settings):
+        settings = _settings(domain, email, api_key, base_url)
+        _configure_logging(settings, quiet, verbose)
+        client = GorgiasClient(settings, max_rate=max_rate)
+        started = time.monotonic()
+        with ProgressDisplay(enabled=not quiet and sys.stderr.isatty()) as display:
+            result = run_all_job(client, AllJob(out_dir, fmt.value, fresh), display.update)
+        if not quiet:
+            _all_summary(result, client, time.monotonic() - started)
+
+
+def _all_summary(result: AllResult, client: GorgiasClient, seconds: float) -> None:
+    table = Table(box=None, pad_edge=False)
+    for title in ("entity", "new rows", "requests", "file"):
+        table.add_column(title, justify="right" if title in ("new rows", "requests") else "left")
+    for outcome in result.outcomes:
+        rows = "done earlier" if outcome.skipped else f"{outcome.rows:,}"
+        table.add_row(outcome.name, rows, f"{outcome.requests:,}", outcome.output)
+    console = Console(stderr=True, highlight=False)
+    console.print(table)
+    stats = client.stats
+    typer.echo(
+        f"Done: all {len(result.outcomes)} entities; {stats.requests:,} requests in "
+        f"{seconds:.1f} s ({stats.rate_limited} rate-limited, {stats.retries} retried).",
+        err=True,
+    )
+
+
+@app.command()
+def get(
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="The endpoint as in the API's documentation: /api/tags, or just tags.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output file (.jsonl or .ndjson), or - for stdout.",
+            show_default=False,
+        ),
+    ],
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="A query parameter as key=value (repeatable).",
+            show_default=False,
+            metavar="KEY=VALUE",
+        ),
+    ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            help="Resume-state file. Default: beside --out, as <out>.state.json.",
+            show_default=False,
+        ),
+    ] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Discard saved progress and start over.")
+    ] = False,
+    max_rate: MaxRateOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+    debug: DebugOption = False,
+    domain: DomainOption = None,
+    email: EmailOption = None,
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """Read any GET endpoint (following cursors) into JSONL: an escape hatch, read-only.
+
+    Each run reads the whole listing again and replaces --out once complete.
+
+    Example: gorgias-export get /api/tags --param search=vip --out tags.jsonl
+    """
+    settings: Settings | None = None
+    to_stdout = out == "-"
+    with _errors_to_exit_codes(debug, lambda: settings, resumable=not to_stdout):
+        api_path = normalize_api_path(path)
+        if api_path is None:
+            raise UsageError(
+                f"{path!r} is not an API path; write it as in the API's documentation, "
+                "e.g. /api/tags (parameters go in --param)."
+            )
+        params = _parse_params(param or [])
+        if to_stdout and (state or fresh):
+            raise UsageError("--state and --fresh do not apply to --out - (stdout has no resume).")
+        if not to_stdout and format_from_path(out) != "jsonl":
+            raise UsageError(f"get writes JSONL; give --out a .jsonl or .ndjson name, not {out}.")
+        settings = _settings(domain, email, api_key, base_url)
+        _configure_logging(settings, quiet, verbose)
+        client = GorgiasClient(settings, max_rate=max_rate)
+        started = time.monotonic()
+        single = not is_list_endpoint(client, api_path, params)
+        job = EntityJob(
+            entity=adhoc_entity(api_path, single),
+            output=out,
+            fmt="jsonl",
+            filters=tuple(params),
+            state_path=state,
+            fresh=fresh,
+        )
+        with ProgressDisplay(enabled=not quiet and sys.stderr.isatty()) as display:
+            result = run_entity_job(client, job, display.update)
+        if not quiet:
+            typer.echo(
+                f"Done: {result.status.rows:,} rows from {api_path} in {result.output}; "
+                f"{client.stats.requests:,} requests in {time.monotonic() - started:.1f} s.",
+                err=True,
+            )
+
+
+_RESERVED_PARAMS = ("cursor", "limit")
+
+
+def _parse_params(pairs: list[str]) -> list[tuple[str, str | int]]:
+    params: list[tuple[str, str | int]] = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--param {pair!r} is not key=value; write e.g. --param search=vip.")
+        if key.strip() in _RESERVED_PARAMS:
+            raise UsageError(
+                f"--param {key} is set by gorgias-export itself (it pages with cursor and "
+                "limit=100); leave it out."
+            )
+        params.append((key.strip(), value))
+    return params
 
 
 # -- helpers --------------------------------------------------------------------------------

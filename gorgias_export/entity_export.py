@@ -182,7 +182,7 @@ class EntityExport:
             self._checkpoint()
 
     def _single_object(self, run: EntityRun) -> None:
-        item = self.client.get_json(self.entity.path)
+        item = self.client.get_json(self.entity.path, self.filters)
         self.items_read += 1
         self._consider(run, item, Listing())
         self._checkpoint()
@@ -194,12 +194,15 @@ class EntityExport:
         when = sort_key(item.get(self._time_field))
         if run.plan == "window" and run.lower and when < run.lower:
             return  # older than the window: an earlier run has it
-        identity = str(item.get(self.entity.key))
+        raw_identity = item.get(self.entity.key)
+        identity = str(raw_identity)
         version = self._version(item)
         mark = f"{when} {version}"
         earlier = run.recent.get(identity)
         if earlier is None and run.plan != "full":
             earlier = self.progress.seen.get(identity)
+        if raw_identity is None:
+            earlier = None  # no id (an endpoint `get` reads): nothing to de-duplicate by
         if earlier is not None and earlier.partition(" ")[2] == version:
             return
         if run.plan != "full" and (run.newest is None or when > run.newest):
@@ -207,7 +210,8 @@ class EntityExport:
         self.sink.write_row(self._shape(item, listing))
         self.rows += 1
         self.progress.rows_written += 1
-        run.recent[identity] = mark
+        if raw_identity is not None:
+            run.recent[identity] = mark
 
     def _version(self, item: Item) -> str:
         mode = self.entity.incremental

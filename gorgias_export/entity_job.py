@@ -167,7 +167,7 @@ class FileSnapshot:
                 ) from None
 
 
-def _bytes_to_check(progress: EntityProgress, snapshots: bool) -> int:
+def bytes_to_check(progress: EntityProgress, snapshots: bool) -> int:
     """How long the file the state describes must be at least: a finished snapshot is
     already in place (or about to be), and a new one starts empty."""
     if not snapshots:
@@ -200,7 +200,7 @@ def _run_to_file(
             job.fresh,
             EntityProgress.from_json,
             EntityProgress,
-            lambda p: _bytes_to_check(p, snapshots),
+            lambda p: bytes_to_check(p, snapshots),
             written=partial_path(output) if snapshots else None,
         )
         written = partial_path(output) if snapshots else output
@@ -226,3 +226,11 @@ def _run_to_file(
         finally:
             sink.close()
     return EntityResult(status, str(output), progress.rows_written, progress.completed_runs)
+
+
+def is_list_endpoint(client: GorgiasClient, path: str, params: Params) -> bool:
+    """Whether `path` answers with a list envelope (one request): `get` also takes an object
+    endpoint such as /account, which it writes as one line."""
+    payload = client.get_json(path, params)
+    data = payload.get("data")
+    return payload.get("object") == "list" or isinstance(data, list)

@@ -18,6 +18,7 @@ How a rerun finds what changed (`Incremental`), after the first run read everyth
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -340,3 +341,32 @@ ENTITIES: tuple[Entity, ...] = (
 )
 
 ENTITY_BY_NAME = {entity.name: entity for entity in ENTITIES}
+
+
+_PATH_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def normalize_api_path(path: str) -> str | None:
+    """`/api/tags`, `api/tags`, `tags` and `/tags/` all name `/tags`; None if not a plain path
+    (a query string, a scheme, `..` or odd characters are refused, not sent)."""
+    text = path.strip().strip("/")
+    if text.startswith("api/") or text == "api":
+        text = text[4:]
+    segments = text.split("/")
+    if not text or not all(_PATH_SEGMENT.fullmatch(segment) for segment in segments):
+        return None
+    return "/" + "/".join(segments)
+
+
+def adhoc_entity(path: str, single_object: bool) -> Entity:
+    """An endpoint with no row in ENTITIES, for `get`: read in full, written as JSONL."""
+    return Entity(
+        name="get",
+        path=path,
+        summary="",
+        columns=(),
+        incremental=Incremental.FULL,
+        order_field="",  # the endpoint's default order, or the user's own order_by
+        single_object=single_object,
+        key="id",
+    )

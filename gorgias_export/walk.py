@@ -65,11 +65,9 @@ class ListingWalk:
         self.order_field = order_field
         self.descending = descending
         self.position = position
-        self.params: Params = [
-            ("limit", PAGE_SIZE),
-            ("order_by", f"{order_field}:{'desc' if descending else 'asc'}"),
-            *filters,
-        ]
+        order = [("order_by", f"{order_field}:{'desc' if descending else 'asc'}")]
+        # No order field: the endpoint's own order (`get`, or an order_by in `filters`).
+        self.params: Params = [("limit", PAGE_SIZE), *(order if order_field else []), *filters]
         self.recoveries = 0
         self._recoveries_seen = 0
         self._recent_cursors: deque[str] = deque(maxlen=64)

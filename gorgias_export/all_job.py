@@ -1,0 +1,283 @@
+"""`all`: every entity into one directory, with one state for the whole run.
+
+The entities run one after the other (small configuration lists first, conversations last).
+One state file, `DIR/gorgias-export.state.json`, holds each entity's progress and which ones
+this run has finished: an interrupted `all` resumes inside the entity it was in and skips the
+ones already done; once every entity is done, the next `all` is an incremental run of each.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gorgias_export import entity_job
+from gorgias_export.client import GorgiasClient
+from gorgias_export.display import Status
+from gorgias_export.entity_export import EntityExport
+from gorgias_export.errors import OutputError, StateConflict
+from gorgias_export.export import ConversationExport
+from gorgias_export.progress_model import BadProgress, EntityProgress, ExportProgress
+from gorgias_export.resources import ENTITY_BY_NAME, Incremental
+from gorgias_export.rows import (
+    CONVERSATION_COLUMNS,
+    CONVERSATION_COLUMNS_VERSION,
+    CONVERSATION_CSV_KINDS,
+)
+from gorgias_export.state import ensure_replaceable_state, export_lock, load_state, save_state
+from gorgias_export.ticket_index import TicketIndex
+from gorgias_export.writers import RowSink, make_encoder
+
+# Quick configuration lists first, so a long run has them early; conversations last.
+ALL_ORDER = (
+    "account",
+    "tags",
+    "users",
+    "teams",
+    "views",
+    "custom-fields",
+    "integrations",
+    "macros",
+    "rules",
+    "customers",
+    "satisfaction-surveys",
+    "events",
+    "messages",
+    "tickets",
+)
+STATE_NAME = "gorgias-export.state.json"
+
+
+@dataclass(frozen=True)
+class AllJob:
+    out_dir: str
+    fmt: str  # "csv" | "jsonl"
+    fresh: bool = False
+
+
+@dataclass
+class EntityOutcome:
+    name: str
+    output: str
+    rows: int  # written by this run
+    requests: int
+    skipped: bool = False  # finished by an earlier, interrupted run
+
+
+@dataclass
+class AllResult:
+    outcomes: list[EntityOutcome] = field(default_factory=list)
+    completed_runs: int = 0
+
+
+class _AllState:
+    """The one state document: each entity's progress, and which ones this run has done."""
+
+    def __init__(self, path: Path, identity: dict[str, Any], saved: dict[str, Any] | None):
+        self.path = path
+        self.identity = identity
+        saved = saved or {}
+        try:
+            self.completed_runs = int(saved.get("completed_runs", 0))
+            self.done = [str(name) for name in saved.get("done", [])]
+            self.parts = dict(saved.get("parts", {}))
+        except (TypeError, ValueError):
+            raise StateConflict(
+                f"The state file {path} is corrupt; rerun with --fresh to start over."
+            ) from None
+
+    def save(self) -> None:
+        document = {"completed_runs": self.completed_runs, "done": self.done, "parts": self.parts}
+        save_state(self.path, self.identity, document)
+
+    def save_part(self, name: str, progress: dict[str, Any]) -> None:
+        self.parts[name] = progress
+        self.save()
+
+
+def run_all_job(
+    client: GorgiasClient, job: AllJob, on_status: Callable[[Status], None] | None = None
+) -> AllResult:
+    try:
+        return _run(client, job, on_status or (lambda status: None))
+    finally:
+        client.close()
+
+
+def _prepare_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"--out-dir {out_dir} is a file; give a directory.")
+    try:
+        out_dir.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"Could not create --out-dir {out_dir} ({exc.strerror or exc.__class__.__name__}); "
+            "create it first or choose another directory."
+        ) from None
+
+
+def _run(client: GorgiasClient, job: AllJob, on_status: Callable[[Status], None]) -> AllResult:
+    out_dir = Path(job.out_dir).resolve()
+    _prepare_dir(out_dir)
+    state_path = out_dir / STATE_NAME
+    identity = {
+        "command": "all",
+        "out_dir": str(out_dir),
+        "format": job.fmt,
+        "api": client.settings.base_url,
+        "columns_version": [CONVERSATION_COLUMNS_VERSION, entity_job.ENTITY_COLUMNS_VERSION],
+    }
+    result = AllResult()
+    with export_lock(state_path):
+        if job.fresh:
+            ensure_replaceable_state(state_path)
+        saved = None if job.fresh else load_state(state_path, identity)
+        state = _AllState(state_path, identity, saved.progress if saved else None)
+        for name in ALL_ORDER:
+            output = out_dir / f"{name}.{job.fmt}"
+            if name in state.done:
+                result.outcomes.append(EntityOutcome(name, str(output), 0, 0, skipped=True))
+                continue
+            before = client.stats.requests
+            with export_lock(output):
+                if name == "tickets":
+                    rows = _conversations(client, job, output, state, on_status)
+                else:
+                    rows = _entity(client, job, name, output, state, on_status)
+            result.outcomes.append(
+                EntityOutcome(name, str(output), rows, client.stats.requests - before)
+            )
+            state.done.append(name)
+            state.save()
+        state.completed_runs += 1
+        state.done = []
+        state.save()
+        result.completed_runs = state.completed_runs
+    return result
+
+
+def _part_progress(
+    state: _AllState,
+    name: str,
+    output: Path,
+    fresh: bool,
+    parse: Callable[[dict[str, Any]], Any],
+    empty: Callable[[], Any],
+    saved_bytes: Callable[[Any], int],
+    written: Path | None = None,
+) -> Any:
+    """This entity's saved progress, with the same refusals as a single-command export."""
+    saved = state.parts.get(name)
+    if saved is None:
+        if not fresh and output.exists() and output.stat().st_size > 0:
+            raise StateConflict(
+                f"{output} already exists and has no saved progress to continue; move it away, "
+                "or rerun with --fresh to overwrite the directory's exports."
+            )
+        return empty()
+    try:
+        progress = parse(saved)
+    except BadProgress:
+        raise StateConflict(
+            f"The state file {state.path} is corrupt; rerun with --fresh to start over."
+        ) from None
+    target = written or output
+    size = target.stat().st_size if target.exists() else 0
+    if size < saved_bytes(progress):
+        raise StateConflict(
+            f"{target} is shorter than its saved progress, so it was changed outside "
+            "gorgias-export; rerun with --fresh to start over."
+        )
+    return progress
+
+
+def _entity(
+    client: GorgiasClient,
+    job: AllJob,
+    name: str,
+    output: Path,
+    state: _AllState,
+    on_status: Callable[[Status], None],
+) -> int:
+    entity = ENTITY_BY_NAME[name]
+    snapshots = entity.incremental is Incremental.FULL
+    partial = entity_job.partial_path(output)
+    progress: EntityProgress = _part_progress(
+        state,
+        name,
+        output,
+        job.fresh,
+        EntityProgress.from_json,
+        EntityProgress,
+        lambda p: entity_job.bytes_to_check(p, snapshots),
+        written=partial if snapshots else None,
+    )
+    written = partial if snapshots else output
+    if snapshots and progress.run is None:
+        progress.output_bytes = 0
+    finishing = snapshots and progress.run is not None and progress.run.finishing
+    if finishing and not written.exists():
+        written = output
+    at_start = json.loads(json.dumps(progress.to_json()))
+    sink = RowSink(
+        entity_job.encoder_for(entity, job.fmt),
+        str(written),
+        offset=progress.output_bytes,
+        before_first_open=lambda: state.save_part(name, at_start),
+    )
+    try:
+        export = EntityExport(
+            client,
+            entity,
+            sink,
+            entity_job.shaper_for(entity, job.fmt),
+            progress,
+            lambda current: state.save_part(name, current.to_json()),
+            snapshot=entity_job.FileSnapshot(output) if snapshots else None,
+            on_status=on_status,
+        )
+        return export.run().rows
+    finally:
+        sink.close()
+
+
+def _conversations(
+    client: GorgiasClient,
+    job: AllJob,
+    output: Path,
+    state: _AllState,
+    on_status: Callable[[Status], None],
+) -> int:
+    progress: ExportProgress = _part_progress(
+        state,
+        "tickets",
+        output,
+        job.fresh,
+        ExportProgress.from_json,
+        ExportProgress,
+        lambda p: p.output_bytes,
+    )
+    at_start = json.loads(json.dumps(progress.to_json()))
+    sink = RowSink(
+        make_encoder(job.fmt, CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS),
+        str(output),
+        offset=progress.output_bytes,
+        before_first_open=lambda: state.save_part("tickets", at_start),
+    )
+    index = TicketIndex(state.path.with_name("gorgias-export.ticket-index.sqlite"))
+    try:
+        export = ConversationExport(
+            client,
+            index,
+            sink,
+            progress,
+            lambda current: state.save_part("tickets", current.to_json()),
+            on_status=on_status,
+        )
+        return export.run().rows
+    finally:
+        index.close()
+        sink.close()
