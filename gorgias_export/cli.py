@@ -32,6 +32,7 @@ from gorgias_export.config import RawSettings, Settings, load_settings, read_dot
 from gorgias_export.display import ProgressDisplay
 from gorgias_export.entity_job import EntityJob, is_list_endpoint, run_entity_job
 from gorgias_export.errors import ExitCode, ExportError, OutputError, UsageError
+from gorgias_export.filtered_export import ticket_listings
 from gorgias_export.job import JobResult, TicketsJob, run_tickets_job
 from gorgias_export.resources import (
     ENTITIES,
@@ -182,6 +183,39 @@ def tickets(
         bool,
         typer.Option("--fresh", help="Discard saved progress and start over, overwriting --out."),
     ] = False,
+    customer_id: Annotated[
+        int | None,
+        typer.Option(
+            "--customer-id",
+            help="Only this customer's tickets.",
+            show_default=False,
+            metavar="ID",
+        ),
+    ] = None,
+    view_id: Annotated[
+        int | None,
+        typer.Option(
+            "--view-id", help="Only the tickets of this view.", show_default=False, metavar="ID"
+        ),
+    ] = None,
+    external_id: Annotated[
+        str | None,
+        typer.Option(
+            "--external-id",
+            help="Only the ticket with this external id.",
+            show_default=False,
+            metavar="ID",
+        ),
+    ] = None,
+    ticket_id: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--ticket-id",
+            help="Only this ticket (repeat for several).",
+            show_default=False,
+            metavar="ID",
+        ),
+    ] = None,
     max_rate: MaxRateOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
@@ -214,6 +248,18 @@ def tickets(
             fresh=fresh,
             since=parse_cli_datetime(since, "--since") if since else None,
             until=parse_cli_datetime(until, "--until", end_of=True) if until else None,
+            listings=ticket_listings(
+                [
+                    (name, value)
+                    for name, value in (
+                        ("customer_id", customer_id),
+                        ("view_id", view_id),
+                        ("external_id", external_id),
+                    )
+                    if value is not None
+                ],
+                ticket_id or [],
+            ),
         )
         if job.since and job.until and job.since > job.until:
             raise UsageError(f"--since {since} is after --until {until}; swap them.")

@@ -13,14 +13,16 @@ import contextlib
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gorgias_export.client import GorgiasClient
+from gorgias_export.client import GorgiasClient, Params
 from gorgias_export.errors import UsageError
 from gorgias_export.export import ConversationExport, ExportStatus, StatusCallback
+from gorgias_export.filtered_export import FilteredConversationExport
 from gorgias_export.output_paths import check_output_path, check_parent, starting_progress
 from gorgias_export.progress_model import ExportProgress
 from gorgias_export.rows import (
@@ -50,6 +52,8 @@ class TicketsJob:
     fresh: bool = False
     since: datetime | None = None
     until: datetime | None = None
+    # Filtered exports (--customer-id, --ticket-id, ...): the /tickets parameter sets to walk.
+    listings: tuple[Params, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,8 @@ def _run_to_stdout(
     with tempfile.TemporaryDirectory(prefix="gorgias-export-") as scratch:
         index = TicketIndex(Path(scratch) / "tickets.sqlite")
         try:
-            export = ConversationExport(
-                client, index, sink, progress, lambda p: None, job.since, job.until, on_status
+            export = _conversation_export(
+                client, index, sink, progress, lambda p: None, job, on_status
             )
             status = export.run()
         finally:
@@ -138,9 +142,7 @@ def _run_to_file(
         )
         index = TicketIndex(index_path_for(state_path))
         try:
-            export = ConversationExport(
-                client, index, sink, progress, checkpoint, job.since, job.until, on_status
-            )
+            export = _conversation_export(client, index, sink, progress, checkpoint, job, on_status)
             status = export.run()
         finally:
             index.close()
@@ -148,9 +150,37 @@ def _run_to_file(
     return JobResult(status, str(output), progress.rows_written, progress.completed_runs)
 
 
+def _conversation_export(
+    client: GorgiasClient,
+    index: TicketIndex,
+    sink: RowSink,
+    progress: ExportProgress,
+    checkpoint: Callable[[ExportProgress], None],
+    job: TicketsJob,
+    on_status: StatusCallback | None,
+) -> ConversationExport:
+    if job.listings:
+        return FilteredConversationExport(
+            client,
+            index,
+            sink,
+            progress,
+            checkpoint,
+            job.since,
+            job.until,
+            on_status,
+            listings=job.listings,
+        )
+    return ConversationExport(
+        client, index, sink, progress, checkpoint, job.since, job.until, on_status
+    )
+
+
 def _identity(client: GorgiasClient, job: TicketsJob, output: Path) -> dict[str, Any]:
     """What makes two runs the same export; a state saved under another identity is refused."""
+    filters = {"filters": [[[k, str(v)] for k, v in params] for params in job.listings]}
     return {
+        **(filters if job.listings else {}),  # absent, so unfiltered states stay as they were
         "command": "tickets",
         "output": str(output),
         "format": job.fmt,

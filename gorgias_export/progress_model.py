@@ -78,6 +78,8 @@ class RunProgress:
     messages: WalkPosition = field(default_factory=WalkPosition)  # backfill: oldest first
     messages_desc: WalkPosition = field(default_factory=WalkPosition)  # backfill: newest first
     turn: int = 0  # whose page is processed next (round-robin), for a reproducible order
+    listing: int = 0  # filtered exports: which set of filter parameters is being walked
+    messages_of: int = 0  # filtered exports: the ticket whose messages `messages` walks
     recent: dict[str, str] = field(default_factory=dict)  # row id -> key, near the newest
     newest_ticket: str | None = None
     newest_message: str | None = None
@@ -99,6 +101,8 @@ class RunProgress:
             messages=WalkPosition.from_json(data.get("messages")),
             messages_desc=WalkPosition.from_json(data.get("messages_desc")),
             turn=_check(data.get("turn", 0), int, "turn"),
+            listing=_check(data.get("listing", 0), int, "listing"),
+            messages_of=_check(data.get("messages_of", 0), int, "messages_of"),
             recent=_str_map(data, "recent"),
             newest_ticket=_optional_str(data, "newest_ticket"),
             newest_message=_optional_str(data, "newest_message"),
