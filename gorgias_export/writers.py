@@ -17,8 +17,15 @@ from typing import Any, BinaryIO, Protocol
 
 from gorgias_export.errors import OutputError
 
-FORMATS = ("csv", "jsonl")
-_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+FORMATS = ("csv", "jsonl", "sqlite")
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".db": "sqlite",
+    ".sqlite": "sqlite",
+    ".sqlite3": "sqlite",
+}
 
 
 def format_from_path(path: str) -> str | None:
