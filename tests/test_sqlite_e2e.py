@@ -130,16 +130,26 @@ def test_a_rerun_updates_status_everywhere_and_adds_only_what_is_new(
     assert len(query(out, "SELECT id FROM tickets")) == len(ds.tickets)
 
 
-@pytest.mark.parametrize("request_number", [3, 9])
-def test_kill_9_during_a_request_then_rerun_gives_the_clean_database(
-    sim: Simulator, clean: dict[str, Any], tmp_path: Path, request_number: int
+@pytest.mark.parametrize(
+    ("request_number", "sig", "code"),
+    [
+        (3, signal.SIGKILL, -signal.SIGKILL),
+        (9, signal.SIGKILL, -signal.SIGKILL),
+        (6, signal.SIGINT, 130),
+    ],
+)
+def test_a_run_stopped_during_a_request_then_rerun_gives_the_clean_database(
+    sim: Simulator, clean: dict[str, Any], tmp_path: Path, request_number: int, sig: int, code: int
 ) -> None:
     out = tmp_path / "mirror.db"
-    with signal_at(sim, request_number, signal.SIGKILL) as started:
+    with signal_at(sim, request_number, sig) as started:
         process = run_subprocess(sim, "tickets", "--out", str(out), "--quiet")
         started(process)
-        process.communicate(timeout=60)
-    assert process.returncode == -signal.SIGKILL
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code, stderr
+    if sig == signal.SIGINT:  # rolled back to the last commit, which the rerun goes on from
+        assert b"progress is saved" in stderr and b"Traceback" not in stderr
+        assert content(out)["conversations"]
     result = run_cli(sim, "tickets", "--out", str(out))
     assert result.exit_code == 0, result.stderr
     assert content(out) == clean
