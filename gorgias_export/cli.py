@@ -61,6 +61,7 @@ log = logging.getLogger("gorgias_export")
 class Format(StrEnum):
     csv = "csv"
     jsonl = "jsonl"
+    sqlite = "sqlite"
 
 
 # -- shared options ------------------------------------------------------------------------
@@ -74,7 +75,8 @@ _HELP = {
     "flags show in `ps`. [env: GORGIAS_API_KEY, or GORGIAS_AUTH_STRING = base64 of email:key]",
     "base_url": "Replaces https://{domain}.gorgias.com/api (a proxy, or the local simulator); "
     "plain http only for loopback. [env: GORGIAS_BASE_URL]",
-    "out": "Output file (.csv, .jsonl or .ndjson), or - for stdout (no resume then).",
+    "out": "Output file (.csv, .jsonl, .ndjson, or .db/.sqlite/.sqlite3 for a SQLite mirror), "
+    "or - for stdout (no resume then).",
     "since": f"Only messages created at or after this ({ACCEPTED_FORMS}; UTC unless an "
     "offset is given).",
 }
@@ -142,7 +144,7 @@ def tickets(
         typer.Option(
             "--out",
             "-o",
-            help="Output file (.csv, .jsonl or .ndjson), or - for stdout (no resume then).",
+            help=_HELP["out"],
             show_default=False,
         ),
     ],
@@ -151,7 +153,7 @@ def tickets(
         typer.Option(
             "--format",
             "-f",
-            help="csv or jsonl; default: from the --out extension.",
+            help="csv, jsonl or sqlite; default: from the --out extension.",
             show_default=False,
         ),
     ] = None,
@@ -175,7 +177,8 @@ def tickets(
         Path | None,
         typer.Option(
             "--state",
-            help="Resume-state file. Default: beside --out, as <out>.state.json.",
+            help="Resume-state file. Default: beside --out, as <out>.state.json (SQLite output "
+            "keeps it inside the database).",
             show_default=False,
         ),
     ] = None,
@@ -685,8 +688,8 @@ def _resolve_format(out: str, fmt: Format | None) -> str:
     guessed = format_from_path(out)
     if guessed is None:
         raise UsageError(
-            f"Cannot tell the format of --out {out}; use a .csv, .jsonl or .ndjson name, "
-            "or --format csv|jsonl."
+            f"Cannot tell the format of --out {out}; use a .csv, .jsonl, .ndjson or .db name, "
+            "or --format csv|jsonl|sqlite."
         )
     return guessed
 

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from gorgias_export.chains import Chain
 from gorgias_export.client import GorgiasClient
@@ -32,7 +32,7 @@ from gorgias_export.rows import conversation_row, ticket_context, unknown_ticket
 from gorgias_export.ticket_index import TicketIndex
 from gorgias_export.timeutil import format_utc, parse_api_datetime
 from gorgias_export.walk import ListingWalk, WalkPage
-from gorgias_export.writers import RowSink
+from gorgias_export.writers import Sink
 
 # Rows created this close to the previous run's newest are read again and de-duplicated by id:
 # it absorbs clock skew and late-indexed rows at the incremental boundary.
@@ -70,6 +70,14 @@ StatusCallback = Callable[[ExportStatus], None]
 Checkpoint = Callable[[ExportProgress], None]
 
 
+class Mirror(Protocol):
+    """Optional (SQLite): gets each page's raw tickets and in-window messages, before the page's
+    checkpoint, so that they commit with its rows."""
+
+    def tickets(self, items: list[dict[str, Any]]) -> None: ...
+    def messages(self, items: list[dict[str, Any]]) -> None: ...
+
+
 def _shift(key: str | None, delta: timedelta) -> str | None:
     parsed = parse_api_datetime(key) if key else None
     return format_utc(parsed + delta) if parsed else None
@@ -87,15 +95,17 @@ class ConversationExport:
         self,
         client: GorgiasClient,
         index: TicketIndex,
-        sink: RowSink,
+        sink: Sink,
         progress: ExportProgress,
         checkpoint: Checkpoint,
         since: datetime | None = None,
         until: datetime | None = None,
         on_status: StatusCallback | None = None,
         now: Callable[[], datetime] | None = None,
+        mirror: Mirror | None = None,
     ) -> None:
         self.client = client
+        self.mirror = mirror
         self.index = index
         self.sink = sink
         self.progress = progress
@@ -302,6 +312,8 @@ class ConversationExport:
         self.index.put_many(
             (t["id"], ticket_context(t)) for t in page.items if isinstance(t.get("id"), int)
         )
+        if self.mirror is not None:
+            self.mirror.tickets(page.items)
         self.tickets_read += len(page.items)
         beyond_until = False
         for ticket, (created, _) in zip(page.items, page.keys, strict=True) if emit_empty else ():
@@ -325,6 +337,8 @@ class ConversationExport:
     def _message_rows(self, run: RunProgress, messages: list[tuple[dict[str, Any], Key]]) -> None:
         if not messages:
             return
+        if self.mirror is not None:
+            self.mirror.messages([message for message, _ in messages])
         contexts = self._contexts(message.get("ticket_id") for message, _ in messages)
         for message, key in messages:
             run.newest_message = _latest(run.newest_message, key[0])
@@ -362,6 +376,8 @@ class ConversationExport:
                 (t["id"], ticket_context(t)) for t in page.items if isinstance(t.get("id"), int)
             ]
             self.index.put_many(fetched)
+            if self.mirror is not None:
+                self.mirror.tickets(page.items)
             found.update(fetched)
             # Not returned: deleted since. Its messages keep only the ticket id.
             self._deleted_tickets.update(set(batch) - found.keys())

@@ -81,6 +81,8 @@ class FilteredConversationExport(ConversationExport):
             self.index.put_many(
                 (t["id"], ticket_context(t)) for t in page.items if isinstance(t.get("id"), int)
             )
+            if self.mirror is not None:
+                self.mirror.tickets(page.items)
             self.tickets_read += len(page.items)
             beyond_until = False
             for ticket, key in zip(page.items, page.keys, strict=True):

@@ -20,16 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from gorgias_export.client import GorgiasClient, Params
-from gorgias_export.errors import UsageError
-from gorgias_export.export import ConversationExport, ExportStatus, StatusCallback
+from gorgias_export.errors import StateConflict, UsageError
+from gorgias_export.export import ConversationExport, ExportStatus, Mirror, StatusCallback
 from gorgias_export.filtered_export import FilteredConversationExport
+from gorgias_export.mirror import TABLES, ConversationMirror
 from gorgias_export.output_paths import check_output_path, check_parent, starting_progress
-from gorgias_export.progress_model import ExportProgress
+from gorgias_export.progress_model import BadProgress, ExportProgress
 from gorgias_export.rows import (
     CONVERSATION_COLUMNS,
     CONVERSATION_COLUMNS_VERSION,
     CONVERSATION_CSV_KINDS,
 )
+from gorgias_export.sqlite_store import SqliteStore
 from gorgias_export.state import (
     default_state_path,
     ensure_replaceable_state,
@@ -39,7 +41,7 @@ from gorgias_export.state import (
 )
 from gorgias_export.ticket_index import TicketIndex
 from gorgias_export.timeutil import format_utc
-from gorgias_export.writers import RowSink, make_encoder
+from gorgias_export.writers import RowSink, Sink, make_encoder
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class TicketsJob:
     """What the user asked for."""
 
     output: str  # a path, or "-" for stdout
-    fmt: str  # "csv" | "jsonl"
+    fmt: str  # "csv" | "jsonl" | "sqlite"
     state_path: Path | None = None
     fresh: bool = False
     since: datetime | None = None
@@ -68,6 +70,8 @@ def run_tickets_job(
     client: GorgiasClient, job: TicketsJob, on_status: StatusCallback | None = None
 ) -> JobResult:
     try:
+        if job.fmt == "sqlite":
+            return _run_to_sqlite(client, job, on_status)
         if job.output == "-":
             return _run_to_stdout(client, job, on_status)
         return _run_to_file(client, job, on_status)
@@ -153,11 +157,12 @@ def _run_to_file(
 def _conversation_export(
     client: GorgiasClient,
     index: TicketIndex,
-    sink: RowSink,
+    sink: Sink,
     progress: ExportProgress,
     checkpoint: Callable[[ExportProgress], None],
     job: TicketsJob,
     on_status: StatusCallback | None,
+    mirror: Mirror | None = None,
 ) -> ConversationExport:
     if job.listings:
         return FilteredConversationExport(
@@ -169,11 +174,76 @@ def _conversation_export(
             job.since,
             job.until,
             on_status,
+            mirror=mirror,
             listings=job.listings,
         )
     return ConversationExport(
-        client, index, sink, progress, checkpoint, job.since, job.until, on_status
+        client, index, sink, progress, checkpoint, job.since, job.until, on_status, mirror=mirror
     )
+
+
+SQLITE_STATE_KEY = "tickets"
+
+
+def _run_to_sqlite(
+    client: GorgiasClient, job: TicketsJob, on_status: StatusCallback | None
+) -> JobResult:
+    """The same export into a database: rows, raw tickets and messages, and the state, with
+    each page committed in one transaction (mirror.py, sqlite_store.py)."""
+    if job.output == "-":
+        raise UsageError("SQLite output needs a file: give --out a path such as mirror.db.")
+    if job.state_path is not None:
+        raise UsageError(
+            "--state does not apply to SQLite output: the state lives in the database."
+        )
+    output = Path(job.output).resolve()
+    check_output_path(output)
+    # Not the path: the state travels inside the file, so a copied or moved database goes on.
+    identity = {k: v for k, v in _identity(client, job, output).items() if k != "output"}
+    with export_lock(output):
+        store = SqliteStore(output)
+        index = TicketIndex(index_path_for(default_state_path(output)))
+        try:
+            progress = _starting_sqlite_progress(store, identity, output, job.fresh)
+            # --fresh empties the tables inside the first page's transaction: a run that fails
+            # before it (a wrong key) leaves the database as it was.
+            reset = (lambda: store.reset(SQLITE_STATE_KEY, TABLES)) if job.fresh else None
+            mirror = ConversationMirror(store, before_first_write=reset)
+
+            def checkpoint(current: ExportProgress) -> None:
+                store.save_state(SQLITE_STATE_KEY, identity, current.to_json())
+
+            export = _conversation_export(
+                client, index, mirror, progress, checkpoint, job, on_status, mirror=mirror
+            )
+            status = export.run()
+            total = store.row_count("conversations")
+        finally:
+            index.close()
+            store.close()
+    return JobResult(status, str(output), total, progress.completed_runs)
+
+
+def _starting_sqlite_progress(
+    store: SqliteStore, identity: dict[str, Any], output: Path, fresh: bool
+) -> ExportProgress:
+    if fresh:
+        return ExportProgress()
+    saved = store.load_state(SQLITE_STATE_KEY, identity)
+    if saved is None:
+        if any(store.row_count(table) for table in TABLES):
+            raise StateConflict(
+                f"{output} already has rows in its {', '.join(TABLES)} tables but no saved "
+                "progress for this export; choose another --out, or rerun with --fresh to "
+                "replace them."
+            )
+        return ExportProgress()
+    try:
+        return ExportProgress.from_json(saved.progress)
+    except BadProgress:
+        raise StateConflict(
+            f"The saved state in {output} is corrupt; rerun with --fresh to start over."
+        ) from None
 
 
 def _identity(client: GorgiasClient, job: TicketsJob, output: Path) -> dict[str, Any]:

@@ -84,19 +84,30 @@ def load_state(path: Path, identity: dict[str, Any]) -> SavedState | None:
             f"The state file {path} is corrupt or truncated; rerun with --fresh to start over "
             "(the export file is then rewritten)."
         ) from None
+    where = f"The state file {path}"
+    ensure_known_version(version, where)
+    ensure_same_export(saved_identity, identity, where)
+    return SavedState(identity=saved_identity, progress=progress)
+
+
+def ensure_known_version(version: Any, where: str) -> None:
+    """Refuse a state written by a newer release (its progress may mean something else)."""
     if not isinstance(version, int) or version > STATE_FORMAT_VERSION:
         raise StateConflict(
-            f"The state file {path} was written by a newer gorgias-export; upgrade, "
+            f"{where} was written by a newer gorgias-export; upgrade, "
             "or rerun with --fresh to start over."
         )
-    for key in sorted(set(identity) | set(saved_identity)):
-        if identity.get(key) != saved_identity.get(key):
+
+
+def ensure_same_export(saved: dict[str, Any], identity: dict[str, Any], where: str) -> None:
+    """Refuse a state saved under another identity, naming the first setting that differs."""
+    for key in sorted(set(identity) | set(saved)):
+        if identity.get(key) != saved.get(key):
             raise StateConflict(
-                f"The state file {path} belongs to a different export ({key} was "
-                f"{saved_identity.get(key)!r}, now {identity.get(key)!r}); rerun with the same "
-                "options, or with --fresh to start over."
+                f"{where} belongs to a different export ({key} was {saved.get(key)!r}, now "
+                f"{identity.get(key)!r}); rerun with the same options, or with --fresh to start "
+                "over."
             )
-    return SavedState(identity=saved_identity, progress=progress)
 
 
 def save_state(path: Path, identity: dict[str, Any], progress: dict[str, Any]) -> None:

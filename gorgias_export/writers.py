@@ -1,7 +1,8 @@
 """CSV and JSONL writers that append whole rows and report the exact byte length written.
 
 The byte length is what makes resume exact: a checkpoint records it after an fsync, and a
-rerun cuts the file back to it, dropping any partial row a crash left behind.
+rerun cuts the file back to it, dropping any partial row a crash left behind. (SQLite output is
+sqlite_store.py: its TableSink has RowSink's four methods, so the export loops take either.)
 """
 
 from __future__ import annotations
@@ -16,8 +17,15 @@ from typing import Any, BinaryIO, Protocol
 
 from gorgias_export.errors import OutputError
 
-FORMATS = ("csv", "jsonl")
-_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+FORMATS = ("csv", "jsonl", "sqlite")
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".db": "sqlite",
+    ".sqlite": "sqlite",
+    ".sqlite3": "sqlite",
+}
 
 
 def format_from_path(path: str) -> str | None:
@@ -189,6 +197,15 @@ class OutputFile:
             self._stream.close()
         else:
             self._stream.flush()
+
+
+class Sink(Protocol):
+    """What an export loop writes rows to: a file (RowSink) or a table (sqlite_store.TableSink)."""
+
+    def write_row(self, row: dict[str, Any]) -> None: ...
+    def sync(self) -> int: ...
+    def cut_back(self, offset: int) -> None: ...
+    def close(self) -> None: ...
 
 
 class RowSink:

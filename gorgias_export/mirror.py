@@ -1,0 +1,125 @@
+"""The tickets command's SQLite tables, kept current: tickets, messages and conversations.
+
+- `tickets` and `messages`: the API's objects, one row per id, one column per top-level field
+  (nested values as JSON), upserted so that a rerun updates a ticket rather than adding one.
+- `conversations`: the rows the CSV output holds, keyed by `row_id` (`m:<message id>`, or
+  `t:<ticket id>` for a ticket without messages). When a ticket is read again, the ticket
+  columns of all its rows are updated, so that every row shows its current status; once a
+  ticket has messages, its `t:` row goes.
+
+One object is both the export's row sink (conversation rows) and its mirror (raw pages): the
+export calls it inside each page, and the store commits it all with the page's checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from gorgias_export.rows import CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS, ticket_context
+from gorgias_export.sqlite_store import SqliteStore, TableSink
+
+TABLES = ("tickets", "messages", "conversations")
+CONVERSATION_JSON_COLUMNS = tuple(k for k, kind in CONVERSATION_CSV_KINDS.items() if kind == "json")
+
+
+def row_id(row: dict[str, Any]) -> str:
+    """A conversation row's key: the export's own de-duplication id."""
+    message_id = row.get("message_id")
+    return f"m:{message_id}" if message_id is not None else f"t:{row.get('ticket_id')}"
+
+
+class RawTable:
+    """API objects by id, a column per top-level field; a field seen for the first time adds a
+    column (the API may add fields between runs)."""
+
+    def __init__(self, store: SqliteStore, table: str, indexes: Sequence[str] = ()) -> None:
+        self._store = store
+        self._table = table
+        self._indexes = indexes
+        self._columns: dict[str, None] = {"id": None}
+        self._json: set[str] = set()
+        self._sink: TableSink | None = None
+
+    def upsert(self, items: Sequence[dict[str, Any]]) -> None:
+        """Upsert now, inside the open transaction."""
+        keyed = [item for item in items if isinstance(item.get("id"), int)]
+        if not keyed:
+            return
+        sink = self._sink
+        if sink is None or any(name not in self._columns for item in keyed for name in item):
+            sink = self._grow(keyed)
+        for item in keyed:
+            sink.write_row(item)
+        sink.sync()
+
+    def _grow(self, items: Sequence[dict[str, Any]]) -> TableSink:
+        for item in items:
+            for name, value in item.items():
+                self._columns.setdefault(name)
+                if isinstance(value, list | dict):
+                    self._json.add(name)
+        sink = self._store.table_sink(self._table, list(self._columns), json_columns=self._json)
+        for column in self._indexes:
+            sink.ensure_index(column)
+        self._sink = sink
+        return sink
+
+
+class ConversationMirror:
+    """The export's sink for conversation rows, and its mirror for raw tickets and messages."""
+
+    def __init__(
+        self, store: SqliteStore, before_first_write: Callable[[], None] | None = None
+    ) -> None:
+        self._before_first_write = before_first_write
+        self._tickets = RawTable(store, "tickets")
+        self._messages = RawTable(store, "messages", indexes=("ticket_id",))
+        self._rows = store.table_sink(
+            "conversations",
+            ("row_id", *CONVERSATION_COLUMNS),
+            key="row_id",
+            json_columns=CONVERSATION_JSON_COLUMNS,
+        )
+        self._rows.ensure_index("ticket_id")
+
+    def _writing(self) -> None:
+        if self._before_first_write is not None:
+            first, self._before_first_write = self._before_first_write, None
+            first()
+
+    # -- the mirror: raw pages ---------------------------------------------------------------
+
+    def tickets(self, items: list[dict[str, Any]]) -> None:
+        tickets = [t for t in items if isinstance(t.get("id"), int)]
+        if not tickets:
+            return
+        self._writing()
+        self._tickets.upsert(tickets)
+        self._rows.update_by("ticket_id", [ticket_context(t) for t in tickets])
+        self._rows.delete_keys(f"t:{t['id']}" for t in tickets if t.get("messages_count") != 0)
+
+    def messages(self, items: list[dict[str, Any]]) -> None:
+        if not items:
+            return
+        self._writing()
+        self._messages.upsert(items)
+        ticket_ids = {m.get("ticket_id") for m in items}
+        self._rows.delete_keys(
+            f"t:{tid}" for tid in sorted(t for t in ticket_ids if isinstance(t, int))
+        )
+
+    # -- the sink: conversation rows ---------------------------------------------------------
+
+    def write_row(self, row: dict[str, Any]) -> None:
+        self._rows.write_row({"row_id": row_id(row), **row})
+
+    def sync(self) -> int:
+        self._writing()
+        return self._rows.sync()
+
+    def cut_back(self, offset: int) -> None:
+        self._rows.cut_back(offset)
+
+    def close(self) -> None:
+        self._rows.close()

@@ -1,0 +1,470 @@
+"""One SQLite database as an output: tables upserted by key, and the export state beside them.
+
+Rows and state are committed together. A sink's `sync()` upserts its queued rows inside the open
+transaction, and `save_state()` writes the state row and COMMITs. So a page's rows and the
+checkpoint that counts them land together or not at all, and a `kill -9` at any moment leaves
+the database at the last checkpoint (SQLite's journal sees to that). Nothing is written until
+the first transaction, so a run that fails before its first page leaves an existing file as it
+was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from gorgias_export import __version__
+from gorgias_export.errors import OutputError, StateConflict
+from gorgias_export.state import (
+    STATE_FORMAT_VERSION,
+    SavedState,
+    ensure_known_version,
+    ensure_same_export,
+)
+
+STATE_TABLE = "_gorgias_export_state"
+SQLITE_HEADER = b"SQLite format 3\x00"
+RUN_COLUMN = "_export_run"
+# A reader (a sqlite3 shell, a dashboard) may hold a lock for a moment: wait rather than fail.
+BUSY_TIMEOUT_SECONDS = 10.0
+
+
+def quote(name: str) -> str:
+    """An SQL identifier, quoted: API field names are data, whatever they contain."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _cell(value: Any) -> Any:
+    """A value as stored: lists and objects as compact JSON, booleans as 0/1, the rest as is."""
+    kind = value.__class__
+    if kind is str or kind is int or kind is float or value is None:
+        return value
+    if kind is bool:
+        return 1 if value else 0
+    if kind is list or kind is dict:
+        return _dumps(value)
+    return value if kind is bytes else str(value)
+
+
+def _json_cell(value: Any) -> Any:
+    """A value of a JSON column: always JSON text (a string too), NULL for None."""
+    return None if value is None else _dumps(value)
+
+
+def _bindable(value: Any) -> Any:
+    """A value SQLite accepts: lone surrogates (from a broken `\\ud83d` escape in the API's
+    JSON) replaced, as in the CSV output; integers beyond 64 bits as text."""
+    if isinstance(value, str):
+        return value.encode("utf-8", errors="replace").decode("utf-8")
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        return str(value)
+    return value
+
+
+class SqliteStore:
+    """One SQLite database file: entity tables plus the export state, committed together."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None  # opened on first use
+        self._wal = False
+        # Bumped by every rollback: tables created in a rolled-back transaction are gone again.
+        self.generation = 0
+        self._sinks: list[TableSink] = []
+        self._refuse_foreign_file()
+
+    # -- the connection and its transaction ------------------------------------------------
+
+    def _refuse_foreign_file(self) -> None:
+        try:
+            with self.path.open("rb") as handle:
+                head = handle.read(len(SQLITE_HEADER))
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise OutputError(
+                f"Could not read {self.path} ({exc.strerror or exc.__class__.__name__}); "
+                "fix the path or its permissions."
+            ) from None
+        if head and head != SQLITE_HEADER:
+            raise OutputError(
+                f"{self.path} is not a SQLite database, so it is left alone; choose another "
+                "--out, or a --format that matches the file."
+            )
+
+    def _connection(self, create: bool) -> sqlite3.Connection | None:
+        if self._db is None:
+            if not create and not self.path.exists():
+                return None
+            # isolation_level=None: no implicit transactions, so BEGIN and COMMIT below are
+            # exactly the checkpoint's boundaries.
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
+            try:
+                db.execute("PRAGMA synchronous=FULL")  # a commit is on the disk when it returns
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # not a database?
+            except BaseException:
+                db.close()
+                raise
+            self._db = db
+        return self._db
+
+    def _begin(self) -> sqlite3.Connection:
+        """The connection, inside a write transaction (opened if none is)."""
+        db = self._connection(create=True)
+        assert db is not None
+        if not db.in_transaction:
+            if not self._wal:
+                # WAL rather than a rollback journal: someone may query the mirror while a run
+                # writes it (readers then neither block a commit nor see half of one), and a
+                # commit costs one fsync. Set at the first write, so that a run failing before
+                # its first page leaves the file untouched; close() checkpoints, so the .db
+                # alone is complete for whoever copies it afterwards.
+                db.execute("PRAGMA journal_mode=WAL")
+                self._wal = True
+            db.execute("BEGIN IMMEDIATE")
+        return db
+
+    @contextlib.contextmanager
+    def guarded(self) -> Iterator[None]:
+        """SQLite errors become an OutputError with one sentence saying what to do."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise OutputError(self._explain(exc)) from None
+
+    def _explain(self, exc: sqlite3.Error) -> str:
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        where = self.path
+        if name == "SQLITE_FULL":
+            return f"Could not write {where} (disk full); free some space, then rerun to continue."
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            return (
+                f"{where} is locked by another program writing to it; close that program, "
+                "then rerun to continue."
+            )
+        if name == "SQLITE_NOTADB":
+            return f"{where} is not a SQLite database, so it is left alone; choose another --out."
+        if name.startswith("SQLITE_CORRUPT"):
+            return f"{where} is damaged ({exc}); restore it from a copy, or choose another --out."
+        if name.startswith("SQLITE_CANTOPEN"):
+            return f"Could not open {where}; check that its directory exists and is writable."
+        if name.startswith("SQLITE_IOERR"):
+            return (
+                f"Could not write {where} ({exc}); check that the disk has room and works, "
+                "then rerun to continue."
+            )
+        if name.startswith("SQLITE_READONLY"):
+            return f"{where} is read-only; make it and its directory writable, then rerun."
+        return f"Could not write {where} ({exc}); fix the cause, then rerun to continue."
+
+    def _executemany(self, sql: str, rows: list[list[Any]]) -> sqlite3.Cursor:
+        db = self._begin()
+        try:
+            return db.executemany(sql, rows)
+        except (UnicodeEncodeError, OverflowError):
+            # Rows before the offending one already ran; they run again, which is harmless for
+            # upserts, updates and deletes by key.
+            return db.executemany(sql, [[_bindable(v) for v in row] for row in rows])
+
+    # -- the export state --------------------------------------------------------------------
+
+    def load_state(self, export_key: str, identity: dict[str, Any]) -> SavedState | None:
+        """The saved state of this export, None if there is none; refuses a foreign or broken
+        one, with the same rules as a state file."""
+        where = f"The saved state of {export_key!r} in {self.path}"
+        with self.guarded():
+            db = self._connection(create=False)
+            if db is None or not self._columns(STATE_TABLE):
+                return None
+            found = db.execute(
+                f"SELECT format_version, identity, progress FROM {STATE_TABLE} WHERE export = ?",
+                (export_key,),
+            ).fetchone()
+        if found is None:
+            return None
+        version, identity_text, progress_text = found
+        try:
+            saved_identity = json.loads(identity_text)
+            progress = json.loads(progress_text)
+            if not (isinstance(saved_identity, dict) and isinstance(progress, dict)):
+                raise TypeError
+        except (ValueError, TypeError):
+            raise StateConflict(f"{where} is corrupt; rerun with --fresh to start over.") from None
+        ensure_known_version(version, where)
+        ensure_same_export(saved_identity, identity, where)
+        return SavedState(identity=saved_identity, progress=progress)
+
+    def save_state(
+        self, export_key: str, identity: dict[str, Any], progress: dict[str, Any]
+    ) -> None:
+        """Write the state row and COMMIT: the rows synced since the last save land with it."""
+        with self.guarded():
+            db = self._begin()
+            db.execute(
+                f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (export TEXT PRIMARY KEY NOT NULL, "
+                "format_version INTEGER NOT NULL, written_by TEXT, identity TEXT NOT NULL, "
+                "progress TEXT NOT NULL)"
+            )
+            db.execute(
+                f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?, ?, ?) ON CONFLICT(export) DO UPDATE "
+                "SET format_version = excluded.format_version, written_by = excluded.written_by, "
+                "identity = excluded.identity, progress = excluded.progress",
+                (
+                    export_key,
+                    STATE_FORMAT_VERSION,
+                    f"gorgias-export {__version__}",
+                    _dumps(identity),
+                    _dumps(progress),
+                ),
+            )
+            db.execute("COMMIT")
+
+    def reset(self, export_key: str, tables: Iterable[str]) -> None:
+        """For --fresh: delete these tables' rows and the export's state row.
+
+        This joins the open transaction, so it is committed with the next checkpoint: a run
+        that fails before its first page leaves the database as it was. Tables are emptied,
+        not dropped, so that a user's own indexes and views on them survive."""
+        if not self.path.exists():
+            return
+        with self.guarded():
+            db = self._begin()
+            for table in tables:
+                if self._columns(table):
+                    db.execute(f"DELETE FROM {quote(table)}")
+            if self._columns(STATE_TABLE):
+                db.execute(f"DELETE FROM {STATE_TABLE} WHERE export = ?", (export_key,))
+
+    def row_count(self, table: str) -> int:
+        """Rows in `table`, 0 if it does not exist (committed or not)."""
+        with self.guarded():
+            db = self._connection(create=False)
+            if db is None or not self._columns(table):
+                return 0
+            count: int = db.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0]
+            return count
+
+    def _columns(self, table: str) -> list[str]:
+        db = self._connection(create=False)
+        if db is None:
+            return []
+        return [row[1] for row in db.execute(f"PRAGMA table_info({quote(table)})")]
+
+    # -- tables --------------------------------------------------------------------------------
+
+    def table_sink(
+        self,
+        table: str,
+        columns: Sequence[str],
+        key: str = "id",
+        json_columns: Collection[str] = (),
+    ) -> TableSink:
+        """Rows for `table`, upserted by `key`. The table is created, or given the columns it
+        lacks, at the first write."""
+        sink = TableSink(self, table, columns, key, json_columns)
+        self._sinks.append(sink)
+        return sink
+
+    def rollback(self) -> None:
+        """Drop everything since the last save_state, queued rows included (best effort)."""
+        for sink in self._sinks:
+            sink.discard_queued()
+        self.generation += 1
+        if self._db is not None and self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+
+    def close(self) -> None:
+        """Roll back what no checkpoint vouches for, fold the WAL into the file, close."""
+        if self._db is None:
+            return
+        self.rollback()
+        with contextlib.suppress(sqlite3.Error):
+            if self._wal:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        self._db = None
+        self._wal = False
+
+
+class TableSink:
+    """Rows for one table, upserted by key; duck-types writers.RowSink for the export loops.
+
+    `write_row` queues; `sync` upserts the queue inside the store's open transaction (the
+    store's `save_state` commits it); `cut_back` rolls the transaction back. Rows whose key is
+    None cannot be upserted and are skipped.
+    """
+
+    def __init__(
+        self,
+        store: SqliteStore,
+        table: str,
+        columns: Sequence[str],
+        key: str,
+        json_columns: Collection[str],
+    ) -> None:
+        self._store = store
+        self.table = table
+        self.key = key
+        self.columns: tuple[str, ...] = tuple(dict.fromkeys([key, *columns]))
+        self._json = frozenset(json_columns)
+        self._indexes: list[str] = []
+        self._run: int | None = None
+        self._pending: list[dict[str, Any]] = []
+        self._checked = -1  # the store generation the table was last known to be right in
+        self._plan()
+
+    def _plan(self) -> None:
+        names = self.columns + ((RUN_COLUMN,) if self._run is not None else ())
+        self._converters: list[tuple[str, Callable[[Any], Any]]] = [
+            (name, _json_cell if name in self._json else _cell) for name in self.columns
+        ]
+        others = [name for name in names if name != self.key]
+        updates = ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in others)
+        action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        self._upsert = (
+            f"INSERT INTO {quote(self.table)} ({', '.join(map(quote, names))}) "
+            f"VALUES ({', '.join('?' * len(names))}) ON CONFLICT({quote(self.key)}) {action}"
+        )
+        self._checked = -1
+
+    # -- the RowSink interface ---------------------------------------------------------------
+
+    def write_row(self, row: dict[str, Any]) -> None:
+        """Queue a row; it reaches the table at the next `sync`."""
+        self._pending.append(row)
+
+    def sync(self) -> int:
+        """Upsert the queued rows inside the open transaction; 0, as there is no byte length."""
+        rows = [row for row in self._pending if row.get(self.key) is not None]
+        self._pending = []
+        if not rows:
+            return 0
+        with self._store.guarded():
+            self._ensure_table(rows[0][self.key])
+            run = self._run
+            values = [
+                [convert(row.get(name)) for name, convert in self._converters] for row in rows
+            ]
+            if run is not None:
+                for value in values:
+                    value.append(run)
+            self._store._executemany(self._upsert, values)
+        return 0
+
+    def cut_back(self, offset: int) -> None:
+        """After a failure: roll back to the last checkpoint (`offset` is unused)."""
+        self._store.rollback()
+
+    def close(self) -> None:
+        self._pending = []
+
+    def discard_queued(self) -> None:
+        self._pending = []
+
+    # -- beyond RowSink ----------------------------------------------------------------------
+
+    def stamp_run(self, run: int) -> None:
+        """Rows upserted from now on get `_export_run = run`, for `prune_before_run`."""
+        self._run = run
+        self._plan()
+
+    def prune_before_run(self, run: int) -> int:
+        """Delete rows not upserted by run `run` or later (`_export_run` older, or unset): after
+        a full re-read of a small list, what was deleted upstream. Inside the open transaction."""
+        self.sync()
+        with self._store.guarded():
+            self._store._begin()
+            if not self._ensure_table(None) or RUN_COLUMN not in self._store._columns(self.table):
+                return 0
+            cursor = self._store._executemany(
+                f"DELETE FROM {quote(self.table)} WHERE {RUN_COLUMN} IS NULL OR {RUN_COLUMN} < ?",
+                [[run]],
+            )
+            return cursor.rowcount
+
+    def ensure_index(self, column: str) -> None:
+        """Keep an index on `column` (created with the table, or at the next write)."""
+        self._indexes.append(column)
+        self._checked = -1
+
+    def update_by(self, column: str, rows: Sequence[dict[str, Any]]) -> None:
+        """For each row: set its other columns in every table row whose `column` equals its
+        value (queued rows are synced first, so the order of calls is kept)."""
+        if not rows:
+            return
+        self.sync()
+        names = [name for name in rows[0] if name != column and name in self.columns]
+        with self._store.guarded():
+            self._store._begin()
+            if not self._ensure_table(None):
+                return
+            plan = [(n, _json_cell if n in self._json else _cell) for n in [*names, column]]
+            values = [[convert(row.get(name)) for name, convert in plan] for row in rows]
+            sets = ", ".join(f"{quote(name)} = ?" for name in names)
+            self._store._executemany(
+                f"UPDATE {quote(self.table)} SET {sets} WHERE {quote(column)} = ?", values
+            )
+
+    def delete_keys(self, keys: Iterable[Any]) -> None:
+        """Delete the rows with these keys (queued rows are synced first)."""
+        wanted = [[key] for key in keys]
+        if not wanted:
+            return
+        self.sync()
+        with self._store.guarded():
+            self._store._begin()
+            if self._ensure_table(None):
+                self._store._executemany(
+                    f"DELETE FROM {quote(self.table)} WHERE {quote(self.key)} = ?", wanted
+                )
+
+    def _ensure_table(self, sample_key: Any) -> bool:
+        """Create the table, or add the columns it lacks; False if it does not exist and
+        `sample_key` is None (nothing to update or delete in a table never written)."""
+        store = self._store
+        if self._checked == store.generation:
+            return True
+        db = store._begin()
+        names = [*self.columns, *([RUN_COLUMN] if self._run is not None else [])]
+        existing = store._columns(self.table)
+        if not existing:
+            if sample_key is None:
+                return False
+            # An integer key is the rowid itself (no second index); NOT NULL, because SQLite
+            # otherwise lets NULL keys into a primary key and then never finds them in conflict.
+            kind = "INTEGER" if isinstance(sample_key, int) else "TEXT"
+            definitions = [f"{quote(self.key)} {kind} PRIMARY KEY NOT NULL"]
+            definitions += [self._definition(name) for name in names if name != self.key]
+            db.execute(f"CREATE TABLE IF NOT EXISTS {quote(self.table)} ({', '.join(definitions)})")
+        else:
+            for name in names:
+                if name not in existing:
+                    db.execute(
+                        f"ALTER TABLE {quote(self.table)} ADD COLUMN {self._definition(name)}"
+                    )
+        for column in self._indexes:
+            db.execute(
+                f"CREATE INDEX IF NOT EXISTS {quote(f'{self.table}_by_{column}')} "
+                f"ON {quote(self.table)} ({quote(column)})"
+            )
+        self._checked = store.generation
+        return True
+
+    def _definition(self, name: str) -> str:
+        # No declared type for the others: a column without one keeps every value exactly as
+        # stored (a declared NUMERIC or "JSON" affinity would turn the text "007" into 7).
+        if name in self._json:
+            return f"{quote(name)} TEXT"
+        if name == RUN_COLUMN:
+            return f"{quote(name)} INTEGER"
+        return quote(name)
