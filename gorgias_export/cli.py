@@ -58,6 +58,11 @@ app = typer.Typer(
 log = logging.getLogger("gorgias_export")
 
 
+class Per(StrEnum):
+    message = "message"
+    ticket = "ticket"
+
+
 class Format(StrEnum):
     csv = "csv"
     jsonl = "jsonl"
@@ -210,6 +215,14 @@ def tickets(
             metavar="ID",
         ),
     ] = None,
+    per: Annotated[
+        Per,
+        typer.Option(
+            "--per",
+            help="message: one row per message (default); ticket: one JSON line per ticket "
+            "with its messages nested (JSONL only).",
+        ),
+    ] = Per.message,
     ticket_id: Annotated[
         list[int] | None,
         typer.Option(
@@ -263,7 +276,12 @@ def tickets(
                 ],
                 ticket_id or [],
             ),
+            per=per.value,
         )
+        if job.per == "ticket" and job.fmt != "jsonl":
+            raise UsageError(
+                "--per ticket writes nested JSON: give --out a .jsonl name or --format jsonl."
+            )
         if job.since and job.until and job.since > job.until:
             raise UsageError(f"--since {since} is after --until {until}; swap them.")
         settings = _settings(domain, email, api_key, base_url)
@@ -273,7 +291,7 @@ def tickets(
         with ProgressDisplay(enabled=not quiet and sys.stderr.isatty()) as display:
             result = run_tickets_job(client, job, display.update)
         if not quiet:
-            _summary(result, client, time.monotonic() - started)
+            _summary(result, client, time.monotonic() - started, per_ticket=job.per == "ticket")
 
 
 @app.command()
@@ -708,8 +726,16 @@ class _RedactingStderrHandler(logging.Handler):
         super().__init__()
         self._settings = settings
         self.setFormatter(logging.Formatter("gorgias-export: %(message)s"))
+        self.muted = False
+
+    def mute(self) -> None:
+        """No more lines, once a line being written now is done (emit runs under the lock)."""
+        with self.lock or contextlib.nullcontext():
+            self.muted = True
 
     def emit(self, record: logging.LogRecord) -> None:
+        if self.muted:  # checked under the handler's lock: nothing slips past mute()
+            return
         try:
             sys.stderr.write(self._settings.redact(self.format(record)) + "\n")
         except Exception:  # logging must never break the export
@@ -730,12 +756,19 @@ def _configure_logging(settings: Settings, quiet: bool, verbose: bool) -> None:
     log.propagate = False
 
 
-def _summary(result: JobResult, client: GorgiasClient, seconds: float) -> None:
+def _summary(
+    result: JobResult, client: GorgiasClient, seconds: float, per_ticket: bool = False
+) -> None:
     status = result.status
     stats = client.stats
+    what = (
+        f"{status.rows:,} conversations written (one line per new or changed ticket)"
+        if per_ticket
+        else f"{status.rows:,} new rows ({status.message_rows:,} messages, "
+        f"{status.empty_ticket_rows:,} tickets without messages)"
+    )
     typer.echo(
-        f"Done: {status.rows:,} new rows ({status.message_rows:,} messages, "
-        f"{status.empty_ticket_rows:,} tickets without messages) in {result.output}, "
+        f"Done: {what} in {result.output}, "
         f"{result.total_rows:,} in all; {stats.requests:,} requests in {seconds:.1f} s "
         f"({stats.rate_limited} rate-limited, {stats.retries} retried).",
         err=True,
@@ -754,8 +787,12 @@ def _errors_to_exit_codes(
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
 
     def fail(message: str, code: ExitCode) -> NoReturn:
-        # A request still in flight on another thread must not log after the final message.
+        # A request still in flight on another thread must not log after the final message:
+        # disabling the logger stops new records, muting waits out one being written.
         log.disabled = True
+        for handler in log.handlers:
+            if isinstance(handler, _RedactingStderrHandler):
+                handler.mute()
         settings = current_settings() if callable(current_settings) else None
         if isinstance(settings, Settings):
             message = settings.redact(message)

@@ -13,7 +13,7 @@ import contextlib
 import json
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +25,11 @@ from gorgias_export.export import ConversationExport, ExportStatus, Mirror, Stat
 from gorgias_export.filtered_export import FilteredConversationExport
 from gorgias_export.mirror import TABLES, ConversationMirror
 from gorgias_export.output_paths import check_output_path, check_parent, starting_progress
+from gorgias_export.per_ticket import (
+    ConversationStage,
+    FilteredPerTicketExport,
+    PerTicketExport,
+)
 from gorgias_export.progress_model import BadProgress, ExportProgress
 from gorgias_export.rows import (
     CONVERSATION_COLUMNS,
@@ -38,10 +43,11 @@ from gorgias_export.state import (
     export_lock,
     index_path_for,
     save_state,
+    staging_path_for,
 )
 from gorgias_export.ticket_index import TicketIndex
 from gorgias_export.timeutil import format_utc
-from gorgias_export.writers import RowSink, Sink, make_encoder
+from gorgias_export.writers import JsonlEncoder, RowEncoder, RowSink, Sink, make_encoder
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class TicketsJob:
     until: datetime | None = None
     # Filtered exports (--customer-id, --ticket-id, ...): the /tickets parameter sets to walk.
     listings: tuple[Params, ...] = ()
+    per: str = "message"  # "ticket": one JSON line per ticket, messages nested (per_ticket.py)
 
 
 @dataclass(frozen=True)
@@ -84,18 +91,15 @@ def _run_to_stdout(
 ) -> JobResult:
     # No resume on stdout: there is no file to cut back. The index lives in a temporary folder.
     progress = ExportProgress()
-    sink = RowSink(
-        make_encoder(job.fmt, CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS),
-        None,
-        stream=sys.stdout.buffer,
-    )
+    sink = RowSink(_encoder(job), None, stream=sys.stdout.buffer)
     with tempfile.TemporaryDirectory(prefix="gorgias-export-") as scratch:
         index = TicketIndex(Path(scratch) / "tickets.sqlite")
         try:
-            export = _conversation_export(
-                client, index, sink, progress, lambda p: None, job, on_status
-            )
-            status = export.run()
+            with _staging(job, Path(scratch) / "staging.sqlite") as stage:
+                export = _conversation_export(
+                    client, index, sink, progress, lambda p: None, job, on_status, stage=stage
+                )
+                status = export.run()
         finally:
             index.close()
             sink.close()
@@ -139,15 +143,18 @@ def _run_to_file(
         # then the live one already counts rows that are queued but not yet in the file.
         at_start = json.loads(json.dumps(progress.to_json()))
         sink = RowSink(
-            make_encoder(job.fmt, CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS),
+            _encoder(job),
             str(output),
             offset=progress.output_bytes,
             before_first_open=lambda: save_state(state_path, identity, at_start),
         )
         index = TicketIndex(index_path_for(state_path))
         try:
-            export = _conversation_export(client, index, sink, progress, checkpoint, job, on_status)
-            status = export.run()
+            with _staging(job, staging_path_for(state_path)) as stage:
+                export = _conversation_export(
+                    client, index, sink, progress, checkpoint, job, on_status, stage=stage
+                )
+                status = export.run()
         finally:
             index.close()
             sink.close()
@@ -163,7 +170,23 @@ def _conversation_export(
     job: TicketsJob,
     on_status: StatusCallback | None,
     mirror: Mirror | None = None,
+    stage: ConversationStage | None = None,
 ) -> ConversationExport:
+    if stage is not None:
+        kind = FilteredPerTicketExport if job.listings else PerTicketExport
+        extra = {"listings": job.listings} if job.listings else {}
+        return kind(
+            client,
+            index,
+            sink,
+            progress,
+            checkpoint,
+            job.since,
+            job.until,
+            on_status,
+            stage=stage,
+            **extra,
+        )
     if job.listings:
         return FilteredConversationExport(
             client,
@@ -246,11 +269,31 @@ def _starting_sqlite_progress(
         ) from None
 
 
+def _encoder(job: TicketsJob) -> RowEncoder:
+    if job.per == "ticket":
+        return JsonlEncoder()  # whole tickets, their messages nested
+    return make_encoder(job.fmt, CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS)
+
+
+@contextlib.contextmanager
+def _staging(job: TicketsJob, path: Path) -> Iterator[ConversationStage | None]:
+    if job.per != "ticket":
+        yield None
+        return
+    stage = ConversationStage(path)
+    try:
+        yield stage
+    finally:
+        stage.close()
+
+
 def _identity(client: GorgiasClient, job: TicketsJob, output: Path) -> dict[str, Any]:
     """What makes two runs the same export; a state saved under another identity is refused."""
     filters = {"filters": [[[k, str(v)] for k, v in params] for params in job.listings]}
     return {
-        **(filters if job.listings else {}),  # absent, so unfiltered states stay as they were
+        # Absent unless used, so the states of plain exports stay as they were.
+        **(filters if job.listings else {}),
+        **({"per": job.per} if job.per != "message" else {}),
         "command": "tickets",
         "output": str(output),
         "format": job.fmt,

@@ -80,6 +80,7 @@ class RunProgress:
     turn: int = 0  # whose page is processed next (round-robin), for a reproducible order
     listing: int = 0  # filtered exports: which set of filter parameters is being walked
     messages_of: int = 0  # filtered exports: the ticket whose messages `messages` walks
+    emitted: WalkPosition = field(default_factory=WalkPosition)  # --per ticket: lines written
     recent: dict[str, str] = field(default_factory=dict)  # row id -> key, near the newest
     newest_ticket: str | None = None
     newest_message: str | None = None
@@ -103,6 +104,7 @@ class RunProgress:
             turn=_check(data.get("turn", 0), int, "turn"),
             listing=_check(data.get("listing", 0), int, "listing"),
             messages_of=_check(data.get("messages_of", 0), int, "messages_of"),
+            emitted=WalkPosition.from_json(data.get("emitted", {})),
             recent=_str_map(data, "recent"),
             newest_ticket=_optional_str(data, "newest_ticket"),
             newest_message=_optional_str(data, "newest_message"),
@@ -138,7 +140,7 @@ class ExportProgress:
                 **vars(run),
                 **{
                     name: vars(getattr(run, name))
-                    for name in ("tickets", "new_tickets", "messages", "messages_desc")
+                    for name in ("tickets", "new_tickets", "messages", "messages_desc", "emitted")
                 },
             },
         }

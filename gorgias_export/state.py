@@ -32,6 +32,12 @@ def index_path_for(state_path: Path) -> Path:
     return state_path.with_name(name + ".ticket-index.sqlite")
 
 
+def staging_path_for(state_path: Path) -> Path:
+    """The staging database of `tickets --per ticket`, beside its state file."""
+    name = state_path.name.removesuffix(".state.json")
+    return state_path.with_name(name + ".staging.sqlite")
+
+
 @dataclass
 class SavedState:
     """The parsed state file: `identity` says which export, `progress` how far it got."""
@@ -153,7 +159,7 @@ def _fsync_directory(directory: Path) -> None:
 
 
 def remove_state(path: Path) -> None:
-    for stale in (path, index_path_for(path)):
+    for stale in (path, index_path_for(path), staging_path_for(path)):
         with contextlib.suppress(FileNotFoundError):
             stale.unlink()
 

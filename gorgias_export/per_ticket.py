@@ -1,0 +1,211 @@
+"""`tickets --per ticket`: one JSON object per ticket, with its messages nested in order.
+
+A ticket's messages are spread over the whole account-wide message listing, so no line can be
+written until every message is in hand. The export therefore runs in two phases:
+1. gather: the usual conversation walks (the same requests as a row export), with each page's
+   raw tickets and messages upserted into a staging database beside the state file, and the
+   tickets they touch marked with the run's number;
+2. emit: the touched tickets, oldest first, each written as one line with its messages from
+   the staging database, with a checkpoint after each page of lines.
+
+A rerun gathers only what changed and writes the touched tickets again, whole: in the file, the
+last line of a ticket id is its current conversation. Upserts are idempotent, so a page gathered
+twice (after a crash between the staging commit and the state save) changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from gorgias_export.errors import OutputError
+from gorgias_export.export import ConversationExport, ExportStatus
+from gorgias_export.filtered_export import FilteredConversationExport
+from gorgias_export.progress_model import RunProgress
+from gorgias_export.timeutil import sort_key
+
+EMIT_BATCH = 100  # tickets per checkpoint in the emit phase
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tickets (
+    id INTEGER PRIMARY KEY, created TEXT NOT NULL, body TEXT NOT NULL, touched INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tickets_touched ON tickets (touched, created, id);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY, ticket_id INTEGER, created TEXT NOT NULL, body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_of_ticket ON messages (ticket_id, created, id);
+"""
+
+
+def _dumps(item: dict[str, Any]) -> str:
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+
+
+class ConversationStage:
+    """The staging database: raw tickets and messages, and which tickets a run touched."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.run = 0
+        try:
+            self._db = sqlite3.connect(str(path), isolation_level=None)
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise OutputError(
+                f"Could not open the staging database {path} ({exc}); delete it and rerun "
+                "with --fresh."
+            ) from None
+        self._db.execute("BEGIN")
+
+    # The Mirror protocol of export.ConversationExport: raw items of each page. Only what
+    # changed marks a ticket as touched: the overlap a rerun reads again writes nothing.
+    def tickets(self, items: list[dict[str, Any]]) -> None:
+        bodies = {t["id"]: _dumps(t) for t in items if isinstance(t.get("id"), int)}
+        changed = self._changed("tickets", bodies)
+        self._guard(
+            lambda: self._db.executemany(
+                "INSERT INTO tickets (id, created, body, touched) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET created = excluded.created, "
+                "body = excluded.body, touched = excluded.touched",
+                [
+                    (t["id"], sort_key(t.get("created_datetime")), bodies[t["id"]], self.run)
+                    for t in items
+                    if t.get("id") in changed
+                ],
+            )
+        )
+
+    def messages(self, items: list[dict[str, Any]]) -> None:
+        by_id = {m["id"]: m for m in items if isinstance(m.get("id"), int)}
+        bodies = {mid: _dumps(m) for mid, m in by_id.items()}
+        changed = self._changed("messages", bodies)
+        rows = [
+            (
+                mid,
+                by_id[mid].get("ticket_id"),
+                sort_key(by_id[mid].get("created_datetime")),
+                bodies[mid],
+            )
+            for mid in changed
+        ]
+        self._guard(
+            lambda: self._db.executemany(
+                "INSERT INTO messages (id, ticket_id, created, body) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                rows,
+            )
+        )
+        touched = {(self.run, row[1]) for row in rows if isinstance(row[1], int)}
+        self._guard(
+            lambda: self._db.executemany("UPDATE tickets SET touched = ? WHERE id = ?", touched)
+        )
+
+    def _changed(self, table: str, bodies: dict[int, str]) -> set[int]:
+        """The ids among `bodies` that are new to `table` or whose JSON differs."""
+        if not bodies:
+            return set()
+        marks = ",".join("?" * len(bodies))
+        stored = dict(
+            self._guard(
+                lambda: self._db.execute(
+                    f"SELECT id, body FROM {table} WHERE id IN ({marks})",
+                    list(bodies),
+                ).fetchall()
+            )
+        )
+        return {item_id for item_id, body in bodies.items() if stored.get(item_id) != body}
+
+    def commit(self) -> None:
+        """Make the staged pages durable (before the state that counts them is saved)."""
+        self._guard(lambda: (self._db.execute("COMMIT"), self._db.execute("BEGIN")))
+
+    def touched_after(
+        self, after: tuple[str, int] | None, limit: int
+    ) -> list[tuple[str, int, str]]:
+        """(created, id, ticket JSON) of the tickets this run touched, after `after`."""
+        created, ticket_id = after or ("", -1)
+        cursor = self._db.execute(
+            "SELECT created, id, body FROM tickets WHERE touched = ? AND (created, id) > (?, ?) "
+            "ORDER BY created, id LIMIT ?",
+            (self.run, created, ticket_id, limit),
+        )
+        return list(cursor)
+
+    def messages_of(self, ticket_id: int) -> Iterable[str]:
+        cursor = self._db.execute(
+            "SELECT body FROM messages WHERE ticket_id = ? ORDER BY created, id", (ticket_id,)
+        )
+        return (body for (body,) in cursor)
+
+    def close(self) -> None:
+        # Only what a checkpoint committed stays: the rerun gathers the rest again.
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("ROLLBACK")
+        self._db.close()
+
+    def _guard(self, action: Any) -> Any:
+        try:
+            return action()
+        except sqlite3.Error as exc:
+            raise OutputError(
+                f"Could not write the staging database {self.path} ({exc}); free some space, "
+                "then rerun to continue."
+            ) from None
+
+
+class PerTicketExport(ConversationExport):
+    """The conversation walks, staged; then one line per touched ticket."""
+
+    def __init__(self, *args: Any, stage: ConversationStage, **kwargs: Any) -> None:
+        kwargs["mirror"] = stage  # the export hands each page's raw items to the stage
+        super().__init__(*args, **kwargs)
+        self.stage = stage
+        self.ticket_lines = 0
+
+    def run(self) -> ExportStatus:
+        self.stage.run = self.progress.completed_runs + 1
+        return super().run()
+
+    def _write(self, row_id: str, key: str, row: dict[str, Any]) -> None:
+        """Conversation rows are not written in this mode: only their ids, for de-duplication."""
+        run = self.progress.run
+        assert run is not None
+        run.recent[row_id] = key
+
+    def _sync_and_save(self) -> None:
+        self.stage.commit()
+        super()._sync_and_save()
+
+    def _finish(self, run: RunProgress) -> None:
+        self._emit(run)
+        super()._finish(run)
+
+    def _emit(self, run: RunProgress) -> None:
+        position = run.emitted
+        while not position.done:
+            batch = self.stage.touched_after(position.after, EMIT_BATCH)
+            for created, ticket_id, body in batch:
+                ticket = json.loads(body)
+                ticket["messages"] = [json.loads(m) for m in self.stage.messages_of(ticket_id)]
+                self.sink.write_row(ticket)
+                self.progress.rows_written += 1
+                self.ticket_lines += 1
+                position.after = (created, ticket_id)
+            position.done = len(batch) < EMIT_BATCH
+            self._sync_and_save()
+            self._on_status(self.status())
+
+    def status(self, complete: bool = False) -> ExportStatus:
+        status = super().status(complete)
+        status.message_rows = self.ticket_lines  # lines written: one per ticket
+        status.empty_ticket_rows = 0
+        return status
+
+
+class FilteredPerTicketExport(PerTicketExport, FilteredConversationExport):
+    """`--per ticket` with ticket filters: the filtered walks, staged, then one line each."""
