@@ -20,6 +20,7 @@ from gorgias_export.display import Status
 from gorgias_export.entity_export import EntityExport
 from gorgias_export.errors import OutputError, StateConflict
 from gorgias_export.export import ConversationExport
+from gorgias_export.mirror import TABLES, ConversationMirror
 from gorgias_export.progress_model import BadProgress, EntityProgress, ExportProgress
 from gorgias_export.resources import ENTITY_BY_NAME, Incremental
 from gorgias_export.rows import (
@@ -27,6 +28,7 @@ from gorgias_export.rows import (
     CONVERSATION_COLUMNS_VERSION,
     CONVERSATION_CSV_KINDS,
 )
+from gorgias_export.sqlite_store import SqliteStore
 from gorgias_export.state import ensure_replaceable_state, export_lock, load_state, save_state
 from gorgias_export.ticket_index import TicketIndex
 from gorgias_export.writers import RowSink, make_encoder
@@ -54,7 +56,7 @@ STATE_NAME = "gorgias-export.state.json"
 @dataclass(frozen=True)
 class AllJob:
     out_dir: str
-    fmt: str  # "csv" | "jsonl"
+    fmt: str  # "csv" | "jsonl" | "sqlite"
     fresh: bool = False
 
 
@@ -76,9 +78,16 @@ class AllResult:
 class _AllState:
     """The one state document: each entity's progress, and which ones this run has done."""
 
-    def __init__(self, path: Path, identity: dict[str, Any], saved: dict[str, Any] | None):
-        self.path = path
+    def __init__(
+        self,
+        path: Path,
+        identity: dict[str, Any],
+        saved: dict[str, Any] | None,
+        saver: Callable[[dict[str, Any]], None] | None = None,
+    ):
+        self.path = path  # the state file, or the database that holds the state
         self.identity = identity
+        self._saver = saver or (lambda document: save_state(path, identity, document))
         saved = saved or {}
         try:
             self.completed_runs = int(saved.get("completed_runs", 0))
@@ -91,7 +100,7 @@ class _AllState:
 
     def save(self) -> None:
         document = {"completed_runs": self.completed_runs, "done": self.done, "parts": self.parts}
-        save_state(self.path, self.identity, document)
+        self._saver(document)
 
     def save_part(self, name: str, progress: dict[str, Any]) -> None:
         self.parts[name] = progress
@@ -119,44 +128,167 @@ def _prepare_dir(out_dir: Path) -> None:
         ) from None
 
 
-def _run(client: GorgiasClient, job: AllJob, on_status: Callable[[Status], None]) -> AllResult:
-    out_dir = Path(job.out_dir).resolve()
-    _prepare_dir(out_dir)
-    state_path = out_dir / STATE_NAME
-    identity = {
+def _identity(client: GorgiasClient, job: AllJob, out_dir: Path) -> dict[str, Any]:
+    return {
         "command": "all",
         "out_dir": str(out_dir),
         "format": job.fmt,
         "api": client.settings.base_url,
         "columns_version": [CONVERSATION_COLUMNS_VERSION, entity_job.ENTITY_COLUMNS_VERSION],
     }
-    result = AllResult()
+
+
+def _run(client: GorgiasClient, job: AllJob, on_status: Callable[[Status], None]) -> AllResult:
+    out_dir = Path(job.out_dir).resolve()
+    _prepare_dir(out_dir)
+    if job.fmt == "sqlite":
+        return _run_sqlite(client, job, out_dir, on_status)
+    state_path = out_dir / STATE_NAME
+    identity = _identity(client, job, out_dir)
     with export_lock(state_path):
         if job.fresh:
             ensure_replaceable_state(state_path)
         saved = None if job.fresh else load_state(state_path, identity)
         state = _AllState(state_path, identity, saved.progress if saved else None)
-        for name in ALL_ORDER:
-            output = out_dir / f"{name}.{job.fmt}"
-            if name in state.done:
-                result.outcomes.append(EntityOutcome(name, str(output), 0, 0, skipped=True))
-                continue
-            before = client.stats.requests
+
+        def export_one(name: str, output: Path) -> int:
             with export_lock(output):
                 if name == "tickets":
-                    rows = _conversations(client, job, output, state, on_status)
-                else:
-                    rows = _entity(client, job, name, output, state, on_status)
-            result.outcomes.append(
-                EntityOutcome(name, str(output), rows, client.stats.requests - before)
-            )
-            state.done.append(name)
-            state.save()
-        state.completed_runs += 1
-        state.done = []
+                    return _conversations(client, job, output, state, on_status)
+                return _entity(client, job, name, output, state, on_status)
+
+        return _each_entity(
+            client, state, ALL_ORDER, lambda name: out_dir / f"{name}.{job.fmt}", export_one
+        )
+
+
+def _each_entity(
+    client: GorgiasClient,
+    state: _AllState,
+    order: tuple[str, ...],
+    output_of: Callable[[str], Path],
+    export_one: Callable[[str, Path], int],
+) -> AllResult:
+    """Run the entities not done yet in this run, in order; then start a new run."""
+    result = AllResult()
+    for name in order:
+        output = output_of(name)
+        if name in state.done:
+            result.outcomes.append(EntityOutcome(name, str(output), 0, 0, skipped=True))
+            continue
+        before = client.stats.requests
+        rows = export_one(name, output)
+        result.outcomes.append(
+            EntityOutcome(name, str(output), rows, client.stats.requests - before)
+        )
+        state.done.append(name)
         state.save()
-        result.completed_runs = state.completed_runs
+    state.completed_runs += 1
+    state.done = []
+    state.save()
+    result.completed_runs = state.completed_runs
     return result
+
+
+# -- SQLite: one database, a table per entity, the state inside it ---------------------------
+
+DATABASE_NAME = "gorgias.db"
+# The conversation export's mirror fills `messages` (every message, raw) along with `tickets`
+# and `conversations`: reading the message listing a second time would add nothing.
+SQLITE_ORDER = tuple(name for name in ALL_ORDER if name != "messages")
+
+
+def _run_sqlite(
+    client: GorgiasClient, job: AllJob, out_dir: Path, on_status: Callable[[Status], None]
+) -> AllResult:
+    database = out_dir / DATABASE_NAME
+    identity = {k: v for k, v in _identity(client, job, out_dir).items() if k != "out_dir"}
+    tables = [*TABLES, *(entity_job.table_name(ENTITY_BY_NAME[n]) for n in SQLITE_ORDER[:-1])]
+    with export_lock(database):
+        store = SqliteStore(database)
+        try:
+            if job.fresh:
+                store.reset("all", tables)  # committed with the first checkpoint, or never
+                saved = None
+            else:
+                saved = store.load_state("all", identity)
+                if saved is None and any(store.row_count(table) for table in tables):
+                    raise StateConflict(
+                        f"{database} already has exported rows but no saved progress for this "
+                        "`all`; choose another --out-dir, or rerun with --fresh to replace them."
+                    )
+            state = _AllState(
+                database,
+                identity,
+                saved.progress if saved else None,
+                saver=lambda document: store.save_state("all", identity, document),
+            )
+
+            def export_one(name: str, output: Path) -> int:
+                if name == "tickets":
+                    return _sqlite_conversations(client, store, state, on_status)
+                return _sqlite_entity(client, store, name, state, on_status)
+
+            return _each_entity(client, state, SQLITE_ORDER, lambda name: database, export_one)
+        finally:
+            store.close()
+
+
+def _sqlite_entity(
+    client: GorgiasClient,
+    store: SqliteStore,
+    name: str,
+    state: _AllState,
+    on_status: Callable[[Status], None],
+) -> int:
+    entity = ENTITY_BY_NAME[name]
+    saved = state.parts.get(name)
+    try:
+        progress = EntityProgress.from_json(saved) if saved is not None else EntityProgress()
+    except BadProgress:
+        raise StateConflict(
+            f"The saved state in {state.path} is corrupt; rerun with --fresh to start over."
+        ) from None
+    table = entity_job.entity_table(store, entity)
+    full = entity.incremental is Incremental.FULL
+    export = EntityExport(
+        client,
+        entity,
+        table,
+        entity_job.shaper_for(entity, "sqlite"),
+        progress,
+        lambda current: state.save_part(name, current.to_json()),
+        snapshot=entity_job.TableSnapshot(table) if full else None,
+        on_status=on_status,
+    )
+    return export.run().rows
+
+
+def _sqlite_conversations(
+    client: GorgiasClient, store: SqliteStore, state: _AllState, on_status: Callable[[Status], None]
+) -> int:
+    saved = state.parts.get("tickets")
+    try:
+        progress = ExportProgress.from_json(saved) if saved is not None else ExportProgress()
+    except BadProgress:
+        raise StateConflict(
+            f"The saved state in {state.path} is corrupt; rerun with --fresh to start over."
+        ) from None
+    mirror = ConversationMirror(store)
+    index = TicketIndex(state.path.with_name("gorgias.ticket-index.sqlite"))
+    try:
+        export = ConversationExport(
+            client,
+            index,
+            mirror,
+            progress,
+            lambda current: state.save_part("tickets", current.to_json()),
+            on_status=on_status,
+            mirror=mirror,
+        )
+        return export.run().rows
+    finally:
+        index.close()
 
 
 def _part_progress(

@@ -360,7 +360,8 @@ def _entity_parameters(entity: Entity) -> list[inspect.Parameter]:
                 typer.Option(
                     "--out",
                     "-o",
-                    help="Output file (.csv, .jsonl or .ndjson), or - for stdout (no resume).",
+                    help="Output file (.csv, .jsonl, .ndjson, or .db for SQLite), or - for "
+                    "stdout (no resume).",
                     show_default=False,
                 ),
             ],

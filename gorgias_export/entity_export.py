@@ -22,7 +22,7 @@ from gorgias_export.progress_model import EntityProgress, EntityRun, WalkPositio
 from gorgias_export.resources import INCREMENTAL_OVERLAP, Entity, Incremental, Listing
 from gorgias_export.timeutil import format_utc, parse_api_datetime, sort_key
 from gorgias_export.walk import ListingWalk, WalkPage
-from gorgias_export.writers import RowSink
+from gorgias_export.writers import Sink
 
 Item = dict[str, Any]
 
@@ -79,7 +79,7 @@ class EntityExport:
         self,
         client: GorgiasClient,
         entity: Entity,
-        sink: RowSink,
+        sink: Sink,
         shape: RowShaper,
         progress: EntityProgress,
         checkpoint: Checkpoint,

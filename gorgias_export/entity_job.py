@@ -21,11 +21,12 @@ from typing import Any
 
 from gorgias_export.client import GorgiasClient, Params
 from gorgias_export.entity_export import EntityExport, EntityStatus, RowShaper
-from gorgias_export.errors import OutputError, UsageError
+from gorgias_export.errors import OutputError, StateConflict, UsageError
 from gorgias_export.output_paths import check_output_path, check_parent, starting_progress
-from gorgias_export.progress_model import EntityProgress
-from gorgias_export.resources import Entity, Incremental, Listing
+from gorgias_export.progress_model import BadProgress, EntityProgress
+from gorgias_export.resources import EXTRA_COLUMN, Entity, Incremental, Listing
 from gorgias_export.rows import entity_row
+from gorgias_export.sqlite_store import SqliteStore, TableSink
 from gorgias_export.state import (
     default_state_path,
     ensure_replaceable_state,
@@ -82,6 +83,8 @@ def run_entity_job(
     on_status: Callable[[EntityStatus], None] | None = None,
 ) -> EntityResult:
     try:
+        if job.fmt == "sqlite":
+            return _run_to_sqlite(client, job, on_status)
         if job.output == "-":
             return _run_to_stdout(client, job, on_status)
         return _run_to_file(client, job, on_status)
@@ -234,3 +237,100 @@ def is_list_endpoint(client: GorgiasClient, path: str, params: Params) -> bool:
     payload = client.get_json(path, params)
     data = payload.get("data")
     return payload.get("object") == "list" or isinstance(data, list)
+
+
+# -- SQLite: a table per entity, upserted by key, with the state in the same database ---------
+
+
+def table_name(entity: Entity) -> str:
+    return entity.name.replace("-", "_")
+
+
+def entity_table(store: SqliteStore, entity: Entity) -> TableSink:
+    return store.table_sink(
+        table_name(entity), entity.csv_columns, key=entity.key, json_columns=(EXTRA_COLUMN,)
+    )
+
+
+class TableSnapshot:
+    """A full read into a table: rows are stamped with the run, and the final checkpoint drops
+    the rows this run did not list (deleted upstream), in the same transaction."""
+
+    def __init__(self, table: TableSink) -> None:
+        self.table = table
+
+    def begin(self, run_number: int) -> None:
+        self.table.stamp_run(run_number)
+
+    def seal(self, run_number: int) -> None:
+        self.table.prune_before_run(run_number)
+
+    def publish(self) -> None:
+        pass
+
+
+def sqlite_progress(
+    store: SqliteStore, key: str, identity: dict[str, Any], output: Path, tables: list[str]
+) -> EntityProgress | None:
+    """The saved progress under `key`, None if none; refuses tables filled by someone else."""
+    saved = store.load_state(key, identity)
+    if saved is None:
+        if any(store.row_count(table) for table in tables):
+            raise StateConflict(
+                f"{output} already has rows in {', '.join(tables)} but no saved progress for "
+                "this export; choose another --out, or rerun with --fresh to replace them."
+            )
+        return None
+    try:
+        return EntityProgress.from_json(saved.progress)
+    except BadProgress:
+        raise StateConflict(
+            f"The saved state in {output} is corrupt; rerun with --fresh to start over."
+        ) from None
+
+
+def _run_to_sqlite(
+    client: GorgiasClient, job: EntityJob, on_status: Callable[[EntityStatus], None] | None
+) -> EntityResult:
+    if job.output == "-":
+        raise UsageError("SQLite output needs a file: give --out a path such as mirror.db.")
+    if job.state_path is not None:
+        raise UsageError(
+            "--state does not apply to SQLite output: the state lives in the database."
+        )
+    output = Path(job.output).resolve()
+    check_output_path(output, f"{job.entity.name}.db")
+    # Not the path: the state travels inside the file, so a copied database goes on.
+    identity = {k: v for k, v in identity_for(client, job, output).items() if k != "output"}
+    key = job.entity.name
+    table = table_name(job.entity)
+    with export_lock(output):
+        store = SqliteStore(output)
+        try:
+            if job.fresh:
+                store.reset(key, [table])  # committed with the first page, or not at all
+                progress = EntityProgress()
+            else:
+                progress = (
+                    sqlite_progress(store, key, identity, output, [table]) or EntityProgress()
+                )
+            sink = entity_table(store, job.entity)
+            full = job.entity.incremental is Incremental.FULL
+            export = EntityExport(
+                client,
+                job.entity,
+                sink,
+                shaper_for(job.entity, "sqlite"),
+                progress,
+                lambda current: store.save_state(key, identity, current.to_json()),
+                filters=job.filters,
+                since=job.since,
+                until=job.until,
+                snapshot=TableSnapshot(sink) if full else None,
+                on_status=on_status,
+            )
+            status = export.run()
+            total = store.row_count(table)
+        finally:
+            store.close()
+    return EntityResult(status, str(output), total, progress.completed_runs)
