@@ -76,3 +76,36 @@ USAGE_THEN_NAME = Order(
     lambda o: [int(o["usage"]), str(o["name"])],
     _parse_pair,
 )
+
+
+_CREATED = datetime_order("created_datetime")
+
+# Every order each entity endpoint accepts, by the name `order_by` gives it; the first is the
+# default unless DEFAULT_ORDERS says otherwise.
+ENTITY_ORDERS: dict[str, tuple[Order, ...]] = {
+    "customers": (_CREATED, datetime_order("updated_datetime")),
+    "satisfaction-surveys": (_CREATED,),
+    "events": (_CREATED,),
+    "tags": (_CREATED, text_order("name"), USAGE_THEN_NAME),
+    "users": (
+        _CREATED,
+        text_order("name"),
+        text_order("email"),
+        text_order("role.name", "role", "name"),
+    ),
+    "teams": (_CREATED,),
+    "views": (_CREATED,),
+    "integrations": (_CREATED,),
+    "macros": (_CREATED,),
+    "rules": (_CREATED,),
+    "custom-fields": (int_order("priority"),),
+}
+# (order, descending) when `order_by` is absent; the others list newest first, like tickets.
+DEFAULT_ORDERS: dict[str, tuple[str, bool]] = {
+    "users": ("name", False),  # documented
+    "custom-fields": ("priority", False),  # the order the helpdesk shows fields in
+}
+
+
+def default_order(entity: str) -> tuple[str, bool]:
+    return DEFAULT_ORDERS.get(entity, (ENTITY_ORDERS[entity][0].name, True))
