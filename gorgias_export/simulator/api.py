@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 
 from . import cursors, params
+from .api_entities import ENDPOINTS, EntityApi
 from .data import Dataset, sort_key
 from .keyset import select
 from .listing import list_reply, read_position
@@ -17,7 +18,17 @@ from .records import Obj
 from .replies import BadRequest, Reply, dumps, error
 
 TICKET_PARAMS = frozenset(
-    {"cursor", "limit", "order_by", "customer_id", "external_id", "ticket_ids", "trashed"}
+    {
+        "cursor",
+        "limit",
+        "order_by",
+        "customer_id",
+        "external_id",
+        "ticket_ids",
+        "trashed",
+        "view_id",
+        "rule_id",
+    }
 )
 MESSAGE_PARAMS = frozenset({"cursor", "limit", "order_by", "ticket_id"})
 TICKET_ORDERS = ("created_datetime", "updated_datetime")
@@ -29,6 +40,7 @@ class Api:
     def __init__(self, dataset: Dataset, book: cursors.CursorBook) -> None:
         self.dataset = dataset
         self.book = book
+        self.entities = EntityApi(dataset, book)
 
     def get(self, target: str, path: str, query: dict[str, list[str]], ttl: float | None) -> Reply:
         """Answer GET `target` (the raw request path and query, echoed as the list `uri`)."""
@@ -41,6 +53,9 @@ class Api:
                 return self._tickets(target, query, ttl)
             if path == "/api/messages":
                 return self._messages(target, query, ttl)
+            entity = path.removeprefix("/api/")
+            if entity in ENDPOINTS:
+                return self.entities.get(target, entity, query, ttl)
             match = _TICKET_PATH.fullmatch(path)
             if match:
                 return self._ticket(int(match.group(1)), query)
@@ -55,9 +70,9 @@ class Api:
         sort = datetime_order(order)
         position = read_position(self.book, query, ttl, sort)
         wanted = _ticket_ids(query)
-        accept = self._ticket_filter(query)
         ds = self.dataset
         with ds.lock:
+            accept = self._ticket_filter(query)
             keys = ds.ticket_keys(order)
             if wanted is not None:
                 found = (ds.ticket(i) for i in wanted)
@@ -105,6 +120,13 @@ class Api:
             tests.append(lambda t: bool(t["external_id"] == external_id))
         if trashed is False:  # trashed tickets are listed by default, as on the real API
             tests.append(lambda t: t["trashed_datetime"] is None)
+        for name, what in (("view_id", "ticket view"), ("rule_id", "rule")):
+            item_id = params.int_param(query, name)
+            if item_id is not None:
+                test = self.dataset.entities.ticket_test(name, item_id)
+                if test is None:
+                    raise BadRequest(f"Invalid {name}.", {name: [f"No {what} with this id."]})
+                tests.append(test)
         if not tests:
             return None
         ticket = self.dataset.ticket
@@ -126,7 +148,7 @@ def _detail(ds: Dataset, tk: Obj, *, with_custom_fields: bool) -> Obj:
         customer=ds.customer(tk["customer"]["id"]) or tk["customer"],
         requester=tk["customer"],
         messages=ds.messages_of(tk["id"]),
-        satisfaction_survey=None,
+        satisfaction_survey=ds.entities.survey_for_ticket(tk["id"]),
         reply_options={tk["channel"]: {"answerable": tk["status"] == "open"}},
     )
     if with_custom_fields:
