@@ -8,12 +8,15 @@ server, so it must not share the exporter's assumptions.
 """
 
 from .config import Faults, SimConfig
-from .data import Dataset, make_dataset
+from .data import ENTITIES, Dataset, make_dataset
 from .recorder import RequestRecord
+from .records import UNDOCUMENTED_FIELD
 from .server import NOPERM_EMAIL, Simulator
 
 __all__ = [
+    "ENTITIES",
     "NOPERM_EMAIL",
+    "UNDOCUMENTED_FIELD",
     "Dataset",
     "Faults",
     "RequestRecord",

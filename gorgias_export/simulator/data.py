@@ -24,6 +24,13 @@ MIN_TICKETS_FOR_SPECIALS (14) tickets holds every case:
 
 Random tickets add more of the same (null subjects, spam, trashed, notes, attachments, odd text).
 Datetimes: many share the exact same value (tie-break on id) and many have no microseconds.
+
+Beside tickets and messages, `ds.entities` (entities.py) holds what the other endpoints list:
+customers (generate.py's, plus some without tickets), satisfaction surveys, events and the
+configuration objects. `ds.entity_items(name)` reads them as the API shows them, and the methods
+below change them as tests need. Adding tickets and messages and updating tickets add the events
+the real API would record. Tag renames and deletions reach the tags embedded in tickets; renames
+of users and teams do not reach tickets (their embedded copies keep the old name).
 """
 
 from __future__ import annotations
@@ -36,6 +43,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import events
+from .entities import ENTITIES, EntityStore
+from .entity_records import embedded_tag
 from .generate import (
     MESSAGE_ATTACHMENTS,
     MESSAGE_EMPTY_BODY,
@@ -59,10 +69,13 @@ from .generate import (
     Factory,
     generate,
 )
+from .generate_entities import GeneratedEntities, Source, generate_entities
+from .generate_events import message_event
 from .records import Obj, dt, excerpt
 from .timefmt import EPOCH, HOUR, now_us, parse_us, to_us
 
 __all__ = [
+    "ENTITIES",
     "MESSAGES_TRICKY_BODIES",
     "MESSAGE_ATTACHMENTS",
     "MESSAGE_EMPTY_BODY",
@@ -116,7 +129,9 @@ class Dataset:
         customers: dict[int, Obj] | None = None,
         special: dict[str, list[int]] | None = None,
         factory: Factory | None = None,
+        entities: GeneratedEntities | None = None,
     ) -> None:
+        """`entities` come from generate_entities; without them, they are made here (seed 0)."""
         self.lock = threading.RLock()
         self.tickets = sorted(tickets, key=lambda t: int(t["id"]))
         self.messages = sorted(messages, key=lambda m: int(m["id"]))
@@ -134,6 +149,9 @@ class Dataset:
         for key in self._message_keys:
             ticket_id = self._messages_by_id[key[1]]["ticket_id"]
             self._keys_by_ticket.setdefault(ticket_id, []).append(key)
+        if entities is None:
+            entities = generate_entities(0, _source(self, now_us()))
+        self.entities = EntityStore(entities, self.customers)
 
     # Lookups; callers that combine several should hold `lock`.
 
@@ -180,12 +198,14 @@ class Dataset:
             tid = (self.tickets[-1]["id"] if self.tickets else 4_000_000) + 1
             tk = self._factory.new_ticket(tid, when)
             for c in self._factory.customers[known:]:
-                self.customers[c["id"]] = c
+                self.entities.add_customer(c)
             tk.update(status="open", excerpt="")
             self.tickets.append(tk)
             self._tickets_by_id[tid] = tk
             for field in TICKET_SORT_FIELDS:
                 insort(self._ticket_keys[field], sort_key(tk, field))
+            self.entities.retag([], tk["tags"])
+            self.entities.add_event(when, "ticket-created", "Ticket", tid)
             for i in range(messages):
                 self._add_message(tk, when + i * 1000)
             return tk
@@ -202,15 +222,114 @@ class Dataset:
         """Set fields (datetime values become API strings); updated_datetime is now unless given."""
         if "id" in fields:
             raise ValueError("a ticket's id cannot change")
-        for name, value in fields.items():
-            if isinstance(value, datetime):
-                fields[name] = dt(to_us(value))
+        fields = _api_values(fields)
         with self.lock:
             tk = self._tickets_by_id.get(ticket_id)
             if tk is None:
                 raise KeyError(f"no ticket {ticket_id}")
-            self._reindex_ticket(tk, {"updated_datetime": dt(now_us()), **fields})
+            old_tags = tk["tags"]
+            changes = {"updated_datetime": dt(now_us()), **fields}
+            self._reindex_ticket(tk, changes)
+            if "tags" in fields:
+                self.entities.retag(old_tags, tk["tags"])
+            updated = parse_us(tk["updated_datetime"])
+            data = (("changes", tuple(sorted(changes))),)
+            self.entities.add_event(updated, "ticket-updated", "Ticket", ticket_id, None, data)
             return tk
+
+    # Entities beside tickets and messages; see entities.py and entity_records.py for shapes.
+
+    def entity_items(self, name: str) -> list[Obj]:
+        """Copies of what `GET /api/{name}` lists with no filters, in its default order (for
+        custom-fields: both object types, archived included). `name` is one of ENTITIES."""
+        with self.lock:
+            return self.entities.items(name)
+
+    def add_customer(self, created: datetime | None = None, **fields: Any) -> Obj:
+        """A new customer without tickets (created now by default), with made-up names and
+        email that `fields` override as given; adds a customer-created event."""
+        if "id" in fields:
+            raise ValueError("a new customer's id is chosen for it")
+        with self.lock:
+            c = self._factory.new_customer(now_us() if created is None else to_us(created))
+            c.update(_api_values(fields))
+            self.entities.add_customer(c)
+            return c
+
+    def update_customer(self, customer_id: int, **fields: Any) -> Obj:
+        """Set fields; updated_datetime is now unless given; adds a customer-updated event."""
+        with self.lock:
+            changes = {"updated_datetime": dt(now_us()), **_api_values(fields)}
+            return self.entities.update_customer(customer_id, changes)
+
+    def add_event(
+        self,
+        event_type: str,
+        object_type: str,
+        object_id: int,
+        *,
+        created: datetime | None = None,
+        user_id: int | None = None,
+        data: Obj | None = None,
+    ) -> Obj:
+        """Record an event (created now by default), e.g. a ticket-deleted for a ticket that is
+        then no longer listed; returns it as the API shows it."""
+        with self.lock:
+            when = now_us() if created is None else to_us(created)
+            e = self.entities.add_event(
+                when, event_type, object_type, object_id, user_id, events.pairs(data)
+            )
+            return events.render(e)
+
+    def score_survey(
+        self, survey_or_ticket_id: int, score: int | None, *, scored: datetime | None = None
+    ) -> Obj:
+        """Set a survey's score (1-5, or None to clear it) and scored_datetime (now by default);
+        give the survey's id or its ticket's. created_datetime never changes."""
+        if score is not None and not 1 <= score <= 5:
+            raise ValueError("a score is 1 to 5")
+        with self.lock:
+            when = now_us() if scored is None else to_us(scored)
+            return self.entities.score_survey(survey_or_ticket_id, score, when)
+
+    def add_tag(
+        self, name: str, *, color: str | None = None, created: datetime | None = None
+    ) -> Obj:
+        """A new tag that no ticket carries yet (usage 0), created now by default."""
+        with self.lock:
+            when = now_us() if created is None else to_us(created)
+            decoration = None if color is None else {"color": color}
+            return self.entities.add_tag(name, decoration, when)
+
+    def rename_tag(self, tag_id: int, name: str) -> Obj:
+        """Rename a tag, in the tag list and in every ticket that carries it."""
+        return self.update_config("tags", tag_id, name=name)
+
+    def update_config(self, entity: str, item_id: int, **fields: Any) -> Obj:
+        """Set fields of a configuration object (`entity` as in CONFIG_ENTITIES, e.g. "macros");
+        updated_datetime, where the entity has one, is now unless given. A tag's new name or
+        decoration shows in the tickets that carry it, which are not otherwise changed."""
+        with self.lock:
+            item = self.entities.update_config(entity, item_id, _api_values(fields), now_us())
+            if entity == "tags":
+                self._retag(item_id, embedded_tag(item))
+            return item
+
+    def delete_config(self, entity: str, item_id: int) -> Obj:
+        """Remove a configuration object from its listing and return it. A deleted tag leaves
+        the tickets that carried it; a deleted view or rule can no longer filter tickets."""
+        with self.lock:
+            item = self.entities.delete_config(entity, item_id)
+            if entity == "tags":
+                self._retag(item_id, None)
+            return item
+
+    def _retag(self, tag_id: int, shown: Obj | None) -> None:
+        for tk in self.tickets:
+            if any(t["id"] == tag_id for t in tk["tags"]):
+                tk["tags"] = _swap_tag(tk["tags"], tag_id, shown)
+        # New tickets take their tags from the factory: it learns the change too.
+        self._factory.tags = _swap_tag(self._factory.tags, tag_id, shown)
 
     def _add_message(self, tk: Obj, created: int) -> Obj:
         keys = self._keys_by_ticket.setdefault(tk["id"], [])
@@ -223,6 +342,7 @@ class Dataset:
         key = (created, mid)
         insort(self._message_keys, key)
         insort(keys, key)
+        self.entities.add_event(*message_event(msg))
         changes: Obj = {
             "messages_count": len(keys),
             "last_message_datetime": dt(max(created, _us_or(tk["last_message_datetime"]))),
@@ -244,6 +364,30 @@ class Dataset:
             insort(self._ticket_keys[field], sort_key(tk, field))
 
 
+def _swap_tag(tags: list[Obj], tag_id: int, shown: Obj | None) -> list[Obj]:
+    """A new list: `tags` with tag `tag_id` shown as `shown`, or left out when that is None."""
+    out = []
+    for t in tags:
+        if t["id"] != tag_id:
+            out.append(t)
+        elif shown is not None:
+            out.append(dict(shown))
+    return out
+
+
+def _api_values(fields: dict[str, Any]) -> Obj:
+    """Datetime values become the API's strings."""
+    return {k: dt(to_us(v)) if isinstance(v, datetime) else v for k, v in fields.items()}
+
+
+def _source(ds: Dataset, end: int) -> Source:
+    """What generate_entities needs, for a dataset built from given tickets and messages."""
+    created = ds.account.get("created_datetime")
+    f = ds._factory
+    start = end - SPAN if created is None else parse_us(created)
+    return Source(ds.tickets, ds.messages, ds.customers, f.agents, f.teams, f.tags, start, end)
+
+
 def _us_or(text: str | None, default: int = 0) -> int:
     return default if text is None else parse_us(text)
 
@@ -263,7 +407,19 @@ def make_dataset(seed: int, tickets: int, *, end: datetime | None = None) -> Dat
     collecting = gc.isenabled()
     gc.disable()
     try:
-        g = generate(seed, tickets, to_us(end or default_end()))
+        end_us = to_us(end or default_end())
+        g = generate(seed, tickets, end_us)
+        src = Source(
+            g.tickets,
+            g.messages,
+            g.customers,
+            g.factory.agents,
+            g.factory.teams,
+            g.factory.tags,
+            start=end_us - SPAN,
+            end=end_us,
+            account_user_id=g.account["user_id"],
+        )
         return Dataset(
             g.tickets,
             g.messages,
@@ -271,6 +427,7 @@ def make_dataset(seed: int, tickets: int, *, end: datetime | None = None) -> Dat
             customers=g.customers,
             special=g.special,
             factory=g.factory,
+            entities=generate_entities(seed, src),
         )
     finally:
         if collecting:

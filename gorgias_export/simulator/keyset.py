@@ -10,8 +10,10 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-Key = tuple[int, int]
+# (sort value, id): microseconds for datetime orders, text or numbers for others; ties go by id.
+Key = tuple[Any, int]
 
 
 @dataclass(frozen=True)

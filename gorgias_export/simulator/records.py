@@ -30,6 +30,16 @@ CHANNELS: dict[str, tuple[str, str]] = {
 }
 
 
+# A field gorgias-api.md does not list, on customers and the entities of entity_records.py (not
+# on tickets and messages, which stay as they were): an export must keep fields it does not know.
+UNDOCUMENTED_FIELD = "extensions"
+
+
+def extensions(kind: str) -> Obj:
+    """The value of UNDOCUMENTED_FIELD: nested, so that flattening has something to flatten."""
+    return {"kind": kind, "sim": {"schema": 1, "flags": ["beta"]}}
+
+
 def dt(us: int | None) -> str | None:
     return None if us is None else format_us(us)
 
@@ -77,6 +87,7 @@ def customer(cid: int, email: str | None, first: str | None, last: str | None, c
         meta={},
         created_datetime=dt(created),
         updated_datetime=dt(created),
+        **{UNDOCUMENTED_FIELD: extensions("customer")},
     )
 
 

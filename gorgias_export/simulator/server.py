@@ -21,13 +21,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .api import Api, Reply, error
+from .api import Api
 from .bucket import LeakyBucket
 from .config import SimConfig
 from .cursors import CursorBook
 from .data import Dataset, make_dataset
 from .faults import Fault, FaultPlan
 from .recorder import Recorder, RequestRecord
+from .replies import Reply, error
 
 HOST = "127.0.0.1"
 LIMIT_HEADER = "X-Gorgias-Account-Api-Call-Limit"
