@@ -247,9 +247,18 @@ class EntityExport:
 
     def _sync_and_save(self) -> None:
         """Rows first, then the state that counts them: never the other way round."""
-        self.progress.output_bytes = self.sink.sync()
-        self._save(self.progress)
-        self._saved_bytes = self.progress.output_bytes
+        synced = self.progress.output_bytes = self.sink.sync()
+        try:
+            self._save(self.progress)
+        except Exception:
+            raise  # the save failed: the old state stands, and the file is cut back to it
+        except BaseException:
+            # Ctrl-C may land after the new state did: cutting back to the old length would
+            # leave the file shorter than its state. Keeping these whole, synced rows is right
+            # whichever state is on disk (a rerun cuts back to the one it finds).
+            self._saved_bytes = synced
+            raise
+        self._saved_bytes = synced
 
     def _finish(self, run: EntityRun) -> None:
         p = self.progress
