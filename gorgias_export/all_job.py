@@ -21,7 +21,8 @@ from gorgias_export.entity_export import EntityExport
 from gorgias_export.errors import OutputError, StateConflict
 from gorgias_export.export import ConversationExport
 from gorgias_export.mirror import TABLES, ConversationMirror
-from gorgias_export.progress_model import BadProgress, EntityProgress, ExportProgress
+from gorgias_export.output_paths import parse_or_refuse, progress_or_refuse
+from gorgias_export.progress_model import EntityProgress, ExportProgress
 from gorgias_export.resources import ENTITY_BY_NAME, Incremental
 from gorgias_export.rows import (
     CONVERSATION_COLUMNS,
@@ -242,13 +243,9 @@ def _sqlite_entity(
     on_status: Callable[[Status], None],
 ) -> int:
     entity = ENTITY_BY_NAME[name]
-    saved = state.parts.get(name)
-    try:
-        progress = EntityProgress.from_json(saved) if saved is not None else EntityProgress()
-    except BadProgress:
-        raise StateConflict(
-            f"The saved state in {state.path} is corrupt; rerun with --fresh to start over."
-        ) from None
+    progress = parse_or_refuse(
+        state.parts.get(name), state.path, EntityProgress.from_json, EntityProgress()
+    )
     table = entity_job.entity_table(store, entity)
     full = entity.incremental is Incremental.FULL
     export = EntityExport(
@@ -267,13 +264,9 @@ def _sqlite_entity(
 def _sqlite_conversations(
     client: GorgiasClient, store: SqliteStore, state: _AllState, on_status: Callable[[Status], None]
 ) -> int:
-    saved = state.parts.get("tickets")
-    try:
-        progress = ExportProgress.from_json(saved) if saved is not None else ExportProgress()
-    except BadProgress:
-        raise StateConflict(
-            f"The saved state in {state.path} is corrupt; rerun with --fresh to start over."
-        ) from None
+    progress = parse_or_refuse(
+        state.parts.get("tickets"), state.path, ExportProgress.from_json, ExportProgress()
+    )
     mirror = ConversationMirror(store)
     index = TicketIndex(state.path.with_name("gorgias.ticket-index.sqlite"))
     try:
@@ -291,41 +284,6 @@ def _sqlite_conversations(
         index.close()
 
 
-def _part_progress(
-    state: _AllState,
-    name: str,
-    output: Path,
-    fresh: bool,
-    parse: Callable[[dict[str, Any]], Any],
-    empty: Callable[[], Any],
-    saved_bytes: Callable[[Any], int],
-    written: Path | None = None,
-) -> Any:
-    """This entity's saved progress, with the same refusals as a single-command export."""
-    saved = state.parts.get(name)
-    if saved is None:
-        if not fresh and output.exists() and output.stat().st_size > 0:
-            raise StateConflict(
-                f"{output} already exists and has no saved progress to continue; move it away, "
-                "or rerun with --fresh to overwrite the directory's exports."
-            )
-        return empty()
-    try:
-        progress = parse(saved)
-    except BadProgress:
-        raise StateConflict(
-            f"The state file {state.path} is corrupt; rerun with --fresh to start over."
-        ) from None
-    target = written or output
-    size = target.stat().st_size if target.exists() else 0
-    if size < saved_bytes(progress):
-        raise StateConflict(
-            f"{target} is shorter than its saved progress, so it was changed outside "
-            "gorgias-export; rerun with --fresh to start over."
-        )
-    return progress
-
-
 def _entity(
     client: GorgiasClient,
     job: AllJob,
@@ -337,15 +295,16 @@ def _entity(
     entity = ENTITY_BY_NAME[name]
     snapshots = entity.incremental is Incremental.FULL
     partial = entity_job.partial_path(output)
-    progress: EntityProgress = _part_progress(
-        state,
-        name,
+    progress: EntityProgress = progress_or_refuse(
+        state.parts.get(name),
+        state.path,
         output,
         job.fresh,
         EntityProgress.from_json,
         EntityProgress,
         lambda p: entity_job.bytes_to_check(p, snapshots),
         written=partial if snapshots else None,
+        flag="--out-dir",
     )
     written = partial if snapshots else output
     if snapshots and progress.run is None:
@@ -383,14 +342,15 @@ def _conversations(
     state: _AllState,
     on_status: Callable[[Status], None],
 ) -> int:
-    progress: ExportProgress = _part_progress(
-        state,
-        "tickets",
+    progress: ExportProgress = progress_or_refuse(
+        state.parts.get("tickets"),
+        state.path,
         output,
         job.fresh,
         ExportProgress.from_json,
         ExportProgress,
         lambda p: p.output_bytes,
+        flag="--out-dir",
     )
     at_start = json.loads(json.dumps(progress.to_json()))
     sink = RowSink(

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from gorgias_export.chains import Chain
+from gorgias_export.checkpoints import Checkpointing
 from gorgias_export.client import GorgiasClient, Params
 from gorgias_export.progress_model import EntityProgress, EntityRun, WalkPosition
 from gorgias_export.resources import INCREMENTAL_OVERLAP, Entity, Incremental, Listing
@@ -72,7 +73,7 @@ def _fingerprint(item: Item) -> str:
     return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).hexdigest()
 
 
-class EntityExport:
+class EntityExport(Checkpointing):
     """One run of one entity's export, resumed from `progress` and saved via `checkpoint`."""
 
     def __init__(
@@ -244,21 +245,6 @@ class EntityExport:
             run.recent = {k: v for k, v in run.recent.items() if v >= cutoff}
         self._sync_and_save()
         self._on_status(self.status())
-
-    def _sync_and_save(self) -> None:
-        """Rows first, then the state that counts them: never the other way round."""
-        synced = self.progress.output_bytes = self.sink.sync()
-        try:
-            self._save(self.progress)
-        except Exception:
-            raise  # the save failed: the old state stands, and the file is cut back to it
-        except BaseException:
-            # Ctrl-C may land after the new state did: cutting back to the old length would
-            # leave the file shorter than its state. Keeping these whole, synced rows is right
-            # whichever state is on disk (a rerun cuts back to the one it finds).
-            self._saved_bytes = synced
-            raise
-        self._saved_bytes = synced
 
     def _finish(self, run: EntityRun) -> None:
         p = self.progress

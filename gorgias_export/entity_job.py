@@ -22,8 +22,13 @@ from typing import Any
 from gorgias_export.client import GorgiasClient, Params
 from gorgias_export.entity_export import EntityExport, EntityStatus, RowShaper
 from gorgias_export.errors import OutputError, StateConflict, UsageError
-from gorgias_export.output_paths import check_output_path, check_parent, starting_progress
-from gorgias_export.progress_model import BadProgress, EntityProgress
+from gorgias_export.output_paths import (
+    check_output_path,
+    check_parent,
+    parse_or_refuse,
+    starting_progress,
+)
+from gorgias_export.progress_model import EntityProgress
 from gorgias_export.resources import EXTRA_COLUMN, Entity, Incremental, Listing
 from gorgias_export.rows import entity_row
 from gorgias_export.sqlite_store import SqliteStore, TableSink
@@ -271,22 +276,17 @@ class TableSnapshot:
 
 def sqlite_progress(
     store: SqliteStore, key: str, identity: dict[str, Any], output: Path, tables: list[str]
-) -> EntityProgress | None:
-    """The saved progress under `key`, None if none; refuses tables filled by someone else."""
+) -> EntityProgress:
+    """The saved progress under `key`, or a new one; refuses tables filled by someone else."""
     saved = store.load_state(key, identity)
-    if saved is None:
-        if any(store.row_count(table) for table in tables):
-            raise StateConflict(
-                f"{output} already has rows in {', '.join(tables)} but no saved progress for "
-                "this export; choose another --out, or rerun with --fresh to replace them."
-            )
-        return None
-    try:
-        return EntityProgress.from_json(saved.progress)
-    except BadProgress:
+    if saved is None and any(store.row_count(table) for table in tables):
         raise StateConflict(
-            f"The saved state in {output} is corrupt; rerun with --fresh to start over."
-        ) from None
+            f"{output} already has rows in {', '.join(tables)} but no saved progress for "
+            "this export; choose another --out, or rerun with --fresh to replace them."
+        )
+    return parse_or_refuse(
+        saved.progress if saved else None, output, EntityProgress.from_json, EntityProgress()
+    )
 
 
 def _run_to_sqlite(

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from gorgias_export.chains import Chain
+from gorgias_export.checkpoints import Checkpointing
 from gorgias_export.client import GorgiasClient
 from gorgias_export.progress_model import ExportProgress, Key, RunProgress
 from gorgias_export.rows import conversation_row, ticket_context, unknown_ticket_context
@@ -88,7 +89,7 @@ def _latest(*values: str | None) -> str | None:
     return max(present) if present else None
 
 
-class ConversationExport:
+class ConversationExport(Checkpointing):
     """One run of the conversation export, resumed from `progress` and saved via `checkpoint`."""
 
     def __init__(
@@ -403,21 +404,6 @@ class ConversationExport:
         run.recent = _near_newest(run.recent, run.newest_ticket, run.newest_message)
         self._sync_and_save()
         self._on_status(self.status())
-
-    def _sync_and_save(self) -> None:
-        """Rows first, then the state that counts them: never the other way round."""
-        synced = self.progress.output_bytes = self.sink.sync()
-        try:
-            self._save(self.progress)
-        except Exception:
-            raise  # the save failed: the old state stands, and the file is cut back to it
-        except BaseException:
-            # Ctrl-C may land after the new state did: cutting back to the old length would
-            # leave the file shorter than its state. Keeping these whole, synced rows is right
-            # whichever state is on disk (a rerun cuts back to the one it finds).
-            self._saved_bytes = synced
-            raise
-        self._saved_bytes = synced
 
     def _finish(self, run: RunProgress) -> None:
         p = self.progress

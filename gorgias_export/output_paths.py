@@ -39,22 +39,45 @@ def starting_progress(
     saved_bytes: Callable[[P], int],
     written: Path | None = None,
 ) -> P:
-    """The saved progress of this export, or a new one; refuses to overwrite a file that has
-    no state, a corrupt state, or a file shorter than its state says.
+    """The saved progress of this export (from its state file), or a new one."""
+    saved = None if fresh else load_state(state_path, identity)
+    return progress_or_refuse(
+        saved.progress if saved else None,
+        state_path,
+        output,
+        fresh,
+        parse,
+        empty,
+        saved_bytes,
+        written,
+    )
+
+
+def progress_or_refuse(
+    saved: dict[str, Any] | None,
+    state_path: Path,
+    output: Path,
+    fresh: bool,
+    parse: Callable[[dict[str, Any]], P],
+    empty: Callable[[], P],
+    saved_bytes: Callable[[P], int],
+    written: Path | None = None,
+    flag: str = "--out",
+) -> P:
+    """`saved` parsed, or a new progress; refuses to overwrite a file that has no state, a
+    corrupt state, or a file shorter than its state says.
 
     `written` is the file the saved byte length refers to, when it is not `output` (a snapshot
     being written beside it)."""
-    size = output.stat().st_size if output.exists() else 0
-    saved = None if fresh else load_state(state_path, identity)
     if saved is None:
-        if size > 0 and not fresh:
+        if not fresh and output.exists() and output.stat().st_size > 0:
             raise StateConflict(
                 f"{output} already exists and has no saved progress to continue; choose another "
-                "--out, or rerun with --fresh to overwrite it."
+                f"{flag}, or rerun with --fresh to overwrite it."
             )
         return empty()
     try:
-        progress = parse(saved.progress)
+        progress = parse(saved)
     except BadProgress:
         raise StateConflict(
             f"The state file {state_path} is corrupt; rerun with --fresh to start over."
@@ -67,3 +90,17 @@ def starting_progress(
             "bytes), so it was changed outside gorgias-export; rerun with --fresh to start over."
         )
     return progress
+
+
+def parse_or_refuse(
+    saved: dict[str, Any] | None, where: Path, parse: Callable[[dict[str, Any]], P], empty: P
+) -> P:
+    """Saved progress with no file to check (a SQLite table): parsed, or refused if corrupt."""
+    if saved is None:
+        return empty
+    try:
+        return parse(saved)
+    except BadProgress:
+        raise StateConflict(
+            f"The saved state in {where} is corrupt; rerun with --fresh to start over."
+        ) from None
