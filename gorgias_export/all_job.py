@@ -93,6 +93,9 @@ class _AllState:
         try:
             self.completed_runs = int(saved.get("completed_runs", 0))
             self.done = [str(name) for name in saved.get("done", [])]
+            # After --fresh: the entities whose old files this run may still overwrite, so that
+            # an interrupted --fresh run can be continued without --fresh.
+            self.overwrite = [str(name) for name in saved.get("overwrite", [])]
             self.parts = dict(saved.get("parts", {}))
         except (TypeError, ValueError):
             raise StateConflict(
@@ -100,7 +103,12 @@ class _AllState:
             ) from None
 
     def save(self) -> None:
-        document = {"completed_runs": self.completed_runs, "done": self.done, "parts": self.parts}
+        document = {
+            "completed_runs": self.completed_runs,
+            "done": self.done,
+            "parts": self.parts,
+            "overwrite": self.overwrite,
+        }
         self._saver(document)
 
     def save_part(self, name: str, progress: dict[str, Any]) -> None:
@@ -151,6 +159,8 @@ def _run(client: GorgiasClient, job: AllJob, on_status: Callable[[Status], None]
             ensure_replaceable_state(state_path)
         saved = None if job.fresh else load_state(state_path, identity)
         state = _AllState(state_path, identity, saved.progress if saved else None)
+        if job.fresh:
+            state.overwrite = list(ALL_ORDER)
 
         def export_one(name: str, output: Path) -> int:
             with export_lock(output):
@@ -183,9 +193,12 @@ def _each_entity(
             EntityOutcome(name, str(output), rows, client.stats.requests - before)
         )
         state.done.append(name)
+        if name in state.overwrite:
+            state.overwrite.remove(name)
         state.save()
     state.completed_runs += 1
     state.done = []
+    state.overwrite = []
     state.save()
     result.completed_runs = state.completed_runs
     return result
@@ -299,7 +312,7 @@ def _entity(
         state.parts.get(name),
         state.path,
         output,
-        job.fresh,
+        name in state.overwrite,
         EntityProgress.from_json,
         EntityProgress,
         lambda p: entity_job.bytes_to_check(p, snapshots),
@@ -346,7 +359,7 @@ def _conversations(
         state.parts.get("tickets"),
         state.path,
         output,
-        job.fresh,
+        "tickets" in state.overwrite,
         ExportProgress.from_json,
         ExportProgress,
         lambda p: p.output_bytes,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from gorgias_export.walk import ListingWalk, WalkPage
 from gorgias_export.writers import Sink
 
 Item = dict[str, Any]
+log = logging.getLogger("gorgias_export")
 
 
 @dataclass
@@ -119,23 +121,41 @@ class EntityExport(Checkpointing):
         """Export until done; on any failure the output is cut back to the last checkpoint."""
         if self.progress.run is None:
             self.progress.run = self._plan_run()
-        run = self.progress.run
-        if self._snapshot is not None and run.plan == "full":
+        if self._snapshot is not None and self.progress.run.plan == "full":
             self._snapshot.begin(self.progress.completed_runs + 1)
         try:
-            if not run.finishing:
-                if self.entity.single_object:
-                    self._single_object(run)
-                else:
-                    while run.listing < len(self.entity.listings):
-                        self._walk_listing(run, self.entity.listings[run.listing])
-                        run.listing += 1
-                        run.walk = WalkPosition()
-            self._finish(run)
+            while True:
+                try:
+                    self._read_everything(self.progress.run)
+                    break
+                except _StartOver:
+                    self._start_over()
+            self._finish(self.progress.run)
         except BaseException:
             self.sink.cut_back(self._saved_bytes)
             raise
         return self.status(complete=True)
+
+    def _read_everything(self, run: EntityRun) -> None:
+        if run.finishing:
+            return
+        if self.entity.single_object:
+            self._single_object(run)
+            return
+        while run.listing < len(self.entity.listings):
+            self._walk_listing(run, self.entity.listings[run.listing])
+            run.listing += 1
+            run.walk = WalkPosition()
+
+    def _start_over(self) -> None:
+        """A full read that keeps no ids lost its cursor: the snapshot is begun again."""
+        log.warning(
+            "The saved cursor of %s was refused; reading it again from the start.", self.entity.path
+        )
+        self.sink.cut_back(0)
+        self.progress.output_bytes = self._saved_bytes = 0
+        self.progress.run = EntityRun("full", None, format_utc(self._now()))
+        self._sync_and_save()  # the state now vouches for the emptied snapshot
 
     def _plan_run(self) -> EntityRun:
         started = format_utc(self._now())
@@ -176,6 +196,8 @@ class EntityExport(Checkpointing):
         chain = Chain(walk, prefetch=lambda page: not _reached(page, floor))
         while not walk.done:
             page = chain.take()
+            if walk.recoveries and not self.entity.keeps_ids:
+                raise _StartOver  # the walk started over and nothing tells what was written
             self.items_read += len(page.items)
             for item in page.items:
                 self._consider(run, item, listing)
@@ -183,9 +205,12 @@ class EntityExport(Checkpointing):
             self._checkpoint()
 
     def _single_object(self, run: EntityRun) -> None:
+        if run.walk.done:  # written and saved before an interruption: not again
+            return
         item = self.client.get_json(self.entity.path, self.filters)
         self.items_read += 1
         self._consider(run, item, Listing())
+        run.walk.done = True
         self._checkpoint()
 
     # -- items to rows ---------------------------------------------------------------------
@@ -195,7 +220,7 @@ class EntityExport(Checkpointing):
         when = sort_key(item.get(self._time_field))
         if run.plan == "window" and run.lower and when < run.lower:
             return  # older than the window: an earlier run has it
-        raw_identity = item.get(self.entity.key)
+        raw_identity = item.get(self.entity.key) if self.entity.keeps_ids else None
         identity = str(raw_identity)
         version = self._version(item)
         mark = f"{when} {version}"
@@ -231,10 +256,11 @@ class EntityExport(Checkpointing):
 
     def _watermark(self, run: EntityRun) -> str | None:
         newest = max(filter(None, (self.progress.watermark, run.newest)), default=None)
-        if newest and self.entity.incremental is Incremental.UPDATED:
-            # A row updated after this run read it has a later time than the run's start, even
-            # when the run saw newer rows: the next window must reach back to the start.
-            newest = min(newest, max(run.started_at, self.progress.watermark or ""))
+        if newest:
+            # Never past the run's start: a row updated after this run read it has a later
+            # time than that start, and one row dated in the future (a bad clock upstream) must
+            # not hide every row created before that date from the next runs.
+            newest = min(newest, run.started_at)
         return newest
 
     def _checkpoint(self) -> None:
@@ -253,15 +279,21 @@ class EntityExport(Checkpointing):
             cutoff = self._cutoff(run)
             merged = {**p.seen, **run.recent}
             p.seen = {k: v for k, v in merged.items() if v >= cutoff}
-        if self._snapshot is not None and run.plan == "full":
-            if not run.finishing:
-                self._snapshot.seal(p.completed_runs + 1)
-                run.finishing = True
-                self._sync_and_save()
-            self._snapshot.publish()
+        snapshot = self._snapshot if run.plan == "full" else None
+        if snapshot is not None and not run.finishing:
+            snapshot.seal(p.completed_runs + 1)
+            run.finishing = True
+            self._sync_and_save()
+        if snapshot is not None:
+            snapshot.publish()
         p.completed_runs += 1
         p.run = None
-        self._sync_and_save()
+        if snapshot is not None:
+            # The sink's file was moved into place (or a resume never opened it): nothing more
+            # goes to it, so only the state is saved.
+            self._save(p)
+        else:
+            self._sync_and_save()
         self._on_status(self.status(complete=True))
 
     def status(self, complete: bool = False) -> EntityStatus:
@@ -277,6 +309,10 @@ class EntityExport(Checkpointing):
             fraction=1.0 if complete else None,
             complete=complete,
         )
+
+
+class _StartOver(Exception):
+    """Internal: begin this full read again from an empty snapshot."""
 
 
 def _reached(page: WalkPage, floor: str | None) -> bool:

@@ -137,6 +137,7 @@ def identity_for(client: GorgiasClient, job: EntityJob, output: Path) -> dict[st
     """What makes two runs the same export; a state saved under another identity is refused."""
     return {
         "command": job.entity.name,
+        "path": job.entity.path,  # `get` reads any path: another one is another export
         "output": str(output),
         "format": job.fmt,
         "filters": [[name, str(value)] for name, value in job.filters],
@@ -191,8 +192,10 @@ def _run_to_file(
     check_output_path(output, f"{job.entity.name}.{job.fmt}")
     state_path = (job.state_path or default_state_path(output)).resolve()
     check_parent(state_path, "--state")
-    if state_path == output:
-        raise UsageError("--state must not be the --out file; choose another path for it.")
+    if state_path in (output, partial_path(output)):
+        raise UsageError(
+            "--state must not be the --out file or its .partial snapshot; choose another path."
+        )
     snapshots = job.entity.incremental is Incremental.FULL
     identity = identity_for(client, job, output)
     with contextlib.ExitStack() as locks:
@@ -279,6 +282,11 @@ def sqlite_progress(
 ) -> EntityProgress:
     """The saved progress under `key`, or a new one; refuses tables filled by someone else."""
     saved = store.load_state(key, identity)
+    if saved is None and "messages" in tables and store.row_count("conversations"):
+        raise StateConflict(
+            f"{output} holds the tickets command's mirror, whose messages table already has "
+            "every message; query it there, or give messages another --out."
+        )
     if saved is None and any(store.row_count(table) for table in tables):
         raise StateConflict(
             f"{output} already has rows in {', '.join(tables)} but no saved progress for "

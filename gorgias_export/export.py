@@ -31,7 +31,7 @@ from gorgias_export.client import GorgiasClient
 from gorgias_export.progress_model import ExportProgress, Key, RunProgress
 from gorgias_export.rows import conversation_row, ticket_context, unknown_ticket_context
 from gorgias_export.ticket_index import TicketIndex
-from gorgias_export.timeutil import format_utc, parse_api_datetime
+from gorgias_export.timeutil import format_utc, parse_api_datetime, sort_key
 from gorgias_export.walk import ListingWalk, WalkPage
 from gorgias_export.writers import Sink
 
@@ -401,14 +401,16 @@ class ConversationExport(Checkpointing):
     def _checkpoint(self) -> None:
         run = self.progress.run
         assert run is not None
-        run.recent = _near_newest(run.recent, run.newest_ticket, run.newest_message)
+        run.recent = _near_newest(
+            run.recent, _capped(run.newest_ticket, run), _capped(run.newest_message, run)
+        )
         self._sync_and_save()
         self._on_status(self.status())
 
     def _finish(self, run: RunProgress) -> None:
         p = self.progress
-        p.watermark_tickets = _latest(p.watermark_tickets, run.newest_ticket)
-        p.watermark_messages = _latest(p.watermark_messages, run.newest_message)
+        p.watermark_tickets = _capped(_latest(p.watermark_tickets, run.newest_ticket), run)
+        p.watermark_messages = _capped(_latest(p.watermark_messages, run.newest_message), run)
         p.seen = _near_newest({**p.seen, **run.recent}, p.watermark_tickets, p.watermark_messages)
         p.completed_runs += 1
         p.run = None
@@ -455,6 +457,15 @@ class ConversationExport(Checkpointing):
         if at is None or start is None or end is None or end == start:
             return None
         return min(1.0, max(0.0, (at - start) / (end - start)))
+
+
+def _capped(newest: str | None, run: RunProgress) -> str | None:
+    """A watermark never past the run's start: one row dated in the future (a bad clock
+    upstream) must not hide every row created before that date from the next runs."""
+    if newest is None:
+        return None
+    started = sort_key(run.started_at)
+    return min(newest, started) if started else newest
 
 
 def _stays_above(floor: str | None) -> Callable[[WalkPage], bool]:

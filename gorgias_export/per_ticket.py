@@ -120,6 +120,11 @@ class ConversationStage:
         )
         return {item_id for item_id, body in bodies.items() if stored.get(item_id) != body}
 
+    def clear(self) -> None:
+        # Two statements, not executescript, which would commit the open transaction first.
+        self._guard(lambda: self._db.execute("DELETE FROM tickets"))
+        self._guard(lambda: self._db.execute("DELETE FROM messages"))
+
     def commit(self) -> None:
         """Make the staged pages durable (before the state that counts them is saved)."""
         self._guard(lambda: (self._db.execute("COMMIT"), self._db.execute("BEGIN")))
@@ -168,6 +173,10 @@ class PerTicketExport(ConversationExport):
         self.ticket_lines = 0
 
     def run(self) -> ExportStatus:
+        if self.progress.completed_runs == 0 and self.progress.run is None:
+            # A new export (--fresh, or its files removed): what a stale stage holds must not
+            # pass for unchanged. Cleared inside the first checkpoint's transaction.
+            self.stage.clear()
         self.stage.run = self.progress.completed_runs + 1
         return super().run()
 

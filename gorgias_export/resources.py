@@ -64,6 +64,9 @@ class Entity:
     key: str = "id"  # the SQLite primary key
     lookback: timedelta | None = None
     single_object: bool = False  # /account: one object, not a list
+    # A full read de-duplicates by id within the run (a refused cursor restarts the listing).
+    # Off for `get`, whose listings can be huge: there a refused cursor restarts the snapshot.
+    keeps_ids: bool = True
     example: str = ""
     notes: tuple[str, ...] = field(default=())
 
@@ -369,4 +372,5 @@ def adhoc_entity(path: str, single_object: bool) -> Entity:
         order_field="",  # the endpoint's default order, or the user's own order_by
         single_object=single_object,
         key="id",
+        keeps_ids=False,
     )

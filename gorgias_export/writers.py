@@ -262,7 +262,9 @@ class RowSink:
     def cut_back(self, offset: int) -> None:
         """After a failure: drop rows past the last checkpoint, best effort."""
         self._pending.clear()
-        if self._file is not None:
+        if self._file is None:
+            self._offset = min(self._offset, offset)  # not opened yet: open it there
+        else:
             with contextlib.suppress(OSError):  # the rerun cuts the file back anyway
                 self._file.cut_back(offset)
 

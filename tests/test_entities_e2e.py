@@ -356,3 +356,30 @@ def test_a_failure_inside_a_state_save_never_leaves_the_file_shorter_than_the_st
         export.run()
     sink.close()
     assert out.stat().st_size == on_disk["bytes"]
+
+
+def test_get_whose_cursor_expires_mid_run_starts_its_snapshot_over(tmp_path: Path) -> None:
+    """get keeps no ids (its listings can be huge), so a refused cursor restarts the snapshot:
+    the file is still every item exactly once."""
+    clock = FakeTime()
+    config = SimConfig(
+        seed=11, tickets=250, rate_limit=False, email=EMAIL, api_key=SECRET_KEY, cursor_ttl=60
+    )
+    with Simulator(config, clock=clock) as sim:
+        clean = tmp_path / "clean.jsonl"
+        export(sim, "get", "/api/messages", "--out", str(clean))
+        counter = itertools.count(1)
+
+        def expire_everything_at_request_5(record: Any) -> None:
+            if next(counter) == 5:
+                clock.now += 3600
+
+        sim.on_request = expire_everything_at_request_5
+        out = tmp_path / "messages.jsonl"
+        result = run_cli(sim, "get", "/api/messages", "--out", str(out))
+        sim.on_request = None
+        assert result.exit_code == 0, result.stderr
+        assert "reading it again from the start" in result.stderr
+        assert out.read_bytes() == clean.read_bytes()
+        state = json.loads((tmp_path / "messages.jsonl.state.json").read_text())
+        assert len(json.dumps(state)) < 2000  # no ids kept, whatever the listing's size

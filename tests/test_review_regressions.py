@@ -1,0 +1,294 @@
+"""Regressions found by an adversarial review of the entity exports: each failed before its fix."""
+
+from __future__ import annotations
+
+import itertools
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gorgias_export.simulator import RequestRecord, SimConfig, Simulator
+from tests.conftest import EMAIL, SECRET_KEY
+from tests.e2e import read_csv, read_jsonl, run_cli
+from tests.fakes import FakeTime
+from tests.test_resume_e2e import interrupt_at_request
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    config = SimConfig(
+        seed=23, tickets=250, rate_limit=False, email=EMAIL, api_key=SECRET_KEY, cursor_ttl=60
+    )
+    with Simulator(config, clock=FakeTime()) as simulator:
+        yield simulator
+        assert simulator.non_get_requests == []
+
+
+def ok(sim: Simulator, *args: str) -> Any:
+    result = run_cli(sim, *args)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+# -- tickets --per ticket ------------------------------------------------------------------
+
+
+def test_per_ticket_fresh_rewrites_every_ticket(sim: Simulator, tmp_path: Path) -> None:
+    """`--fresh` starts the staging database's run numbers over at 1 but keeps its rows, and a
+    ticket is only marked touched when its body differs from the staged one: a ticket last
+    touched by run 2 is never emitted by the fresh run, which then lacks it."""
+    out = tmp_path / "conversations.jsonl"
+    per_ticket = ("tickets", "--per", "ticket", "--out", str(out))
+    ok(sim, *per_ticket)
+    changed = sim.dataset.tickets[10]
+    sim.dataset.update_ticket(
+        changed["id"], status="closed" if changed["status"] == "open" else "open"
+    )
+    ok(sim, *per_ticket)  # run 2: the changed ticket is written again, last
+    ok(sim, *per_ticket, "--fresh")
+    ids = [line["id"] for line in read_jsonl(out)]
+    assert sorted(ids) == sorted(t["id"] for t in sim.dataset.tickets)
+
+
+# -- get -------------------------------------------------------------------------------------
+
+
+def test_get_resume_with_another_path_is_refused(sim: Simulator, tmp_path: Path) -> None:
+    """The state's identity of `get` does not name the endpoint: an interrupted
+    `get messages --out x.jsonl` followed by `get customers --out x.jsonl` continues the messages
+    snapshot with customers, and the published file mixes both."""
+    out = tmp_path / "x.jsonl"
+    # Request 1 probes list-or-object, 2 is the first page, 3 the second (asked for ahead), 4
+    # the third, asked for once the first page is saved in x.jsonl.partial: killed there.
+    killed = interrupt_at_request(sim, out, 4, command=("get", "/api/messages"))
+    assert killed.returncode == -signal.SIGKILL
+    assert (tmp_path / "x.jsonl.partial").stat().st_size > 0
+    result = run_cli(sim, "get", "/api/customers", "--out", str(out))
+    if result.exit_code == 0:
+        customers = {c["id"] for c in sim.dataset.entity_items("customers")}
+        rows = read_jsonl(out)
+        assert all("email" in row and row["id"] in customers for row in rows), (
+            "x.jsonl mixes messages into the customers export"
+        )
+    else:
+        assert result.exit_code == 7, result.stderr
+
+
+# -- snapshots (full reads) --------------------------------------------------------------------
+
+
+def interrupt_after_finishing_save(monkeypatch: pytest.MonkeyPatch, module: Any) -> None:
+    """Ctrl-C right after the state that says "snapshot complete, being moved" is on disk,
+    before `<out>.partial` is renamed over `<out>` (triggered by that state write)."""
+    real = module.save_state
+    fired = itertools.count()
+
+    def save_state(path: Path, identity: dict[str, Any], progress: dict[str, Any]) -> None:
+        real(path, identity, progress)
+        run = progress.get("run") or {}
+        if run.get("finishing") and next(fired) == 0:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "save_state", save_state)
+
+
+def test_snapshot_resumed_after_its_finishing_save_leaves_no_partial(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The resume renames `<out>.partial` over `<out>`, then its final checkpoint opens the sink
+    for the first time, on the path `<out>.partial`: O_CREAT makes it again and truncate()
+    extends it to the snapshot's length in NUL bytes, a junk file left beside the output."""
+    from gorgias_export import entity_job
+
+    out = tmp_path / "tags.csv"
+    interrupt_after_finishing_save(monkeypatch, entity_job)
+    assert run_cli(sim, "tags", "--out", str(out)).exit_code == 130
+    monkeypatch.undo()
+    ok(sim, "tags", "--out", str(out))
+    assert {r["id"] for r in read_csv(out)} == {
+        str(t["id"]) for t in sim.dataset.entity_items("tags")
+    }
+    partial = tmp_path / "tags.csv.partial"
+    assert not partial.exists(), f"left behind: {partial.read_bytes()[:16]!r}"
+
+
+def test_snapshot_output_survives_a_failed_final_save_after_a_finishing_resume(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same junk `<out>.partial` (NUL bytes) becomes the output: resume 1 renames the real
+    snapshot into place, recreates `.partial` as NULs, then its last state save fails (disk
+    full, exit 6); resume 2 still sees "finishing" and renames the NUL file over `tags.csv`."""
+    from gorgias_export import entity_job
+    from gorgias_export.errors import OutputError
+
+    out = tmp_path / "tags.csv"
+    interrupt_after_finishing_save(monkeypatch, entity_job)
+    assert run_cli(sim, "tags", "--out", str(out)).exit_code == 130
+    monkeypatch.undo()
+
+    real = getattr(entity_job, "save_state")  # noqa: B009
+
+    def full_disk_at_the_end(
+        path: Path, identity: dict[str, Any], progress: dict[str, Any]
+    ) -> None:
+        if progress.get("run") is None:
+            raise OutputError("Could not save progress (No space left on device).")
+        real(path, identity, progress)
+
+    monkeypatch.setattr(entity_job, "save_state", full_disk_at_the_end)
+    assert run_cli(sim, "tags", "--out", str(out)).exit_code == 6
+    monkeypatch.undo()
+    assert b"\x00" not in out.read_bytes()  # holds after the failed run already
+    ok(sim, "tags", "--out", str(out))
+    data = out.read_bytes()
+    assert b"\x00" not in data, f"tags.csv is {data[:16]!r}..."
+    assert {r["id"] for r in read_csv(out)} == {
+        str(t["id"]) for t in sim.dataset.entity_items("tags")
+    }
+
+
+# -- all ---------------------------------------------------------------------------------------
+
+
+def kill_when(sim: Simulator, wanted: Any, *args: str) -> int:
+    """Run the CLI in a child and kill -9 it when the simulator receives a request for which
+    `wanted(record, count_so_far)` is true (before answering it)."""
+    import subprocess
+    import threading
+
+    from tests.e2e import run_subprocess
+
+    holder: list[subprocess.Popen[bytes]] = []
+    seen: list[str] = []
+    ready = threading.Event()
+
+    def hook(record: RequestRecord) -> None:
+        seen.append(record.path)
+        if wanted(record, seen):
+            ready.wait(5)
+            holder[0].send_signal(signal.SIGKILL)
+
+    sim.on_request = hook
+    try:
+        process = run_subprocess(sim, *args, "--quiet")
+        holder.append(process)
+        ready.set()
+        process.communicate(timeout=120)
+    finally:
+        sim.on_request = None
+    return process.returncode
+
+
+def test_all_fresh_interrupted_can_be_continued(sim: Simulator, tmp_path: Path) -> None:
+    """After `all --fresh` is interrupted, the rerun without --fresh (which is how a single
+    command's interrupted --fresh run is continued) is refused with exit 7: the fresh state
+    forgot the entities not reached yet, while their old files are still in DIR. Rerunning with
+    --fresh instead starts every entity over, so the interrupted progress cannot be used."""
+    out = tmp_path / "backup"
+    ok(sim, "all", "--out-dir", str(out))
+    returncode = kill_when(
+        sim,
+        lambda record, seen: record.path == "/api/customers" and seen.count("/api/customers") == 2,
+        "all",
+        "--out-dir",
+        str(out),
+        "--fresh",
+    )
+    assert returncode == -signal.SIGKILL
+    result = run_cli(sim, "all", "--out-dir", str(out))
+    assert result.exit_code == 0, result.stderr
+
+
+def test_get_of_an_object_without_id_resumed_after_its_checkpoint_writes_it_once(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`get /api/account`: the object has no `id`, so nothing records that it was written; a
+    Ctrl-C after the checkpoint that counts it (before the snapshot is sealed) and a rerun give
+    a file with the account twice."""
+    from gorgias_export import entity_job
+
+    real = getattr(entity_job, "save_state")  # noqa: B009
+    fired = itertools.count()
+
+    def save_state(path: Path, identity: dict[str, Any], progress: dict[str, Any]) -> None:
+        real(path, identity, progress)
+        run = progress.get("run") or {}
+        counted = run and not run.get("finishing") and progress["output_bytes"] > 0
+        if counted and next(fired) == 0:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "account.jsonl"
+    monkeypatch.setattr(entity_job, "save_state", save_state)
+    assert run_cli(sim, "get", "/api/account", "--out", str(out)).exit_code == 130
+    monkeypatch.undo()
+    ok(sim, "get", "/api/account", "--out", str(out))
+    assert len(read_jsonl(out)) == 1
+
+
+# -- --state -----------------------------------------------------------------------------------
+
+
+def test_state_at_the_snapshot_partial_path_is_refused(sim: Simulator, tmp_path: Path) -> None:
+    """`--state` is refused when it is the --out file, but not when it is `<out>.partial`, the
+    snapshot's own file: the state is renamed over tags.csv at the end and the run exits 0 with
+    tags.csv holding JSON state instead of the tags."""
+    out = tmp_path / "tags.csv"
+    result = run_cli(sim, "tags", "--out", str(out), "--state", str(tmp_path / "tags.csv.partial"))
+    if result.exit_code == 0:
+        assert out.read_bytes().startswith(b"id,name,"), out.read_bytes()[:60]
+    else:
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_get_state_does_not_grow_with_every_page_read(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full read keeps the id of every object it wrote in the state (`run.recent`, never
+    pruned) and saves the state after every page: for `get /api/tickets` on a million tickets
+    that is a state of tens of MB rewritten and fsynced 10,000 times (quadratic bytes)."""
+    from gorgias_export import entity_job
+
+    real = getattr(entity_job, "save_state")  # noqa: B009
+    sizes: list[int] = []
+
+    def save_state(path: Path, identity: dict[str, Any], progress: dict[str, Any]) -> None:
+        real(path, identity, progress)
+        if progress.get("run") and progress["output_bytes"] > 0:
+            sizes.append(path.stat().st_size)
+
+    monkeypatch.setattr(entity_job, "save_state", save_state)
+    ok(sim, "get", "/api/messages", "--out", str(tmp_path / "messages.jsonl"))
+    assert len(sizes) >= 8
+    assert sizes[-1] < 2 * sizes[0], f"state bytes per checkpoint: {sizes}"
+
+
+def test_messages_entity_beside_the_tickets_mirror_is_refused_without_a_harmful_hint(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """`messages --out mirror.db` after `tickets --out mirror.db`: both would own `messages`.
+    The refusal must not advise --fresh, which would empty the mirror's messages table."""
+    db = tmp_path / "mirror.db"
+    ok(sim, "tickets", "--out", str(db))
+    result = run_cli(sim, "messages", "--out", str(db))
+    assert result.exit_code == 7
+    assert "--fresh" not in result.stderr and "every message" in result.stderr
+
+
+def test_one_future_dated_message_does_not_stop_later_reruns(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """The CREATED watermark is the newest creation time seen, unbounded by the run's start
+    (UPDATED is bounded by it): one message dated in the future (an import, a skewed clock)
+    moves every later window past the present, and new messages are never exported."""
+    from datetime import UTC, datetime
+
+    out = tmp_path / "messages.csv"
+    ticket = sim.dataset.tickets[-1]
+    sim.dataset.add_message(ticket["id"], created=datetime(2099, 1, 1, tzinfo=UTC))
+    ok(sim, "messages", "--out", str(out))
+    added = sim.dataset.add_message(ticket["id"])
+    ok(sim, "messages", "--out", str(out))
+    assert str(added["id"]) in {row["id"] for row in read_csv(out)}
