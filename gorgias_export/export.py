@@ -335,15 +335,9 @@ class ConversationExport:
 
     def _contexts(self, ticket_ids: Iterable[object]) -> dict[int, dict[str, Any]]:
         """Ticket context for these ids: from the index, else fetched 100 per request."""
-        wanted = {tid for tid in ticket_ids if isinstance(tid, int)}
-        found: dict[int, dict[str, Any]] = {}
-        missing = []
-        for ticket_id in sorted(wanted):
-            context = self.index.get(ticket_id)
-            if context is not None:
-                found[ticket_id] = context
-            elif ticket_id not in self._deleted_tickets:
-                missing.append(ticket_id)
+        wanted = sorted({tid for tid in ticket_ids if isinstance(tid, int)})
+        found = self.index.get_many(wanted)
+        missing = [t for t in wanted if t not in found and t not in self._deleted_tickets]
         for start in range(0, len(missing), TICKET_IDS_PER_REQUEST):
             batch = missing[start : start + TICKET_IDS_PER_REQUEST]
             params: list[tuple[str, str | int]] = [
