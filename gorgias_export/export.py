@@ -19,8 +19,10 @@ a callback.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -129,10 +131,11 @@ class ConversationExport:
             position=run.messages,
         )
         try:
-            if backfill:
-                self._backfill(run, tickets, messages)
-            else:
-                self._window(run, tickets, messages)
+            with _fewer_collections():
+                if backfill:
+                    self._backfill(run, tickets, messages)
+                else:
+                    self._window(run, tickets, messages)
             self._finish(run)
         except BaseException:
             self.sink.cut_back(self._saved_bytes)
@@ -432,6 +435,23 @@ class ConversationExport:
         if at is None or start is None or end is None or end == start:
             return None
         return min(1.0, max(0.0, (at - start) / (end - start)))
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Let the cyclic garbage collector run less often during the export loop.
+
+    Each page decodes into thousands of objects that are all freed a page later, but at the
+    default threshold (700 new objects) the collector runs in the middle of that, again and
+    again, and moves the pages into older generations that cost full collections: 0.8 CPU-s
+    per 100k rows, 6% of the run. With 20,000 it hardly runs; it still catches any cycle.
+    """
+    first, *older = gc.get_threshold()
+    gc.set_threshold(max(first, 20_000), *older)
+    try:
+        yield
+    finally:
+        gc.set_threshold(first, *older)
 
 
 def _stays_above(floor: str | None) -> Callable[[WalkPage], bool]:
