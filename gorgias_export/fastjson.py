@@ -1,7 +1,8 @@
 """JSON through orjson where it gives exactly what the standard library gives, else through json.
 
-Decoding the API's pages, encoding JSONL rows and the ticket index's entries took about a third
-of the exporter's CPU with `json`; orjson does them 2 to 10 times faster. It differs from `json`
+Decoding the API's pages, encoding JSONL rows and the ticket index's entries took about a fifth
+of the exporter's CPU with `json` (a third when writing JSONL); orjson does them 2 to 10 times
+faster. It differs from `json`
 in a few places, and the output must not change, so each function here checks for those first,
 or falls back when orjson refuses:
 
