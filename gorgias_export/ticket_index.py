@@ -14,9 +14,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from gorgias_export import fastjson
 from gorgias_export.errors import OutputError
 
 CACHE_ENTRIES = 2048
+QUERY_IDS = 500  # ids per SELECT, well under SQLite's limit on parameters
 
 
 class TicketIndex:
@@ -66,9 +68,31 @@ class TicketIndex:
         ).fetchone()
         if found is None:
             return None
-        context: dict[str, Any] = json.loads(found[0])
+        context: dict[str, Any] = fastjson.loads(found[0])
         self._remember(ticket_id, context)
         return context
+
+    def get_many(self, ticket_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """The contexts of these ids that the index holds: from memory, then one query for the
+        rest (a query per id was most of the join's time once a walk left the cache behind)."""
+        found: dict[int, dict[str, Any]] = {}
+        missing: list[int] = []
+        for ticket_id in ticket_ids:
+            cached = self._cache.get(ticket_id)
+            if cached is not None:
+                self._cache.move_to_end(ticket_id)
+                found[ticket_id] = cached
+            else:
+                missing.append(ticket_id)
+        for start in range(0, len(missing), QUERY_IDS):
+            batch = missing[start : start + QUERY_IDS]
+            marks = ",".join("?" * len(batch))
+            query = f"SELECT id, context FROM tickets WHERE id IN ({marks})"
+            for ticket_id, text in self._db.execute(query, batch).fetchall():
+                context = fastjson.loads(text)
+                self._remember(ticket_id, context)
+                found[ticket_id] = context
+        return found
 
     def put_many(self, contexts: Iterable[tuple[int, dict[str, Any]]]) -> None:
         batch = [(ticket_id, context) for ticket_id, context in contexts]
@@ -76,7 +100,7 @@ class TicketIndex:
             with self._db:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO tickets (id, context) VALUES (?, ?)",
-                    [(tid, json.dumps(ctx)) for tid, ctx in batch],
+                    [(tid, _serialized(ctx)) for tid, ctx in batch],
                 )
         except sqlite3.Error as exc:
             raise OutputError(
@@ -94,3 +118,8 @@ class TicketIndex:
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
+
+
+def _serialized(context: dict[str, Any]) -> bytes:
+    """The stored form of a context: compact UTF-8 JSON, read back by `fastjson.loads`."""
+    return fastjson.dumps(context) or json.dumps(context).encode("ascii")

@@ -8,13 +8,12 @@ sqlite_store.py: its TableSink has RowSink's four methods, so the export loops t
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import os
 from collections.abc import Callable, Sequence
 from typing import Any, BinaryIO, Protocol
 
+from gorgias_export import fastjson
 from gorgias_export.errors import OutputError
 
 FORMATS = ("csv", "jsonl", "sqlite")
@@ -54,8 +53,15 @@ def _csv_cell(value: Any) -> str:
     if kind is list or kind is dict:
         if not value:
             return "[]" if kind is list else "{}"
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return _compact_json(value)
     return str(value)
+
+
+def _compact_json(value: list[Any] | dict[str, Any]) -> str:
+    data = fastjson.dumps(value)
+    if data is not None:
+        return data.decode("utf-8")
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _utf8(text: str) -> bytes:
@@ -75,12 +81,26 @@ def _csv_json(value: Any) -> Any:
 _CONVERTERS = {"bool": _csv_bool, "json": _csv_json}
 
 
+def _quoted(cell: str) -> str:
+    """A cell as the csv module writes it (QUOTE_MINIMAL, quotes doubled)."""
+    if '"' in cell:
+        return '"' + cell.replace('"', '""') + '"'
+    if "," in cell or "\n" in cell or "\r" in cell:
+        return '"' + cell + '"'
+    return cell
+
+
 class CsvEncoder:
     """RFC 4180 rows (CRLF line ends, quoted when needed) in UTF-8.
 
     `kinds` names the columns that hold booleans ("bool") or lists/objects ("json"); the others
-    must hold text, numbers or None, which the csv module writes as they are. Without `kinds`,
-    every cell goes through the general conversion (slower, for rows of unknown shape).
+    must hold text, numbers or None, which are written as the csv module writes them. Without
+    `kinds`, every cell goes through the general conversion (slower, for rows of unknown shape).
+
+    The lines are built here rather than by the csv module, with the same bytes (tests compare
+    the two): its writer looks at each character of each cell, which for message bodies cost
+    more than the rest of the row's work. Here a whole line is searched at once (str's fast
+    substring search), and only lines that need quotes look at their cells one by one.
     """
 
     def __init__(self, columns: Sequence[str], kinds: dict[str, str] | None = None) -> None:
@@ -91,34 +111,52 @@ class CsvEncoder:
             for index, name in enumerate(self.columns)
             if kinds and name in kinds
         ]
-        self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer, lineterminator="\r\n")
+        self._commas = len(self.columns) - 1
 
-    def _lines(self, rows: Sequence[Sequence[Any]]) -> bytes:
-        self._buffer.seek(0)
-        self._buffer.truncate()
-        self._writer.writerows(rows)
-        return _utf8(self._buffer.getvalue())
+    def _line(self, cells: list[str]) -> str:
+        line = ",".join(cells)
+        if not line and not self._commas:
+            return '""'  # the csv module's one empty cell, so that the line is not blank
+        if '"' in line or "\n" in line or "\r" in line or line.count(",") != self._commas:
+            # Most cells need no quotes: test them inline, without a call per cell.
+            line = ",".join(
+                [
+                    _quoted(cell)
+                    if '"' in cell or "," in cell or "\n" in cell or "\r" in cell
+                    else cell
+                    for cell in cells
+                ]
+            )
+        return line
 
     def header(self) -> bytes:
-        return self._lines([self.columns])
+        return _utf8(self._line(list(self.columns)) + "\r\n")
 
-    def _cells(self, row: dict[str, Any]) -> list[Any]:
+    def _cells(self, row: dict[str, Any]) -> list[str]:
         if self._kinds is None:
             get = row.get
             return [_csv_cell(get(name)) for name in self.columns]
         values = list(map(row.get, self.columns))
         for index, convert in self._converters:
             values[index] = convert(values[index])
-        return values
+        return [
+            value if value.__class__ is str else "" if value is None else str(value)
+            for value in values
+        ]
 
     def encode_many(self, rows: Sequence[dict[str, Any]]) -> bytes:
-        return self._lines([self._cells(row) for row in rows])
+        lines = [self._line(self._cells(row)) for row in rows]
+        lines.append("")  # every line ends with CRLF
+        return _utf8("\r\n".join(lines))
 
 
 # Valid inside JSON strings, but line breaks to str.splitlines() and many JSONL readers:
 # escaping them keeps one object per line for every reader.
 _UNICODE_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+# The same in UTF-8 (whose byte sequences never match across characters).
+_UTF8_LINE_BREAKS = {
+    raw.encode(): escaped.encode() for raw, escaped in _UNICODE_LINE_BREAKS.items()
+}
 
 
 class JsonlEncoder:
@@ -131,8 +169,14 @@ class JsonlEncoder:
         return b""
 
     def encode(self, row: dict[str, Any]) -> bytes:
-        if self.columns is not None:
+        if self.columns is not None and tuple(row) != self.columns:
             row = {name: row.get(name) for name in self.columns}
+        data = fastjson.dumps(row)
+        if data is not None:  # the bytes json writes below, several times faster
+            for raw_break, escaped_break in _UTF8_LINE_BREAKS.items():
+                if raw_break in data:
+                    data = data.replace(raw_break, escaped_break)
+            return data + b"\n"
         text = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
         for raw, escaped in _UNICODE_LINE_BREAKS.items():
             if raw in text:

@@ -233,9 +233,26 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def cpu_only(sizes: dict[str, int], results: list[Result]) -> int:
+    """The CPU runs alone: what a change to the exporter's per-row work is measured with."""
+    with tempfile.TemporaryDirectory(prefix="gorgias-bench-") as scratch:
+        for name, tickets in sizes.items():
+            result = measure(f"{name} cpu", tickets, 0.0, False, Path(scratch))
+            print(table([result]).splitlines()[-1], flush=True)
+            results.append(result)
+    print()
+    print(table(results))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
+    parser.add_argument(
+        "--only",
+        choices=("cpu",),
+        help="cpu: just the CPU runs (no latency, no rate limit), about a minute",
+    )
     args = parser.parse_args()
     sizes = {"10k": 2_900} if args.quick else {"10k": 2_900, "100k": 29_000}
     latencies = (0.0, 0.3, 1.0)
@@ -247,6 +264,8 @@ def main() -> int:
         f"(real {CAPACITY} per {REAL_WINDOW:g} s, time x{TIME_SCALE:g})"
     )
     results: list[Result] = []
+    if args.only == "cpu":
+        return cpu_only(sizes, results)
     with tempfile.TemporaryDirectory(prefix="gorgias-bench-") as scratch:
         workdir = Path(scratch)
         for name, tickets in sizes.items():

@@ -226,3 +226,28 @@ def test_a_closed_client_stops_retrying_at_once(settings: Settings) -> None:
     client.close()
     assert done.wait(5), "a closed client kept retrying"
     assert errors and "no longer needed" in errors[0].message
+
+
+@responses.activate
+def test_requests_from_new_threads_reuse_an_idle_session(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages asked for ahead run on a new thread each: they must not each open a session (and
+    a TCP connection) of their own."""
+    import gorgias_export.client as client_module
+
+    made: list[requests.Session] = []
+    real = client_module._session_for
+
+    def counting(base_url: str) -> ReadOnlySession:
+        made.append(real(base_url))
+        return made[-1]
+
+    monkeypatch.setattr(client_module, "_session_for", counting)
+    responses.get(BASE + "/account", json={"domain": "acme"}, headers=LIMIT)
+    client = make_client(settings, FakeTime())
+    for _ in range(3):
+        thread = threading.Thread(target=client.get_json, args=("/account",))
+        thread.start()
+        thread.join()
+    assert len(responses.calls) == 3 and len(made) == 1

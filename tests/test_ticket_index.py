@@ -34,3 +34,23 @@ def test_a_damaged_index_is_rebuilt_not_fatal(tmp_path: Path) -> None:
 def test_nothing_is_created_until_used(tmp_path: Path) -> None:
     TicketIndex(tmp_path / "index.sqlite").close()
     assert not (tmp_path / "index.sqlite").exists()
+
+
+def test_get_many_reads_memory_and_disk_alike(tmp_path: Path) -> None:
+    index = TicketIndex(tmp_path / "index.sqlite")
+    contexts = {i: {"n": i, "subject": f"s{i} é", "tags": ["a"], "ratio": 0.5} for i in range(5000)}
+    index.put_many(contexts.items())  # the first ones are no longer in memory
+    found = index.get_many([0, 1, 4999, 4998, 123456])
+    assert found == {i: contexts[i] for i in (0, 1, 4999, 4998)}
+    assert index.get_many([]) == {}
+
+
+def test_entries_written_as_text_by_earlier_versions_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    index = TicketIndex(path)
+    index.put_many([(1, {"x": 1})])
+    index._db.execute("UPDATE tickets SET context = ? WHERE id = 1", ('{"old": "text é"}',))
+    index._db.commit()
+    index.close()
+    again = TicketIndex(path)
+    assert again.get_many([1]) == {1: {"old": "text é"}} == {1: again.get(1)}

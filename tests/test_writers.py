@@ -150,3 +150,73 @@ def test_typed_csv_columns_encode_exactly_like_the_general_path() -> None:
     general = CsvEncoder(CONVERSATION_COLUMNS).encode_many([row, row])
     assert typed == general
     assert b",false," in typed and b'"[""a,b"",""\xc3\xbc""]"' in typed
+
+
+# Cells the hand-built CSV lines must write exactly as the csv module does.
+TRICKY_CELLS: list[Any] = [
+    *HOSTILE[:-1],
+    None,
+    0,
+    -12,
+    2**70,
+    1.5,
+    1e-07,
+    float("nan"),
+    True,
+    False,
+    ["a", 1, None],
+    {"k": "v,w"},
+    ["x", 1.5, float("inf")],
+    [2**70],
+    ["\u2028", "日本"],
+    '"',
+    ",",
+    "\r",
+    "\n",
+    " ",
+    "\x00nul",
+    "half \ud83d emoji",
+    "'single'",
+]
+
+
+def _csv_module_bytes(columns: tuple[str, ...], rows: list[list[Any]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows([list(columns), *rows])
+    return buffer.getvalue().encode("utf-8", errors="replace")
+
+
+def _general_cell(value: Any) -> Any:
+    """The general path's conversion, as it was written against json and the csv module."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return (
+            json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+            if value
+            else ("[]" if isinstance(value, list) else "{}")
+        )
+    return value
+
+
+@pytest.mark.parametrize("width", [1, 2, 5])
+@pytest.mark.parametrize("typed", [True, False])
+def test_csv_lines_are_byte_for_byte_the_csv_modules(width: int, typed: bool) -> None:
+    columns = tuple(f"c{i}" for i in range(width))
+    # Every cell in every position, and rows of several tricky cells at once.
+    grid = [
+        [TRICKY_CELLS[(start + i * 7) % len(TRICKY_CELLS)] for i in range(width)]
+        for start in range(len(TRICKY_CELLS))
+    ]
+    # Typed with no bool or json column: every cell is written as the csv module writes it.
+    encoder = CsvEncoder(columns, {}) if typed else CsvEncoder(columns)
+    expected = grid if typed else [[_general_cell(cell) for cell in row] for row in grid]
+    encoded = encoder.header() + encoder.encode_many(
+        [dict(zip(columns, r, strict=True)) for r in grid]
+    )
+    assert encoded == _csv_module_bytes(columns, expected)
+
+
+def test_one_empty_cell_is_quoted_as_the_csv_module_does() -> None:
+    encoder = CsvEncoder(("id",), {})
+    assert encoder.encode_many([{"id": ""}, {"id": None}, {}]) == b'""\r\n""\r\n""\r\n'
