@@ -5,16 +5,19 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from typer.testing import CliRunner
 
 from gorgias_export.cli import app
-from gorgias_export.simulator import Simulator
+from gorgias_export.simulator import RequestRecord, Simulator
 from tests.conftest import EMAIL, SECRET_KEY
 
 csv.field_size_limit(sys.maxsize)  # bodies of 200 KB are in the data
@@ -78,3 +81,30 @@ def expected_ids(
         if ticket["messages_count"] == 0:
             expected[(str(ticket["id"]), "")] += 1
     return expected
+
+
+def kill_when(
+    sim: Simulator, wanted: Callable[[RequestRecord, list[str]], bool], *args: str
+) -> int:
+    """Run `gorgias-export ARGS --quiet` in a child and kill -9 it when the simulator receives a
+    request for which `wanted(record, paths_so_far)` is true (before answering it); returns the
+    child's exit status."""
+    holder: list[subprocess.Popen[bytes]] = []
+    seen: list[str] = []
+    ready = threading.Event()
+
+    def hook(record: RequestRecord) -> None:
+        seen.append(record.path)
+        if wanted(record, seen):
+            ready.wait(5)
+            holder[0].send_signal(signal.SIGKILL)
+
+    sim.on_request = hook
+    try:
+        process = run_subprocess(sim, *args, "--quiet")
+        holder.append(process)
+        ready.set()
+        process.communicate(timeout=120)
+    finally:
+        sim.on_request = None
+    return process.returncode

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import signal
 import sqlite3
-import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gorgias_export.all_job import ALL_ORDER
-from gorgias_export.simulator import RequestRecord, SimConfig, Simulator
+from gorgias_export.simulator import SimConfig, Simulator
 from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import read_csv, run_cli, run_subprocess
+from tests.e2e import kill_when, read_csv, run_cli
 from tests.fakes import FakeTime
 
 
@@ -36,24 +33,7 @@ def files_of(directory: Path) -> dict[str, bytes]:
 
 def kill_at_request(sim: Simulator, n: int, *args: str) -> int:
     """Run `gorgias-export ARGS` in a child and kill -9 it at request n (before the answer)."""
-    holder: list[subprocess.Popen[bytes]] = []
-    counter = itertools.count(1)
-    ready = threading.Event()
-
-    def hook(record: RequestRecord) -> None:
-        if next(counter) == n:
-            ready.wait(5)
-            holder[0].send_signal(signal.SIGKILL)
-
-    sim.on_request = hook
-    try:
-        process = run_subprocess(sim, *args, "--quiet")
-        holder.append(process)
-        ready.set()
-        process.communicate(timeout=120)
-    finally:
-        sim.on_request = None
-    return process.returncode
+    return kill_when(sim, lambda record, paths: len(paths) == n, *args)
 
 
 def test_all_writes_one_file_per_entity_identical_to_the_single_commands(

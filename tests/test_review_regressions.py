@@ -1,4 +1,7 @@
-"""Regressions found by an adversarial review of the entity exports: each failed before its fix."""
+"""Regressions found by an adversarial review of the entity exports: each failed before its fix.
+
+Each docstring describes the failure as the review found it; the assertions state what is right.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from gorgias_export.simulator import RequestRecord, SimConfig, Simulator
+from gorgias_export.simulator import SimConfig, Simulator
 from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import read_csv, read_jsonl, run_cli
+from tests.e2e import kill_when, read_csv, read_jsonl, run_cli
 from tests.fakes import FakeTime
 from tests.test_resume_e2e import interrupt_at_request
 
@@ -151,35 +154,6 @@ def test_snapshot_output_survives_a_failed_final_save_after_a_finishing_resume(
 
 
 # -- all ---------------------------------------------------------------------------------------
-
-
-def kill_when(sim: Simulator, wanted: Any, *args: str) -> int:
-    """Run the CLI in a child and kill -9 it when the simulator receives a request for which
-    `wanted(record, count_so_far)` is true (before answering it)."""
-    import subprocess
-    import threading
-
-    from tests.e2e import run_subprocess
-
-    holder: list[subprocess.Popen[bytes]] = []
-    seen: list[str] = []
-    ready = threading.Event()
-
-    def hook(record: RequestRecord) -> None:
-        seen.append(record.path)
-        if wanted(record, seen):
-            ready.wait(5)
-            holder[0].send_signal(signal.SIGKILL)
-
-    sim.on_request = hook
-    try:
-        process = run_subprocess(sim, *args, "--quiet")
-        holder.append(process)
-        ready.set()
-        process.communicate(timeout=120)
-    finally:
-        sim.on_request = None
-    return process.returncode
 
 
 def test_all_fresh_interrupted_can_be_continued(sim: Simulator, tmp_path: Path) -> None:
