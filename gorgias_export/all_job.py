@@ -319,18 +319,8 @@ def _entity(
         written=partial if snapshots else None,
         flag="--out-dir",
     )
-    written = partial if snapshots else output
-    if snapshots and progress.run is None:
-        progress.output_bytes = 0
-    finishing = snapshots and progress.run is not None and progress.run.finishing
-    if finishing and not written.exists():
-        written = output
-    at_start = json.loads(json.dumps(progress.to_json()))
-    sink = RowSink(
-        entity_job.encoder_for(entity, job.fmt),
-        str(written),
-        offset=progress.output_bytes,
-        before_first_open=lambda: state.save_part(name, at_start),
+    sink, snapshot = entity_job.open_entity_file(
+        entity, job.fmt, output, progress, lambda at_start: state.save_part(name, at_start)
     )
     try:
         export = EntityExport(
@@ -340,7 +330,7 @@ def _entity(
             entity_job.shaper_for(entity, job.fmt),
             progress,
             lambda current: state.save_part(name, current.to_json()),
-            snapshot=entity_job.FileSnapshot(output) if snapshots else None,
+            snapshot=snapshot,
             on_status=on_status,
         )
         return export.run().rows

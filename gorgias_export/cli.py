@@ -333,19 +333,21 @@ def check(
 
 # -- one command per entity, built from resources.ENTITIES -----------------------------------
 
-_COMMON_ENTITY_OPTIONS: list[tuple[str, Any, Any]] = [
-    ("fmt", Format | None, None),
-    ("state", Path | None, None),
-    ("fresh", bool, False),
-    ("max_rate", float | None, None),
-    ("quiet", bool, False),
-    ("verbose", bool, False),
-    ("debug", bool, False),
-    ("domain", str | None, None),
-    ("api_user", str | None, None),
-    ("api_key", str | None, None),
-    ("base_url", str | None, None),
-]
+# The options every entity command shares, with their defaults (their types and help are in
+# _shared_option_annotations).
+_COMMON_ENTITY_OPTIONS: dict[str, Any] = {
+    "fmt": None,
+    "state": None,
+    "fresh": False,
+    "max_rate": None,
+    "quiet": False,
+    "verbose": False,
+    "debug": False,
+    "domain": None,
+    "api_user": None,
+    "api_key": None,
+    "base_url": None,
+}
 
 
 def _entity_parameters(entity: Entity) -> list[inspect.Parameter]:
@@ -389,7 +391,7 @@ def _entity_parameters(entity: Entity) -> list[inspect.Parameter]:
                 )
             )
     shared = _shared_option_annotations()
-    for name, _, default in _COMMON_ENTITY_OPTIONS:
+    for name, default in _COMMON_ENTITY_OPTIONS.items():
         params.append(inspect.Parameter(name, keyword, annotation=shared[name], default=default))
     return params
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,7 +48,7 @@ class EntityStatus:
         return self.entity
 
     def counts(self) -> str:
-        return f"{self.rows:,} rows · {self.requests:,} requests"
+        return f"{self.items_read:,} read · {self.rows:,} new rows · {self.requests:,} requests"
 
 
 class Snapshot(Protocol):
@@ -108,7 +107,6 @@ class EntityExport(Checkpointing):
         self._now = now or (lambda: datetime.now().astimezone())
         self.rows = 0
         self.items_read = 0
-        self.started = time.monotonic()
         self._requests_before = client.stats.requests
         self._saved_bytes = progress.output_bytes
         mode = entity.incremental

@@ -185,6 +185,32 @@ def bytes_to_check(progress: EntityProgress, snapshots: bool) -> int:
     return progress.output_bytes if run is not None and not run.finishing else 0
 
 
+def open_entity_file(
+    entity: Entity,
+    fmt: str,
+    output: Path,
+    progress: EntityProgress,
+    save_at_start: Callable[[dict[str, Any]], None],
+) -> tuple[RowSink, FileSnapshot | None]:
+    """The sink of an entity's rows: the output, or for a full read its `.partial` snapshot.
+
+    `save_at_start` gets the progress as it is now, to save just before the file is first
+    opened (a crash during the first page then leaves a state that matches the file). A
+    snapshot resumed after its finishing save is only moved into place: its sink never opens.
+    """
+    snapshots = entity.incremental is Incremental.FULL
+    if snapshots and progress.run is None:
+        progress.output_bytes = 0  # a new snapshot starts empty
+    at_start = json.loads(json.dumps(progress.to_json()))
+    sink = RowSink(
+        encoder_for(entity, fmt),
+        str(partial_path(output) if snapshots else output),
+        offset=progress.output_bytes,
+        before_first_open=lambda: save_at_start(at_start),
+    )
+    return sink, FileSnapshot(output) if snapshots else None
+
+
 def _run_to_file(
     client: GorgiasClient, job: EntityJob, on_status: Callable[[EntityStatus], None] | None
 ) -> EntityResult:
@@ -214,24 +240,17 @@ def _run_to_file(
             lambda p: bytes_to_check(p, snapshots),
             written=partial_path(output) if snapshots else None,
         )
-        written = partial_path(output) if snapshots else output
-        if snapshots and progress.run is None:
-            progress.output_bytes = 0  # a new snapshot starts empty
-        finishing = snapshots and progress.run is not None and progress.run.finishing
-        if finishing and not written.exists():
-            written = output  # the crash came after the rename: only the state is left
 
         def checkpoint(current: EntityProgress) -> None:
             save_state(state_path, identity, current.to_json())
 
-        at_start = json.loads(json.dumps(progress.to_json()))
-        sink = RowSink(
-            encoder_for(job.entity, job.fmt),
-            str(written),
-            offset=progress.output_bytes,
-            before_first_open=lambda: save_state(state_path, identity, at_start),
+        sink, snapshot = open_entity_file(
+            job.entity,
+            job.fmt,
+            output,
+            progress,
+            lambda at_start: save_state(state_path, identity, at_start),
         )
-        snapshot = FileSnapshot(output) if snapshots else None
         try:
             status = _export(client, job, sink, progress, checkpoint, on_status, snapshot).run()
         finally:

@@ -19,7 +19,7 @@ How a rerun finds what changed (`Incremental`), after the first run read everyth
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
@@ -68,7 +68,6 @@ class Entity:
     # Off for `get`, whose listings can be huge: there a refused cursor restarts the snapshot.
     keeps_ids: bool = True
     example: str = ""
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def csv_columns(self) -> tuple[str, ...]:

@@ -158,12 +158,6 @@ def _fsync_directory(directory: Path) -> None:
             os.close(fd)
 
 
-def remove_state(path: Path) -> None:
-    for stale in (path, index_path_for(path), staging_path_for(path)):
-        with contextlib.suppress(FileNotFoundError):
-            stale.unlink()
-
-
 @contextlib.contextmanager
 def export_lock(guarded: Path) -> Iterator[None]:
     """Hold an exclusive lock on `guarded` (an output or a state file) via `<guarded>.lock`.
