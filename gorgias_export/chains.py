@@ -47,7 +47,7 @@ class Chain:
         self, walk: ListingWalk, prefetch: Callable[[WalkPage], bool] = lambda page: True
     ) -> None:
         self.walk = walk
-        self._prefetch = prefetch  # asked after each page: is the next one worth asking for?
+        self.prefetch = prefetch  # asked after each page: is the next one worth asking for?
         self._ahead: _Fetch | None = None
         self._peeked: WalkPage | None = None
 
@@ -70,6 +70,6 @@ class Chain:
         calls `walk.advance`."""
         page = self.peek()
         self._peeked = None
-        if page.next_cursor is not None and self._prefetch(page):
+        if page.next_cursor is not None and self.prefetch(page):
             self._ahead = _Fetch(self.walk, page.next_cursor)
         return page

@@ -1,10 +1,11 @@
 """The conversation export loop: listing pages in, conversation rows out, checkpoints between.
 
 Two listings are walked, never one request per ticket:
-- the first run ("backfill") walks `/tickets` oldest first beside `/messages` oldest first,
-  keeping the tickets ahead so each message's ticket is already in the on-disk index when the
-  message arrives (a merge join); once tickets are done, messages are also walked newest first
-  and the two message walks stop where they meet;
+- the first run ("backfill") walks `/tickets` from both ends beside `/messages` oldest first,
+  keeping the ticket walk from below ahead so each message's ticket is already in the on-disk
+  index when the message arrives (a merge join); once tickets are done, messages are also walked
+  newest first and, where the API takes a hand-built cursor, from a split point in the middle in
+  both directions (meeting.py): walks stop where they meet;
 - later runs and `--since` runs ("window") walk newest first down to the window's lower edge:
   tickets by `updated_datetime` (a new message bumps it: fresh context), tickets by
   `created_datetime` (new tickets without messages), then messages.
@@ -20,7 +21,9 @@ a callback.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -30,15 +33,18 @@ from typing import Any, Protocol
 from gorgias_export.chains import Chain
 from gorgias_export.checkpoints import Checkpointing
 from gorgias_export.client import GorgiasClient
-from gorgias_export.progress_model import ExportProgress, Key, RunProgress
+from gorgias_export.meeting import Pair, split_point
+from gorgias_export.progress_model import ExportProgress, Key, RunProgress, WalkPosition
 from gorgias_export.rows import conversation_row, ticket_context, unknown_ticket_context
 from gorgias_export.ticket_index import TicketIndex
 from gorgias_export.timeutil import format_utc, parse_api_datetime, sort_key
-from gorgias_export.walk import ListingWalk, WalkPage
+from gorgias_export.walk import EntryRefused, ListingWalk, WalkPage, keyset_cursor
 from gorgias_export.writers import Sink
 
 # Rows created this close to the previous run's newest are read again and de-duplicated by id:
 # it absorbs clock skew and late-indexed rows at the incremental boundary.
+log = logging.getLogger("gorgias_export")
+
 INCREMENTAL_OVERLAP = timedelta(minutes=15)
 TICKET_IDS_PER_REQUEST = 100
 
@@ -169,42 +175,88 @@ class ConversationExport(Checkpointing):
         return RunProgress("window", lower_tickets, lower_messages, self.until, started)
 
     def _backfill(self, run: RunProgress, tickets_walk: ListingWalk, messages: ListingWalk) -> None:
-        """Tickets and messages oldest first; once tickets are done, messages from both ends.
+        """Tickets from both ends beside messages oldest first; once tickets are done, messages
+        also newest first and, when the API takes a hand-built cursor, from a split point in
+        the middle in both directions (meeting.py): three, then four requests in flight.
 
-        Each walk keeps its next page in flight (chains.py). Pages are processed round-robin in
-        an order that depends only on the data and `run.turn`, never on timing, so a resumed
-        run writes the same bytes as an uninterrupted one.
+        Pages are processed round-robin in an order that depends only on the data and
+        `run.turn`, never on timing, so a resumed run writes the same bytes as an uninterrupted
+        one.
         """
-        newest_walk = ListingWalk(
-            self.client, "/messages", "created_datetime", True, position=run.messages_desc
-        )
-        tickets = Chain(tickets_walk)
-        oldest = Chain(messages, prefetch=lambda page: self._worth_asking_ahead(run, page))
-        newest = Chain(newest_walk, prefetch=lambda page: self._worth_asking_ahead(run, page))
-        # --until keeps one walk: reading down from the newest would mostly read past it.
+        # --until keeps one walk per listing: reading down from the newest would mostly read
+        # past it.
         both_ends = run.upper is None
-        while not messages.done:
-            active = [chain for chain in (tickets, oldest) if not chain.done]
-            if both_ends and tickets.done:
-                active.append(newest)
+        if not both_ends:
+            run.tickets_desc.done = run.messages_desc.done = True
+        tickets = Pair(Chain(tickets_walk), Chain(self._walk("/tickets", True, run.tickets_desc)))
+        oldest = Chain(messages)
+        newest = Chain(self._walk("/messages", True, run.messages_desc))
+        lower = Chain(self._walk("/messages", True, run.messages_lower, entered=True))
+        upper = Chain(self._walk("/messages", False, run.messages_upper, entered=True))
+
+        def pair_of(chain: Chain) -> Pair:
+            if chain in (tickets.up, tickets.down):
+                return tickets
+            if run.split_at:
+                return Pair(oldest, lower) if chain in (oldest, lower) else Pair(upper, newest)
+            return Pair(oldest, newest)
+
+        for chain in (tickets.up, tickets.down, oldest, newest, lower, upper):
+            chain.prefetch = functools.partial(self._worth_asking_ahead, run, pair_of, chain)
+        message_chains = (oldest, newest, lower, upper)
+        while not (tickets.done and all(chain.done for chain in message_chains)):
+            active = [chain for chain in (tickets.up, tickets.down, oldest) if not chain.done]
+            if tickets.done:
+                active += [chain for chain in (newest, lower, upper) if not chain.done]
             chain = active[run.turn % len(active)]
-            # Pages already done (re-read after a refused cursor) are passed over first, so
-            # that what follows is decided on the page a clean run would have seen.
-            if not self._skip_done_pages(chain):
-                if chain is not tickets:  # a message walk read to the end of the listing
-                    messages.position.done = newest_walk.position.done = True
-                continue
-            if chain is oldest and not tickets.done and self._needs_more_tickets(tickets, oldest):
-                chain = tickets  # each message's ticket must be indexed before the message
+            try:
+                # Pages already done (re-read after a refused cursor) are passed over first, so
+                # that what follows is decided on the page a clean run would have seen.
                 if not self._skip_done_pages(chain):
+                    pair_of(chain).ended()  # read to the end of the listing
+                    continue
+            except EntryRefused as refused:
+                # No way in at the split point: the walk it meets reads its stretch instead.
+                log.info("%s Reading on from the ends instead.", refused)
+                chain.walk.position.done = True
+                self._checkpoint()
+                continue
+            if (
+                chain is oldest
+                and not tickets.done
+                and self._needs_more_tickets(tickets.up, oldest)
+            ):
+                chain = tickets.up  # each message's ticket must be indexed before the message
+                if not self._skip_done_pages(chain):
+                    tickets.ended()
                     continue
             run.turn += 1
-            if chain is tickets:
-                self._ticket_page(run, tickets, emit_empty=True)
-            else:
-                self._backfill_messages(run, chain, messages, newest_walk)
-        while not tickets.done:  # tickets created after the last message, with no messages
-            self._ticket_page(run, tickets, emit_empty=True)
+            if chain in (tickets.up, tickets.down):
+                self._ticket_page(run, chain, emit_empty=True, pair=tickets)
+                continue
+            page = self._backfill_messages(run, chain, pair_of(chain))
+            if chain is newest and run.split_at is None:
+                self._decide_split(run, page)
+
+    def _walk(
+        self, path: str, descending: bool, position: WalkPosition, entered: bool = False
+    ) -> ListingWalk:
+        return ListingWalk(
+            self.client, path, "created_datetime", descending, position=position, entered=entered
+        )
+
+    def _decide_split(self, run: RunProgress, first_newest: WalkPage) -> None:
+        """After the newest-first walk's first page: split the gap left between the two message
+        walks in the middle, if it is wide enough to pay, and start the two middle walks."""
+        low, high = run.messages.after, run.messages_desc.after
+        if run.messages.done or low is None or high is None:
+            return  # the walks already met (a short listing): nothing left to split
+        split = split_point(low, high, first_newest.keys)
+        run.split_at = split[0] if split else ""
+        if split is not None:
+            for position in (run.messages_lower, run.messages_upper):
+                position.cursor, position.after, position.done = keyset_cursor(split), split, False
+        self._checkpoint()
 
     def _skip_done_pages(self, chain: Chain) -> bool:
         """Pass over pages with nothing new (a walk re-reading from the start after its cursor
@@ -226,44 +278,30 @@ class ConversationExport(Checkpointing):
         # Equal times: the next ticket page may still hold one created in the same instant.
         return bool(page.keys) and (frontier is None or frontier[0] <= page.keys[-1][0])
 
-    def _backfill_messages(
-        self, run: RunProgress, chain: Chain, oldest: ListingWalk, newest: ListingWalk
-    ) -> None:
+    def _backfill_messages(self, run: RunProgress, chain: Chain, pair: Pair) -> WalkPage:
         page = chain.take()
-        walk = chain.walk
-        other = newest if walk is oldest else oldest
-        met = False
+        mine, met = pair.cut(chain, page.keys)
         in_window = []
-        for message, key in zip(page.items, page.keys, strict=True):
+        for message, key in zip(page.items[:mine], page.keys[:mine], strict=True):
             if run.upper and key[0] > run.upper:
                 met = True  # past --until: nothing further up is wanted
                 break
-            boundary = other.position.after
-            if boundary is not None and (key <= boundary if walk.descending else key >= boundary):
-                met = True  # the two walks met: everything between them is done
-                break
             in_window.append((message, key))
         self._message_rows(run, in_window)
-        walk.advance(page, finished=met)
-        if walk.done:  # met, or one walk read the whole listing: the messages are all done
-            oldest.position.done = newest.position.done = True
+        chain.walk.advance(page, finished=met)
+        if chain.walk.done:  # met, or read the whole listing: the pair's stretch is done
+            pair.ended()
         self._checkpoint()
+        return page
 
-    def _worth_asking_ahead(self, run: RunProgress, page: WalkPage) -> bool:
-        """Whether to request the page after `page` now. Near where the two message walks
-        meet (or past --until) that page would be mostly wasted, so it is not asked for."""
-        if not page.keys:
-            return True
-        if run.upper and page.keys[-1][0] > run.upper:
+    def _worth_asking_ahead(
+        self, run: RunProgress, pair_of: Callable[[Chain], Pair], chain: Chain, page: WalkPage
+    ) -> bool:
+        """Whether to request the page after `page` now. Near where two walks meet (or past
+        --until) that page would be mostly wasted, so it is not asked for."""
+        if run.upper and page.keys and page.keys[-1][0] > run.upper:
             return False
-        low, high = run.messages.after, run.messages_desc.after
-        if low is None or high is None:
-            return True
-        first, last = (parse_api_datetime(key[0]) for key in (page.keys[0], page.keys[-1]))
-        gap_start, gap_end = parse_api_datetime(low[0]), parse_api_datetime(high[0])
-        if not (first and last and gap_start and gap_end):
-            return True
-        return gap_end - gap_start > abs(last - first) * 1.5
+        return pair_of(chain).worth_asking_ahead(chain, page)
 
     def _window(self, run: RunProgress, tickets_walk: ListingWalk, messages: ListingWalk) -> None:
         # Every ticket with a message in the window was updated inside it, so walking tickets by
@@ -307,20 +345,28 @@ class ConversationExport(Checkpointing):
     # -- pages to rows ---------------------------------------------------------------------
 
     def _ticket_page(
-        self, run: RunProgress, chain: Chain, emit_empty: bool, stop_below: str | None = None
+        self,
+        run: RunProgress,
+        chain: Chain,
+        emit_empty: bool,
+        stop_below: str | None = None,
+        pair: Pair | None = None,
     ) -> None:
         """Index one page of tickets; with `emit_empty` (a walk by creation), write the rows of
-        tickets without messages that fall in the run's window."""
+        tickets without messages that fall in the run's window. With `pair`, the page ends
+        where the walk meets the other end's."""
         page = chain.take()
         walk = chain.walk
+        mine, met = pair.cut(chain, page.keys) if pair else (len(page.items), False)
+        items, keys = page.items[:mine], page.keys[:mine]
         self.index.put_many(
-            (t["id"], ticket_context(t)) for t in page.items if isinstance(t.get("id"), int)
+            (t["id"], ticket_context(t)) for t in items if isinstance(t.get("id"), int)
         )
         if self.mirror is not None:
-            self.mirror.tickets(page.items)
-        self.tickets_read += len(page.items)
+            self.mirror.tickets(items)
+        self.tickets_read += len(items)
         beyond_until = False
-        for ticket, (created, _) in zip(page.items, page.keys, strict=True) if emit_empty else ():
+        for ticket, (created, _) in zip(items, keys, strict=True) if emit_empty else ():
             if run.upper and created > run.upper:
                 if not walk.descending:  # ascending: every ticket after this is beyond too
                     beyond_until = True
@@ -335,7 +381,9 @@ class ConversationExport(Checkpointing):
                     self._write(row_id, created, conversation_row(ticket_context(ticket), None))
                     self.empty_ticket_rows += 1
         below = bool(stop_below and page.last_key and page.last_key[0] < stop_below)
-        walk.advance(page, finished=beyond_until or below)
+        walk.advance(page, finished=beyond_until or below or met)
+        if pair is not None and walk.done:
+            pair.ended()
         self._checkpoint()
 
     def _message_rows(self, run: RunProgress, messages: list[tuple[dict[str, Any], Key]]) -> None:
@@ -445,10 +493,16 @@ class ConversationExport(Checkpointing):
             if start is None or at is None or end is None or end <= start:
                 return None
             covered = at - start
-            if run.messages_desc.after is not None:  # the newest-first walk's share
-                down_to = parse_api_datetime(run.messages_desc.after[0])
-                if down_to is not None:
-                    covered += max(end - down_to, timedelta(0))
+            # The other walks' shares: each from where it started to where it got.
+            split = parse_api_datetime(run.split_at) if run.split_at else None
+            for position, origin in (
+                (run.messages_desc, end),
+                (run.messages_lower, split),
+                (run.messages_upper, split),
+            ):
+                reached = parse_api_datetime(position.after[0]) if position.after else None
+                if reached is not None and origin is not None:
+                    covered += abs(origin - reached)
             return min(1.0, max(0.0, covered / (end - start)))
         start, end = end, parse_api_datetime(run.lower_messages)
         if at is None or start is None or end is None or end == start:

@@ -77,6 +77,12 @@ class RunProgress:
     new_tickets: WalkPosition = field(default_factory=WalkPosition)  # window: by creation
     messages: WalkPosition = field(default_factory=WalkPosition)  # backfill: oldest first
     messages_desc: WalkPosition = field(default_factory=WalkPosition)  # backfill: newest first
+    tickets_desc: WalkPosition = field(default_factory=WalkPosition)  # backfill: newest first
+    # Backfill: the message listing split at `split_at` (None: not decided yet, "": not split)
+    # and read from there downward (`messages_lower`) and upward (`messages_upper`); meeting.py.
+    split_at: str | None = None
+    messages_lower: WalkPosition = field(default_factory=lambda: WalkPosition(done=True))
+    messages_upper: WalkPosition = field(default_factory=lambda: WalkPosition(done=True))
     turn: int = 0  # whose page is processed next (round-robin), for a reproducible order
     listing: int = 0  # filtered exports: which set of filter parameters is being walked
     messages_of: int = 0  # filtered exports: the ticket whose messages `messages` walks
@@ -101,6 +107,10 @@ class RunProgress:
             new_tickets=WalkPosition.from_json(data.get("new_tickets")),
             messages=WalkPosition.from_json(data.get("messages")),
             messages_desc=WalkPosition.from_json(data.get("messages_desc")),
+            tickets_desc=WalkPosition.from_json(data.get("tickets_desc", {})),
+            split_at=_optional_str(data, "split_at"),
+            messages_lower=WalkPosition.from_json(data.get("messages_lower", {"done": True})),
+            messages_upper=WalkPosition.from_json(data.get("messages_upper", {"done": True})),
             turn=_check(data.get("turn", 0), int, "turn"),
             listing=_check(data.get("listing", 0), int, "listing"),
             messages_of=_check(data.get("messages_of", 0), int, "messages_of"),
@@ -110,6 +120,18 @@ class RunProgress:
             newest_message=_optional_str(data, "newest_message"),
             oldest_message=_optional_str(data, "oldest_message"),
         )
+
+
+_RUN_POSITIONS = (
+    "tickets",
+    "tickets_desc",
+    "new_tickets",
+    "messages",
+    "messages_desc",
+    "messages_lower",
+    "messages_upper",
+    "emitted",
+)
 
 
 @dataclass
@@ -138,10 +160,7 @@ class ExportProgress:
             if run is None
             else {
                 **vars(run),
-                **{
-                    name: vars(getattr(run, name))
-                    for name in ("tickets", "new_tickets", "messages", "messages_desc", "emitted")
-                },
+                **{name: vars(getattr(run, name)) for name in _RUN_POSITIONS},
             },
         }
 

@@ -4,10 +4,18 @@ A walk fetches a page, hands its new items to the caller, and only moves its pos
 caller says the page is done (after the rows are durable). Items at or before the saved key are
 dropped, which makes a repeated page harmless and lets a walk whose cursor was refused start
 over from the top and skip what it already did.
+
+A walk can also enter a listing in the middle, through a cursor built by hand (`keyset_cursor`):
+the API's cursors appear to be base64url of `["next", <sort value>, <id>]` (gorgias-api.md, an
+inference). Whether the real API takes such a cursor is unsure, so it is checked: a refusal, or a
+page that does not start past the key asked for, ends that walk (`EntryRefused`), and the walk
+it was meeting covers its stretch instead.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 from collections import deque
 from dataclasses import dataclass
@@ -23,6 +31,18 @@ log = logging.getLogger("gorgias_export")
 PAGE_SIZE = 100  # the API's maximum
 
 
+class EntryRefused(Exception):
+    """A hand-built cursor was refused, or answered with a page from the wrong place."""
+
+
+def keyset_cursor(key: Key) -> str:
+    """A cursor for the items after `key` in the walk's order, in the API's shape. The sort
+    value is written as the API shows datetimes (`+00:00`), the id as a number."""
+    value = key[0][:-1] + "+00:00" if key[0].endswith("Z") else key[0]
+    raw = json.dumps(["next", value, key[1]], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
 def item_key(item: dict[str, Any], field: str) -> Key:
     raw_id = item.get("id")
     return (sort_key(item.get(field)), raw_id if isinstance(raw_id, int) else 0)
@@ -34,6 +54,7 @@ class Fetched:
 
     page: Page
     cursor: str | None
+    entry: Key | None = None  # for a hand-built cursor: the key its page must start past
 
 
 @dataclass
@@ -56,8 +77,12 @@ class ListingWalk:
         position: WalkPosition,
         filters: Params = (),
         skip_by_key: bool = True,
+        entered: bool = False,
     ) -> None:
         self.client = client
+        # Entered in the middle with a hand-built cursor: a refused cursor is rebuilt from the
+        # position, never restarted from the top (which would re-read the other walks' part).
+        self.entered = entered
         # Off for walks whose order is not a time (custom fields by priority): the caller then
         # de-duplicates by id instead.
         self.skip_by_key = skip_by_key
@@ -82,6 +107,8 @@ class ListingWalk:
     def request(self, cursor: str | None) -> Fetched:
         """The raw page at `cursor`, with the cursor it was really fetched with (network only:
         safe to run on another thread)."""
+        if self.entered:
+            return self._request_entered(cursor)
         try:
             return Fetched(self.client.fetch_page(self.path, self.params, cursor), cursor)
         except CursorRejected as refused:
@@ -91,9 +118,29 @@ class ListingWalk:
             self.recoveries += 1
             return Fetched(self.client.fetch_page(self.path, self.params, None), None)
 
+    def _request_entered(self, cursor: str | None) -> Fetched:
+        after = self.position.after
+        built = keyset_cursor(after) if after is not None else None
+        try:
+            page = self.client.fetch_page(self.path, self.params, cursor)
+        except CursorRejected as refused:
+            if built is None or cursor == built:
+                raise EntryRefused(str(refused)) from refused
+            log.info(
+                "%s Entering %s again with a cursor built from the position.", refused, self.path
+            )
+            try:
+                page = self.client.fetch_page(self.path, self.params, built)
+            except CursorRejected as again:
+                raise EntryRefused(str(again)) from again
+            return Fetched(page, built, entry=after)
+        return Fetched(page, cursor, entry=after if cursor == built else None)
+
     def page_from(self, fetched: Fetched) -> WalkPage:
         """Keep the items not done yet; guard against a cursor that comes back."""
         page = fetched.page
+        if fetched.entry is not None:
+            self._check_entry(page.items, fetched.entry)
         if page.next_cursor is not None and page.next_cursor == fetched.cursor:
             raise ApiError(
                 f"The API returned a cursor on {self.path} that leads back to the same page; "
@@ -119,6 +166,14 @@ class ListingWalk:
             next_cursor=page.next_cursor,
             last_key=keys[-1] if keys else None,
         )
+
+    def _check_entry(self, items: list[dict[str, Any]], entry: Key) -> None:
+        """A page from a hand-built cursor must lie wholly past its key: an API that ignored or
+        misread the cursor would answer with another place in the listing."""
+        keys = [self.key(item) for item in items]
+        past = all(k < entry for k in keys) if self.descending else all(k > entry for k in keys)
+        if not past:
+            raise EntryRefused(f"The API answered a hand-built cursor on {self.path} out of place.")
 
     def _is_new(self, key: Key) -> bool:
         after = self.position.after

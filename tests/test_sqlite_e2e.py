@@ -135,7 +135,7 @@ def test_a_rerun_updates_status_everywhere_and_adds_only_what_is_new(
     [
         (3, signal.SIGKILL, -signal.SIGKILL),
         (9, signal.SIGKILL, -signal.SIGKILL),
-        (6, signal.SIGINT, 130),
+        (10, signal.SIGINT, 130),  # after the first message pages are committed
     ],
 )
 def test_a_run_stopped_during_a_request_then_rerun_gives_the_clean_database(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import random
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
@@ -11,7 +14,8 @@ from gorgias_export.client import GorgiasClient
 from gorgias_export.config import Settings
 from gorgias_export.errors import ApiError
 from gorgias_export.progress_model import WalkPosition
-from gorgias_export.walk import ListingWalk
+from gorgias_export.simulator import cursors
+from gorgias_export.walk import EntryRefused, ListingWalk, keyset_cursor
 from tests.fakes import FakeTime
 
 BASE = "https://acme.gorgias.com/api"
@@ -64,3 +68,86 @@ def test_a_refused_cursor_restarts_from_the_top_and_skips_done_items(settings: S
     assert step(walk) == []  # re-read, all done already; not called a loop
     assert step(walk) == [3, 4] and walk.done
     assert walk.recoveries == 1
+
+
+# -- entering a listing in the middle with a hand-built cursor ---------------------------------
+
+SPLIT = ("2024-01-01T00:00:30.000000Z", 0)
+
+
+def entered_walk(settings: Settings, descending: bool) -> ListingWalk:
+    client = GorgiasClient(settings, sleep=FakeTime().sleep, rng=random.Random(1))
+    position = WalkPosition(cursor=keyset_cursor(SPLIT), after=SPLIT)
+    return ListingWalk(client, "/tags", "created_datetime", descending, position, entered=True)
+
+
+def sent_cursor(call_number: int) -> str | None:
+    query = parse_qs(urlsplit(responses.calls[call_number].request.url or "").query)
+    return query.get("cursor", [None])[0]
+
+
+def test_a_hand_built_cursor_has_the_shape_of_the_apis() -> None:
+    token = keyset_cursor(SPLIT)
+    assert "=" not in token
+    decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    assert decoded == ["next", "2024-01-01T00:00:30.000000+00:00", 0]
+    assert cursors.decode(token) == ("next", "2024-01-01T00:00:30.000000+00:00", 0)
+
+
+@responses.activate
+def test_an_entered_walk_reads_on_from_its_split_point(settings: Settings) -> None:
+    responses.get(BASE + "/tags", json=page([31, 32], "c1"))
+    responses.get(BASE + "/tags", json=page([33], None))
+    walk = entered_walk(settings, descending=False)
+    assert step(walk) == [31, 32] and step(walk) == [33]
+    assert sent_cursor(0) == keyset_cursor(SPLIT) and sent_cursor(1) == "c1"
+    assert walk.done
+
+
+@responses.activate
+def test_a_refused_entry_ends_the_walk(settings: Settings) -> None:
+    responses.get(BASE + "/tags", status=400, json={"error": {"msg": "Invalid cursor."}})
+    walk = entered_walk(settings, descending=True)
+    with pytest.raises(EntryRefused):
+        walk.request(walk.position.cursor)
+    assert len(responses.calls) == 1  # no restart from the top: the other walks cover it
+
+
+@pytest.mark.parametrize(
+    ("descending", "ids"), [(False, [1, 2]), (True, [40, 39]), (False, [31, 5])]
+)
+@responses.activate
+def test_an_entry_answered_out_of_place_ends_the_walk(
+    settings: Settings, descending: bool, ids: list[int]
+) -> None:
+    # An API that ignored or misread the cursor answers with another part of the listing.
+    responses.get(BASE + "/tags", json=page(ids, "c1"))
+    walk = entered_walk(settings, descending)
+    with pytest.raises(EntryRefused, match="out of place"):
+        walk.page_from(walk.request(walk.position.cursor))
+    assert walk.position.after == SPLIT  # nothing taken from that page
+
+
+@responses.activate
+def test_an_entered_walk_whose_cursor_expires_reenters_at_its_position(
+    settings: Settings,
+) -> None:
+    responses.get(BASE + "/tags", json=page([31, 32], "c1"))
+    responses.get(BASE + "/tags", status=400, json={"error": {"msg": "Invalid cursor."}})
+    responses.get(BASE + "/tags", json=page([33], None))
+    walk = entered_walk(settings, descending=False)
+    assert step(walk) == [31, 32]
+    assert step(walk) == [33]  # not from the top: 1..30 belong to the other walks
+    assert sent_cursor(2) == keyset_cursor(("2024-01-01T00:00:32.000000Z", 32))
+
+
+@responses.activate
+def test_an_entered_walk_refused_again_when_reentering_ends(settings: Settings) -> None:
+    responses.get(BASE + "/tags", json=page([31, 32], "c1"))
+    responses.get(BASE + "/tags", status=400, json={"error": {"msg": "Invalid cursor."}})
+    responses.get(BASE + "/tags", status=400, json={"error": {"msg": "Invalid cursor."}})
+    walk = entered_walk(settings, descending=False)
+    step(walk)
+    with pytest.raises(EntryRefused):
+        walk.request(walk.position.cursor)
+    assert len(responses.calls) == 3

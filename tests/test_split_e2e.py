@@ -1,0 +1,113 @@
+"""The first run reads the message listing from four walks: both ends, and both ways from a
+split point entered with a hand-built cursor (meeting.py). Against the simulator, which takes
+such cursors, and against one that refuses them (whether the real API does is unsure)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gorgias_export.simulator import RequestRecord, SimConfig, Simulator, cursors
+from tests.conftest import EMAIL, SECRET_KEY
+from tests.e2e import expected_ids, kill_when, read_csv, row_ids, run_cli
+from tests.fakes import FakeTime
+
+
+def make_sim(cursor_ttl: float | None = None) -> Simulator:
+    # With a TTL the simulator only takes cursors it issued itself: hand-built ones are refused.
+    config = SimConfig(
+        seed=11,
+        tickets=700,
+        rate_limit=False,
+        email=EMAIL,
+        api_key=SECRET_KEY,
+        cursor_ttl=cursor_ttl,
+    )
+    # A fake clock for the refusing one, so that no cursor it issued expires during the test.
+    return Simulator(config, clock=FakeTime()) if cursor_ttl else Simulator(config)
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with make_sim() as simulator:
+        yield simulator
+        assert simulator.non_get_requests == []
+
+
+def floor(sim: Simulator) -> int:
+    return math.ceil(len(sim.dataset.tickets) / 100) + math.ceil(len(sim.dataset.messages) / 100)
+
+
+def is_entry(record: RequestRecord) -> bool:
+    """A request with a hand-built cursor: the simulator's own always name a real item."""
+    token = record.query.get("cursor", [None])[0]
+    return token is not None and cursors.decode(token)[2] == 0
+
+
+def export(sim: Simulator, out: Path) -> list[dict[str, str]]:
+    result = run_cli(sim, "tickets", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    rows = read_csv(out)
+    assert row_ids(rows) == expected_ids(sim) and max(row_ids(rows).values()) == 1
+    return rows
+
+
+def test_the_first_run_enters_the_message_listing_in_the_middle(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    export(sim, tmp_path / "tickets.csv")
+    entries = [r for r in sim.requests if is_entry(r)]
+    assert [(r.path, r.query["order_by"][0], r.status) for r in entries] == [
+        ("/api/messages", "created_datetime:desc", 200),
+        ("/api/messages", "created_datetime:asc", 200),
+    ]
+    split = cursors.decode(entries[0].query["cursor"][0])[1]
+    assert cursors.decode(entries[1].query["cursor"][0])[1] == split
+    # Four message walks met in two places; each stretch ends on a part-used page at most.
+    assert sim.count() <= floor(sim) + 3
+    orders = [r.query["order_by"][0] for r in sim.requests if r.path == "/api/messages"]
+    assert orders.count("created_datetime:asc") > 2 and orders.count("created_datetime:desc") > 2
+
+
+def test_an_api_that_refuses_hand_built_cursors_gets_every_row_from_the_ends(
+    tmp_path: Path,
+) -> None:
+    with make_sim(cursor_ttl=3600) as sim:
+        export(sim, tmp_path / "tickets.csv")
+        entries = [r for r in sim.requests if is_entry(r)]
+        assert [r.status for r in entries] == [400, 400]
+        assert sim.count() <= floor(sim) + 3 + len(entries)
+
+
+def test_the_split_export_reruns_incrementally(sim: Simulator, tmp_path: Path) -> None:
+    out = tmp_path / "tickets.csv"
+    export(sim, out)
+    sim.reset_stats()
+    added = sim.dataset.add_message(sim.dataset.tickets[0]["id"])
+    rows = export(sim, out)
+    assert rows[-1]["message_id"] == str(added["id"])
+    assert not any(is_entry(r) for r in sim.requests)  # incremental runs read newest first
+
+
+@pytest.mark.parametrize("after_entry", [0, 1, 4, 9])
+def test_kill_9_while_four_walks_run_resumes_to_the_same_bytes(
+    sim: Simulator, tmp_path: Path, after_entry: int
+) -> None:
+    clean = tmp_path / "clean.csv"
+    export(sim, clean)
+    sim.reset_stats()
+    out = tmp_path / "tickets.csv"
+    entered: list[int] = []
+
+    def nth_request_after_the_split(record: RequestRecord, paths: list[str]) -> bool:
+        if is_entry(record) and not entered:
+            entered.append(len(paths))
+        return bool(entered) and len(paths) == entered[0] + after_entry
+
+    status = kill_when(sim, nth_request_after_the_split, "tickets", "--out", str(out))
+    assert status == -9
+    export(sim, out)
+    assert out.read_bytes() == clean.read_bytes()
