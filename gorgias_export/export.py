@@ -234,9 +234,7 @@ class ConversationExport(Checkpointing):
             if chain in (tickets.up, tickets.down):
                 self._ticket_page(run, chain, emit_empty=True, pair=tickets)
                 continue
-            page = self._backfill_messages(run, chain, pair_of(chain))
-            if chain is newest and run.split_at is None:
-                self._decide_split(run, page)
+            self._backfill_messages(run, chain, pair_of(chain), split_after=chain is newest)
 
     def _walk(
         self, path: str, descending: bool, position: WalkPosition, entered: bool = False
@@ -256,7 +254,6 @@ class ConversationExport(Checkpointing):
         if split is not None:
             for position in (run.messages_lower, run.messages_upper):
                 position.cursor, position.after, position.done = keyset_cursor(split), split, False
-        self._checkpoint()
 
     def _skip_done_pages(self, chain: Chain) -> bool:
         """Pass over pages with nothing new (a walk re-reading from the start after its cursor
@@ -278,7 +275,9 @@ class ConversationExport(Checkpointing):
         # Equal times: the next ticket page may still hold one created in the same instant.
         return bool(page.keys) and (frontier is None or frontier[0] <= page.keys[-1][0])
 
-    def _backfill_messages(self, run: RunProgress, chain: Chain, pair: Pair) -> WalkPage:
+    def _backfill_messages(
+        self, run: RunProgress, chain: Chain, pair: Pair, split_after: bool = False
+    ) -> None:
         page = chain.take()
         mine, met = pair.cut(chain, page.keys)
         in_window = []
@@ -291,8 +290,10 @@ class ConversationExport(Checkpointing):
         chain.walk.advance(page, finished=met)
         if chain.walk.done:  # met, or read the whole listing: the pair's stretch is done
             pair.ended()
+        if split_after and run.split_at is None:
+            # Saved with this page, so a run killed here decides on the same page again.
+            self._decide_split(run, page)
         self._checkpoint()
-        return page
 
     def _worth_asking_ahead(
         self, run: RunProgress, pair_of: Callable[[Chain], Pair], chain: Chain, page: WalkPage

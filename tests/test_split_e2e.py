@@ -4,13 +4,22 @@ such cursors, and against one that refuses them (whether the real API does is un
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gorgias_export.client import GorgiasClient
+from gorgias_export.config import Secret, Settings
+from gorgias_export.export import ConversationExport
+from gorgias_export.progress_model import ExportProgress
+from gorgias_export.rows import CONVERSATION_COLUMNS
 from gorgias_export.simulator import RequestRecord, SimConfig, Simulator, cursors
+from gorgias_export.ticket_index import TicketIndex
+from gorgias_export.writers import RowSink, make_encoder
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import expected_ids, kill_when, read_csv, row_ids, run_cli
 from tests.fakes import FakeTime
@@ -111,3 +120,24 @@ def test_kill_9_while_four_walks_run_resumes_to_the_same_bytes(
     assert status == -9
     export(sim, out)
     assert out.read_bytes() == clean.read_bytes()
+
+
+def test_the_split_is_saved_with_the_page_it_was_decided_on(sim: Simulator, tmp_path: Path) -> None:
+    """Regression: the split point was once saved one checkpoint after the newest-first walk's
+    first page, so a run killed in between decided it again on a later page, and the resumed
+    run wrote its rows in another order than an uninterrupted one."""
+    saved: list[dict[str, Any]] = []
+    settings = Settings(base_url=sim.url, email=EMAIL, api_key=Secret(SECRET_KEY))
+    sink = RowSink(make_encoder("csv", CONVERSATION_COLUMNS), str(tmp_path / "tickets.csv"))
+    export = ConversationExport(
+        GorgiasClient(settings),
+        TicketIndex(None),
+        sink,
+        ExportProgress(),
+        lambda progress: saved.append(json.loads(json.dumps(progress.to_json()))),
+    )
+    export.run()
+    sink.close()
+    runs = [state["run"] for state in saved if state["run"] is not None]
+    newest_started = [run for run in runs if run["messages_desc"]["after"] is not None]
+    assert newest_started and all(run["split_at"] for run in newest_started)
