@@ -290,20 +290,22 @@ def kills(scale: Scale, ws: Workspace) -> None:
       the messages from a split point in the middle, four walks at once)."""
     rng = random.Random(scale.seed)
     target = TALLY.kills + scale.kills
-    _kills_against(scale, ws, rng, target - scale.kills // 2, expiring=True)
-    _kills_against(scale, ws, rng, target, expiring=False)
+    # The second API goes on through the list of stops where the first left off.
+    stops = _kills_against(scale, ws, rng, target - scale.kills // 2, expiring=True, stops=0)
+    _kills_against(scale, ws, rng, target, expiring=False, stops=stops)
     ws.finish()
 
 
 def _kills_against(
-    scale: Scale, ws: Workspace, rng: random.Random, target: int, expiring: bool
-) -> None:
+    scale: Scale, ws: Workspace, rng: random.Random, target: int, expiring: bool, stops: int
+) -> int:
+    """Kill runs until the tally reaches `target`; returns how many stops were made so far."""
     clock = ManualClock()
     sim = start_simulator(scale, scale.tickets, clock=clock, cursor_ttl=60 if expiring else None)
     mode = "expiring" if expiring else "stateless"
     try:
         clean = clean_export(ws, sim, f"clean-{mode}.csv")
-        exports, stops, recoveries = 0, 0, 0
+        exports, recoveries, first_stop = 0, 0, stops
         while TALLY.kills < target:
             out = ws.path(f"killed-{mode}-{exports}.csv")
             exports += 1
@@ -327,8 +329,10 @@ def _kills_against(
             assert recoveries >= 1, "no rerun had to recover from an expired cursor"
         else:
             assert any(_is_entry(r) for r in sim.requests), "the messages were not split"
+        assert stops > first_stop, "no run was stopped"
     finally:
         retire(sim)
+    return stops
 
 
 def _is_entry(record: RequestRecord) -> bool:
