@@ -9,12 +9,16 @@ import itertools
 import math
 import signal
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gorgias_export.simulator import RequestRecord, SimConfig, Simulator, cursors
+from gorgias_export.simulator import api as sim_api
+from gorgias_export.simulator.keyset import Position
+from gorgias_export.timeutil import parse_api_datetime
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import expected_ids, kill_when, read_csv, read_jsonl, row_ids, run_cli
 from tests.fakes import FakeTime
@@ -312,3 +316,50 @@ def test_a_first_run_stays_within_three_requests_of_the_floor(
         ok(sim, "tickets", "--out", str(out))
         assert row_ids(read_csv(out)) == expected_ids(sim)
         assert sim.count() <= _floor(sim) + 3
+
+
+def test_an_api_that_refuses_hand_built_cursors_is_asked_once(tmp_path: Path) -> None:
+    """Each middle entry was tried on its own, though both have the same shape: two certain
+    refusals, and the split point still cut the listing into two stretches (each ending on a
+    part-used page) that the two ends then read: floor + 4 requests."""
+    with _split_sim(700, 2, refuses_hand_built=True) as sim:
+        out = tmp_path / "tickets.csv"
+        ok(sim, "tickets", "--out", str(out))
+        assert row_ids(read_csv(out)) == expected_ids(sim)
+        assert [record.status for record in _entries(sim)] == [400]
+        assert sim.count() <= _floor(sim) + 3
+
+
+def test_an_api_that_misreads_the_split_cursor_loses_no_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each middle entry was checked on its own: a page wholly past the split point passed. An
+    API that reads a cursor's time to the second enters the walk down below the sub-second
+    before the split point (a page wholly past it: taken), and the walk up just as low (caught,
+    so that walk ended and the newest-first walk read down to the split point only): the
+    messages created in that sub-second were in no walk's stretch and were never written."""
+    with _split_sim(700, 11) as sim:
+        ok(sim, "tickets", "--out", str(tmp_path / "first.csv"))
+        split = cursors.decode(_entries(sim)[0].query["cursor"][0])[1]
+        assert isinstance(split, str)
+        moment = parse_api_datetime(split)
+        assert moment is not None and moment.microsecond >= 300_000
+        added = sim.dataset.add_message(
+            sim.dataset.tickets[0]["id"], created=moment - timedelta(milliseconds=300)
+        )
+        real = sim_api.read_position
+
+        def to_the_second(*args: Any) -> Position | None:
+            position = real(*args)
+            if position is None or position.key[1] != 0:
+                return position
+            microseconds = position.key[0]
+            return Position(position.kind, (microseconds - microseconds % 1_000_000, 0))
+
+        monkeypatch.setattr(sim_api, "read_position", to_the_second)
+        sim.reset_stats()
+        out = tmp_path / "tickets.csv"
+        ok(sim, "tickets", "--out", str(out))
+        assert cursors.decode(_entries(sim)[0].query["cursor"][0])[1] == split  # same split
+        assert str(added["id"]) in {row["message_id"] for row in read_csv(out)}
+        assert row_ids(read_csv(out)) == expected_ids(sim)
