@@ -121,6 +121,15 @@ class ListingWalk:
     def _request_entered(self, cursor: str | None) -> Fetched:
         after = self.position.after
         built = keyset_cursor(after) if after is not None else None
+        if after is not None and after[1] == 0 and cursor == built:
+            # The split point itself (no item has id 0): only a hand-built cursor leads there.
+            # An API that cannot read one may answer anything, a 5xx too; failing the run
+            # would fail every rerun at the same request, so any error ends this walk.
+            try:
+                page = self.client.fetch_page(self.path, self.params, built)
+            except ApiError as failed:
+                raise EntryRefused(str(failed)) from failed
+            return Fetched(page, built, entry=after)
         try:
             page = self.client.fetch_page(self.path, self.params, cursor)
         except CursorRejected as refused:

@@ -15,9 +15,13 @@ from typing import Any
 
 import pytest
 
+from gorgias_export.client import GorgiasClient
+from gorgias_export.config import Secret, Settings
+from gorgias_export.job import TicketsJob, run_tickets_job
 from gorgias_export.simulator import RequestRecord, SimConfig, Simulator, cursors
 from gorgias_export.simulator import api as sim_api
 from gorgias_export.simulator.keyset import Position
+from gorgias_export.simulator.replies import Reply, error
 from gorgias_export.timeutil import parse_api_datetime
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import expected_ids, kill_when, read_csv, read_jsonl, row_ids, run_cli
@@ -363,3 +367,29 @@ def test_an_api_that_misreads_the_split_cursor_loses_no_message(
         assert cursors.decode(_entries(sim)[0].query["cursor"][0])[1] == split  # same split
         assert str(added["id"]) in {row["message_id"] for row in read_csv(out)}
         assert row_ids(read_csv(out)) == expected_ids(sim)
+
+
+def test_an_api_that_answers_the_split_cursor_with_a_5xx_still_finishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a 4xx on the hand-built cursor ended the middle walk. Whether the real API takes
+    such a cursor is unsure, and one it cannot read may well crash it (500): the run stopped
+    with "progress is saved, rerun later", and every rerun stopped again at the same request,
+    so the export could never finish."""
+    with _split_sim(700, 11) as sim:
+        real = sim._api.get
+
+        def crashes_on_hand_built(target: str, path: str, query: Any, ttl: Any) -> Reply:
+            token = (query.get("cursor") or [None])[0]
+            if token is not None and cursors.decode(token)[2] == 0:
+                return error(500, "Internal server error.")
+            return real(target, path, query, ttl)
+
+        monkeypatch.setattr(sim._api, "get", crashes_on_hand_built)
+        out = tmp_path / "tickets.csv"
+        settings = Settings(base_url=sim.url, email=EMAIL, api_key=Secret(SECRET_KEY))
+        # No real sleeping, no retry budget: the 500s are given up on at once.
+        client = GorgiasClient(settings, sleep=lambda seconds: None, retry_budget=0.0)
+        result = run_tickets_job(client, TicketsJob(output=str(out), fmt="csv"))
+        assert result.status.complete
+        assert _entries(sim) and row_ids(read_csv(out)) == expected_ids(sim)
