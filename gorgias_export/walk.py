@@ -178,10 +178,13 @@ class ListingWalk:
 
     def _check_entry(self, items: list[dict[str, Any]], entry: Key) -> None:
         """A page from a hand-built cursor must lie wholly past its key: an API that ignored or
-        misread the cursor would answer with another place in the listing."""
+        misread the cursor would answer with another place in the listing. It must not be
+        empty either: past any key a middle walk enters at lie at least the rows its partner
+        (an end) has read, and an empty last page would end the walk and its partner with the
+        rows between them unread."""
         keys = [self.key(item) for item in items]
         past = all(k < entry for k in keys) if self.descending else all(k > entry for k in keys)
-        if not past:
+        if not keys or not past:
             raise EntryRefused(f"The API answered a hand-built cursor on {self.path} out of place.")
 
     def _is_new(self, key: Key) -> bool:

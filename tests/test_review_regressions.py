@@ -21,7 +21,7 @@ from gorgias_export.job import TicketsJob, run_tickets_job
 from gorgias_export.simulator import RequestRecord, SimConfig, Simulator, cursors
 from gorgias_export.simulator import api as sim_api
 from gorgias_export.simulator.keyset import Position
-from gorgias_export.simulator.replies import Reply, error
+from gorgias_export.simulator.replies import Reply, dumps, error
 from gorgias_export.timeutil import parse_api_datetime
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import expected_ids, kill_when, read_csv, read_jsonl, row_ids, run_cli
@@ -393,3 +393,30 @@ def test_an_api_that_answers_the_split_cursor_with_a_5xx_still_finishes(
         result = run_tickets_job(client, TicketsJob(output=str(out), fmt="csv"))
         assert result.status.complete
         assert _entries(sim) and row_ids(read_csv(out)) == expected_ids(sim)
+
+
+def test_an_api_that_answers_the_split_cursor_with_an_empty_page_loses_no_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An entry was checked by its items lying past the split point, which an empty page passes.
+    An API that answers a cursor naming no item (id 0) with an empty last page, as a lookup of
+    the item would, ended the walk down from the split point as if it had read to the bottom of
+    the listing, and with it the oldest-first walk: every message between the oldest-first
+    walk's position and the split point was never written. (Neither entry can be empty for real:
+    both ends have read messages on either side of the split point before it is made.)"""
+    with _split_sim(700, 11) as sim:
+        real = sim._api.get
+
+        def nothing_after_hand_built(target: str, path: str, query: Any, ttl: Any) -> Reply:
+            token = (query.get("cursor") or [None])[0]
+            if token is not None and cursors.decode(token)[2] == 0:
+                meta = {"prev_cursor": None, "next_cursor": None}
+                body = {"object": "list", "uri": target, "data": [], "meta": meta}
+                return Reply(200, dumps(body))
+            return real(target, path, query, ttl)
+
+        monkeypatch.setattr(sim._api, "get", nothing_after_hand_built)
+        out = tmp_path / "tickets.csv"
+        ok(sim, "tickets", "--out", str(out))
+        assert _entries(sim)
+        assert row_ids(read_csv(out)) == expected_ids(sim)
