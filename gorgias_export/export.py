@@ -210,15 +210,24 @@ class ConversationExport(Checkpointing):
                 active += [chain for chain in (newest, lower, upper) if not chain.done]
             chain = active[run.turn % len(active)]
             try:
+                if chain in (lower, upper) and _entering(run):
+                    # Both entries are checked before either is used: an API that misreads
+                    # the cursor enters too low or too high, which only one of them can see.
+                    lower.peek()
+                    upper.peek()
                 # Pages already done (re-read after a refused cursor) are passed over first, so
                 # that what follows is decided on the page a clean run would have seen.
                 if not self._skip_done_pages(chain):
                     pair_of(chain).ended()  # read to the end of the listing
                     continue
             except EntryRefused as refused:
-                # No way in at the split point: the walk it meets reads its stretch instead.
                 log.info("%s Reading on from the ends instead.", refused)
-                chain.walk.position.done = True
+                if _entering(run):
+                    # No way in at the split point: no split, the two ends meet each other.
+                    run.split_at = ""
+                    run.messages_lower.done = run.messages_upper.done = True
+                else:  # refused on re-entering: the walk it meets reads its stretch instead
+                    chain.walk.position.done = True
                 self._checkpoint()
                 continue
             if (
@@ -509,6 +518,15 @@ class ConversationExport(Checkpointing):
         if at is None or start is None or end is None or end == start:
             return None
         return min(1.0, max(0.0, (at - start) / (end - start)))
+
+
+def _entering(run: RunProgress) -> bool:
+    """Whether the message listing is split and neither middle walk has read a page yet."""
+    entry = (run.split_at, 0)
+    return bool(run.split_at) and all(
+        not position.done and position.after == entry
+        for position in (run.messages_lower, run.messages_upper)
+    )
 
 
 def _capped(newest: str | None, run: RunProgress) -> str | None:

@@ -10,7 +10,9 @@ directions (walk.py's hand-built cursors), which makes two pairs:
 Each walk stops at its partner's position: where the partner has got to, or, for a walk that
 has not read a page yet, where it starts. A middle walk starts with its position set to `(T, 0)`,
 which splits the listing exactly (ids are positive), so the rule needs no special case: when the
-API refuses a middle entry, that walk is simply done and its partner reads on up to `T`.
+API refuses a middle walk's re-entry, that walk is simply done and its partner reads on up to
+where it got. The two entries at `T` are checked together, and one refused drops the split
+(export.py): an API that misreads the cursor enters too low or too high, which only one sees.
 
 Which walk meets which is fixed by the data (and the saved split point), so a resumed run takes
 the same decisions as an uninterrupted one.
@@ -64,15 +66,19 @@ class Pair:
 
     def worth_asking_ahead(self, chain: Chain, page: WalkPage) -> bool:
         """Whether the page after `page` is worth requesting now: not when the gap left to the
-        partner is under about a page and a half, where it would be mostly wasted."""
-        own, other = chain.walk.position.after, self.boundary(chain)
-        if not page.keys or own is None or other is None:
+        partner is under about a page and a half, where it would be mostly wasted. A partner
+        still walking reads about a page toward this walk before that page is processed (the
+        walks take turns), so then the gap must hold a page more."""
+        other = self.boundary(chain)
+        if not page.keys or other is None:
             return True
+        # A walk's first page: the gap starts where the page does.
+        own = chain.walk.position.after or page.keys[0]
         span = _seconds_between(page.keys[0][0], page.keys[-1][0])
         gap = _seconds_between(own[0], other[0])
         if span is None or gap is None:
             return True
-        return gap > span * 1.5
+        return gap > span * (1.5 if self.partner(chain).done else 2.5)
 
 
 def split_point(low: Key, high: Key, page_keys: list[Key]) -> Key | None:

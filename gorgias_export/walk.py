@@ -121,6 +121,15 @@ class ListingWalk:
     def _request_entered(self, cursor: str | None) -> Fetched:
         after = self.position.after
         built = keyset_cursor(after) if after is not None else None
+        if after is not None and after[1] == 0 and cursor == built:
+            # The split point itself (no item has id 0): only a hand-built cursor leads there.
+            # An API that cannot read one may answer anything, a 5xx too; failing the run
+            # would fail every rerun at the same request, so any error ends this walk.
+            try:
+                page = self.client.fetch_page(self.path, self.params, built)
+            except ApiError as failed:
+                raise EntryRefused(str(failed)) from failed
+            return Fetched(page, built, entry=after)
         try:
             page = self.client.fetch_page(self.path, self.params, cursor)
         except CursorRejected as refused:
@@ -169,10 +178,13 @@ class ListingWalk:
 
     def _check_entry(self, items: list[dict[str, Any]], entry: Key) -> None:
         """A page from a hand-built cursor must lie wholly past its key: an API that ignored or
-        misread the cursor would answer with another place in the listing."""
+        misread the cursor would answer with another place in the listing. It must not be
+        empty either: past any key a middle walk enters at lie at least the rows its partner
+        (an end) has read, and an empty last page would end the walk and its partner with the
+        rows between them unread."""
         keys = [self.key(item) for item in items]
         past = all(k < entry for k in keys) if self.descending else all(k > entry for k in keys)
-        if not past:
+        if not keys or not past:
             raise EntryRefused(f"The API answered a hand-built cursor on {self.path} out of place.")
 
     def _is_new(self, key: Key) -> bool:

@@ -87,8 +87,9 @@ def test_an_api_that_refuses_hand_built_cursors_gets_every_row_from_the_ends(
     with make_sim(cursor_ttl=3600) as sim:
         export(sim, tmp_path / "tickets.csv")
         entries = [r for r in sim.requests if is_entry(r)]
-        assert [r.status for r in entries] == [400, 400]
-        assert sim.count() <= floor(sim) + 3 + len(entries)
+        # One refusal is enough: the other entry has the same shape, and is not tried.
+        assert [r.status for r in entries] == [400]
+        assert sim.count() <= floor(sim) + 3
 
 
 def test_the_split_export_reruns_incrementally(sim: Simulator, tmp_path: Path) -> None:
