@@ -141,8 +141,18 @@ def achieved_share(records: list[RequestRecord], rate: float) -> float | None:
     return len(times) / (CAPACITY + rate * span)
 
 
-def measure(label: str, tickets: int, latency: float, rate_limited: bool, workdir: Path) -> Result:
+def measure(
+    label: str,
+    tickets: int,
+    latency: float,
+    rate_limited: bool,
+    workdir: Path,
+    refuse_built_cursors: bool = False,
+) -> Result:
     config = SimConfig(
+        # A TTL makes the simulator refuse cursors it did not issue (the split point's); one
+        # this long never expires the cursors it did issue.
+        cursor_ttl=10**7 if refuse_built_cursors else None,
         seed=11,
         tickets=tickets,
         email=EMAIL,
@@ -259,6 +269,11 @@ def main() -> int:
         "rate: just the throttled runs",
     )
     parser.add_argument(
+        "--refuse-built-cursors",
+        action="store_true",
+        help="an API that refuses hand-built cursors: the first run reads from the ends only",
+    )
+    parser.add_argument(
         "--latency",
         type=float,
         action="append",
@@ -281,7 +296,8 @@ def main() -> int:
         workdir = Path(scratch)
         for name, tickets in sizes.items():
             for latency in latencies:
-                result = measure(f"{name} @{latency:g}s", tickets, latency, True, workdir)
+                label = f"{name} @{latency:g}s" + (" refused" if args.refuse_built_cursors else "")
+                result = measure(label, tickets, latency, True, workdir, args.refuse_built_cursors)
                 print(table([result]).splitlines()[-1], flush=True)
                 results.append(result)
         if args.only == "rate":
