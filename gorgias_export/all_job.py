@@ -17,7 +17,6 @@ from typing import Any
 from gorgias_export import entity_job
 from gorgias_export.client import GorgiasClient
 from gorgias_export.display import Status
-from gorgias_export.entity_export import EntityExport
 from gorgias_export.errors import OutputError, StateConflict
 from gorgias_export.export import ConversationExport
 from gorgias_export.mirror import TABLES, ConversationMirror
@@ -261,11 +260,11 @@ def _sqlite_entity(
     )
     table = entity_job.entity_table(store, entity)
     full = entity.incremental is Incremental.FULL
-    export = EntityExport(
+    export = entity_job.entity_export(
         client,
         entity,
+        "sqlite",
         table,
-        entity_job.shaper_for(entity, "sqlite"),
         progress,
         lambda current: state.save_part(name, current.to_json()),
         snapshot=entity_job.TableSnapshot(table) if full else None,
@@ -323,11 +322,11 @@ def _entity(
         entity, job.fmt, output, progress, lambda at_start: state.save_part(name, at_start)
     )
     try:
-        export = EntityExport(
+        export = entity_job.entity_export(
             client,
             entity,
+            job.fmt,
             sink,
-            entity_job.shaper_for(entity, job.fmt),
             progress,
             lambda current: state.save_part(name, current.to_json()),
             snapshot=snapshot,

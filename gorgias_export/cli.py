@@ -407,7 +407,7 @@ def _shared_option_annotations() -> dict[str, Any]:
             typer.Option(
                 "--format",
                 "-f",
-                help="csv or jsonl; default: from the --out extension.",
+                help="csv, jsonl or sqlite; default: from the --out extension.",
                 show_default=False,
             ),
         ],
@@ -539,7 +539,10 @@ def all_entities(
         ),
     ],
     fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="csv or jsonl for every file.")
+        Format,
+        typer.Option(
+            "--format", "-f", help="csv or jsonl for every file, or sqlite for one database."
+        ),
     ] = Format.csv,
     fresh: Annotated[
         bool,

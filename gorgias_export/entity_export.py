@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from gorgias_export.chains import Chain
@@ -21,8 +21,8 @@ from gorgias_export.checkpoints import Checkpointing
 from gorgias_export.client import GorgiasClient, Params
 from gorgias_export.progress_model import EntityProgress, EntityRun, WalkPosition
 from gorgias_export.resources import INCREMENTAL_OVERLAP, Entity, Incremental, Listing
-from gorgias_export.timeutil import format_utc, parse_api_datetime, sort_key
-from gorgias_export.walk import ListingWalk, WalkPage
+from gorgias_export.timeutil import format_utc, shift, sort_key
+from gorgias_export.walk import ListingWalk, below, stays_above
 from gorgias_export.writers import Sink
 
 Item = dict[str, Any]
@@ -61,11 +61,6 @@ class Snapshot(Protocol):
 
 RowShaper = Callable[[Item, Listing], dict[str, Any]]
 Checkpoint = Callable[[EntityProgress], None]
-
-
-def _shift(value: str | None, delta: timedelta) -> str | None:
-    parsed = parse_api_datetime(value) if value else None
-    return format_utc(parsed + delta) if parsed else None
 
 
 def _fingerprint(item: Item) -> str:
@@ -162,7 +157,7 @@ class EntityExport(Checkpointing):
             return EntityRun("full", None, started)
         if p.completed_runs == 0 or p.watermark is None:
             return EntityRun("backfill", self.since, started)
-        lower = _shift(p.watermark, -self._window)
+        lower = shift(p.watermark, -self._window)
         if self.since and (lower is None or self.since > lower):
             lower = self.since
         return EntityRun("window", lower, started)
@@ -191,7 +186,7 @@ class EntityExport(Checkpointing):
             skip_by_key=run.plan != "full",
         )
         floor = run.lower if descending else None
-        chain = Chain(walk, prefetch=lambda page: not _reached(page, floor))
+        chain = Chain(walk, prefetch=stays_above(floor))
         while not walk.done:
             page = chain.take()
             if walk.recoveries and not self.entity.keeps_ids:
@@ -199,7 +194,7 @@ class EntityExport(Checkpointing):
             self.items_read += len(page.items)
             for item in page.items:
                 self._consider(run, item, listing)
-            walk.advance(page, finished=_reached(page, floor))
+            walk.advance(page, finished=below(page, floor))
             self._checkpoint()
 
     def _single_object(self, run: EntityRun) -> None:
@@ -250,7 +245,7 @@ class EntityExport(Checkpointing):
     def _cutoff(self, run: EntityRun) -> str:
         """Ids of rows older than this cannot come back in the next run's window."""
         newest = self._watermark(run)
-        return _shift(newest, -self._window) or ""
+        return shift(newest, -self._window) or ""
 
     def _watermark(self, run: EntityRun) -> str | None:
         newest = max(filter(None, (self.progress.watermark, run.newest)), default=None)
@@ -311,8 +306,3 @@ class EntityExport(Checkpointing):
 
 class _StartOver(Exception):
     """Internal: begin this full read again from an empty snapshot."""
-
-
-def _reached(page: WalkPage, floor: str | None) -> bool:
-    """Whether a walk down to `floor` has gone below it (so it stops after this page)."""
-    return bool(floor and page.last_key and page.last_key[0] < floor)

@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from gorgias_export.client import GorgiasClient, Params
-from gorgias_export.entity_export import EntityExport, EntityStatus, RowShaper
+from gorgias_export.entity_export import EntityExport, EntityStatus, RowShaper, Snapshot
 from gorgias_export.errors import OutputError, StateConflict, UsageError
 from gorgias_export.output_paths import (
     check_output_path,
     check_parent,
     parse_or_refuse,
+    sqlite_output,
     starting_progress,
 )
 from gorgias_export.progress_model import EntityProgress
@@ -39,7 +40,7 @@ from gorgias_export.state import (
     save_state,
 )
 from gorgias_export.timeutil import format_utc
-from gorgias_export.writers import CsvEncoder, JsonlEncoder, RowEncoder, RowSink
+from gorgias_export.writers import CsvEncoder, JsonlEncoder, RowEncoder, RowSink, Sink
 
 # Bump when an entity's columns change, so a resume never appends rows of another shape.
 ENTITY_COLUMNS_VERSION = 1
@@ -97,27 +98,57 @@ def run_entity_job(
         client.close()
 
 
+def entity_export(
+    client: GorgiasClient,
+    entity: Entity,
+    fmt: str,
+    sink: Sink,
+    progress: EntityProgress,
+    checkpoint: Callable[[EntityProgress], None],
+    *,
+    snapshot: Snapshot | None = None,
+    on_status: Callable[[EntityStatus], None] | None = None,
+    filters: Params = (),
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> EntityExport:
+    """The export loop of one entity into `sink`, its rows shaped for `fmt` (also for `all`)."""
+    return EntityExport(
+        client,
+        entity,
+        sink,
+        shaper_for(entity, fmt),
+        progress,
+        checkpoint,
+        filters=filters,
+        since=since,
+        until=until,
+        snapshot=snapshot,
+        on_status=on_status,
+    )
+
+
 def _export(
     client: GorgiasClient,
     job: EntityJob,
-    sink: RowSink,
+    sink: Sink,
     progress: EntityProgress,
     checkpoint: Callable[[EntityProgress], None],
     on_status: Callable[[EntityStatus], None] | None,
-    snapshot: Any = None,
+    snapshot: Snapshot | None = None,
 ) -> EntityExport:
-    return EntityExport(
+    return entity_export(
         client,
         job.entity,
+        job.fmt,
         sink,
-        shaper_for(job.entity, job.fmt),
         progress,
         checkpoint,
+        snapshot=snapshot,
+        on_status=on_status,
         filters=job.filters,
         since=job.since,
         until=job.until,
-        snapshot=snapshot,
-        on_status=on_status,
     )
 
 
@@ -319,14 +350,7 @@ def sqlite_progress(
 def _run_to_sqlite(
     client: GorgiasClient, job: EntityJob, on_status: Callable[[EntityStatus], None] | None
 ) -> EntityResult:
-    if job.output == "-":
-        raise UsageError("SQLite output needs a file: give --out a path such as mirror.db.")
-    if job.state_path is not None:
-        raise UsageError(
-            "--state does not apply to SQLite output: the state lives in the database."
-        )
-    output = Path(job.output).resolve()
-    check_output_path(output, f"{job.entity.name}.db")
+    output = sqlite_output(job.output, job.state_path, f"{job.entity.name}.db")
     # Not the path: the state travels inside the file, so a copied database goes on.
     identity = {k: v for k, v in identity_for(client, job, output).items() if k != "output"}
     key = job.entity.name
@@ -338,25 +362,18 @@ def _run_to_sqlite(
                 store.reset(key, [table])  # committed with the first page, or not at all
                 progress = EntityProgress()
             else:
-                progress = (
-                    sqlite_progress(store, key, identity, output, [table]) or EntityProgress()
-                )
+                progress = sqlite_progress(store, key, identity, output, [table])
             sink = entity_table(store, job.entity)
             full = job.entity.incremental is Incremental.FULL
-            export = EntityExport(
+            status = _export(
                 client,
-                job.entity,
+                job,
                 sink,
-                shaper_for(job.entity, "sqlite"),
                 progress,
                 lambda current: store.save_state(key, identity, current.to_json()),
-                filters=job.filters,
-                since=job.since,
-                until=job.until,
-                snapshot=TableSnapshot(sink) if full else None,
-                on_status=on_status,
-            )
-            status = export.run()
+                on_status,
+                TableSnapshot(sink) if full else None,
+            ).run()
             total = store.row_count(table)
         finally:
             store.close()

@@ -27,7 +27,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from gorgias_export.chains import Chain
@@ -35,17 +35,22 @@ from gorgias_export.checkpoints import Checkpointing
 from gorgias_export.client import GorgiasClient
 from gorgias_export.meeting import Pair, split_point
 from gorgias_export.progress_model import ExportProgress, Key, RunProgress, WalkPosition
+from gorgias_export.resources import INCREMENTAL_OVERLAP
 from gorgias_export.rows import conversation_row, ticket_context, unknown_ticket_context
 from gorgias_export.ticket_index import TicketIndex
-from gorgias_export.timeutil import format_utc, parse_api_datetime, sort_key
-from gorgias_export.walk import EntryRefused, ListingWalk, WalkPage, keyset_cursor
+from gorgias_export.timeutil import format_utc, parse_api_datetime, shift, sort_key
+from gorgias_export.walk import (
+    EntryRefused,
+    ListingWalk,
+    WalkPage,
+    below,
+    keyset_cursor,
+    stays_above,
+)
 from gorgias_export.writers import Sink
 
-# Rows created this close to the previous run's newest are read again and de-duplicated by id:
-# it absorbs clock skew and late-indexed rows at the incremental boundary.
 log = logging.getLogger("gorgias_export")
 
-INCREMENTAL_OVERLAP = timedelta(minutes=15)
 TICKET_IDS_PER_REQUEST = 100
 
 
@@ -85,11 +90,6 @@ class Mirror(Protocol):
 
     def tickets(self, items: list[dict[str, Any]]) -> None: ...
     def messages(self, items: list[dict[str, Any]]) -> None: ...
-
-
-def _shift(key: str | None, delta: timedelta) -> str | None:
-    parsed = parse_api_datetime(key) if key else None
-    return format_utc(parsed + delta) if parsed else None
 
 
 def _latest(*values: str | None) -> str | None:
@@ -170,8 +170,8 @@ class ConversationExport(Checkpointing):
         p = self.progress
         if p.completed_runs == 0 and self.since is None:
             return RunProgress("backfill", None, None, self.until, started)
-        lower_tickets = _latest(self.since, _shift(p.watermark_tickets, -INCREMENTAL_OVERLAP))
-        lower_messages = _latest(self.since, _shift(p.watermark_messages, -INCREMENTAL_OVERLAP))
+        lower_tickets = _latest(self.since, shift(p.watermark_tickets, -INCREMENTAL_OVERLAP))
+        lower_messages = _latest(self.since, shift(p.watermark_messages, -INCREMENTAL_OVERLAP))
         return RunProgress("window", lower_tickets, lower_messages, self.until, started)
 
     def _backfill(self, run: RunProgress, tickets_walk: ListingWalk, messages: ListingWalk) -> None:
@@ -323,8 +323,8 @@ class ConversationExport(Checkpointing):
         created_walk = ListingWalk(
             self.client, "/tickets", "created_datetime", descending=True, position=run.new_tickets
         )
-        updated = Chain(tickets_walk, prefetch=_stays_above(ticket_floor))
-        created = Chain(created_walk, prefetch=_stays_above(run.lower_tickets))
+        updated = Chain(tickets_walk, prefetch=stays_above(ticket_floor))
+        created = Chain(created_walk, prefetch=stays_above(run.lower_tickets))
         while not (updated.done and created.done):
             active = [chain for chain in (updated, created) if not chain.done]
             chain = active[run.turn % len(active)]
@@ -335,7 +335,7 @@ class ConversationExport(Checkpointing):
                 self._ticket_page(run, updated, emit_empty=False, stop_below=ticket_floor)
             else:
                 self._ticket_page(run, created, emit_empty=True, stop_below=run.lower_tickets)
-        newest = Chain(messages, prefetch=_stays_above(run.lower_messages))
+        newest = Chain(messages, prefetch=stays_above(run.lower_messages))
         while not messages.done:
             page = newest.take()
             in_window = []
@@ -346,10 +346,7 @@ class ConversationExport(Checkpointing):
                     continue
                 in_window.append((message, key))
             self._message_rows(run, in_window)
-            below = bool(
-                run.lower_messages and page.last_key and page.last_key[0] < run.lower_messages
-            )
-            messages.advance(page, finished=below)
+            messages.advance(page, finished=below(page, run.lower_messages))
             self._checkpoint()
 
     # -- pages to rows ---------------------------------------------------------------------
@@ -390,8 +387,7 @@ class ConversationExport(Checkpointing):
                 if self._is_new_row(row_id):
                     self._write(row_id, created, conversation_row(ticket_context(ticket), None))
                     self.empty_ticket_rows += 1
-        below = bool(stop_below and page.last_key and page.last_key[0] < stop_below)
-        walk.advance(page, finished=beyond_until or below or met)
+        walk.advance(page, finished=beyond_until or below(page, stop_below) or met)
         if pair is not None and walk.done:
             pair.ended()
         self._checkpoint()
@@ -555,18 +551,12 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(first, *older)
 
 
-def _stays_above(floor: str | None) -> Callable[[WalkPage], bool]:
-    """For a walk down to `floor`: ask for the next page ahead only if this one did not reach
-    the floor already (the walk then stops, and the page asked for would be wasted)."""
-    return lambda page: not (floor and page.last_key and page.last_key[0] < floor)
-
-
 def _near_newest(
     rows: dict[str, str], newest_ticket: str | None, newest_message: str | None
 ) -> dict[str, str]:
     """Keep the row ids within the overlap of the newest key of their kind (t: or m:)."""
     cutoffs = {
-        "t": _shift(newest_ticket, -INCREMENTAL_OVERLAP) or "",
-        "m": _shift(newest_message, -INCREMENTAL_OVERLAP) or "",
+        "t": shift(newest_ticket, -INCREMENTAL_OVERLAP) or "",
+        "m": shift(newest_message, -INCREMENTAL_OVERLAP) or "",
     }
     return {row_id: key for row_id, key in rows.items() if key >= cutoffs.get(row_id[:1], "")}

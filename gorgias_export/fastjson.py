@@ -71,3 +71,13 @@ def dumps(value: dict[str, Any] | list[Any]) -> bytes | None:
         return orjson.dumps(value)
     except TypeError:  # orjson.JSONEncodeError: an integer past 64 bits, a lone surrogate
         return None
+
+
+def dumps_text(value: Any) -> str:
+    """`json.dumps(value, ensure_ascii=False, separators=(",", ":"))`, for any value, faster
+    for lists and objects: the compact JSON text of CSV cells, SQLite cells and staged pages."""
+    if isinstance(value, dict | list):
+        data = dumps(value)
+        if data is not None:
+            return data.decode("utf-8")
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -18,11 +18,11 @@ from typing import Any
 
 from gorgias_export.chains import Chain
 from gorgias_export.client import Params
-from gorgias_export.export import ConversationExport, ExportStatus, _stays_above
+from gorgias_export.export import ConversationExport, ExportStatus
 from gorgias_export.progress_model import Key, RunProgress, WalkPosition
 from gorgias_export.rows import conversation_row, ticket_context
 from gorgias_export.timeutil import sort_key
-from gorgias_export.walk import ListingWalk
+from gorgias_export.walk import ListingWalk, below, stays_above
 
 TICKET_IDS_PER_LISTING = 100  # the API's limit for ticket_ids
 
@@ -75,7 +75,7 @@ class FilteredConversationExport(ConversationExport):
             position=run.tickets,
             filters=params,
         )
-        chain = Chain(walk, prefetch=_stays_above(floor))
+        chain = Chain(walk, prefetch=stays_above(floor))
         while not walk.done:
             page = chain.take()
             self.index.put_many(
@@ -92,8 +92,7 @@ class FilteredConversationExport(ConversationExport):
                 if floor is None or key[0] >= floor:
                     self._conversation(run, ticket)
                 self._ticket_done(run, walk, key)
-            below = bool(floor and page.last_key and page.last_key[0] < floor)
-            walk.advance(page, finished=beyond_until or below)
+            walk.advance(page, finished=beyond_until or below(page, floor))
             self._checkpoint()
 
     def _ticket_done(self, run: RunProgress, walk: ListingWalk, key: Key) -> None:

@@ -24,7 +24,12 @@ from gorgias_export.errors import StateConflict, UsageError
 from gorgias_export.export import ConversationExport, ExportStatus, Mirror, StatusCallback
 from gorgias_export.filtered_export import FilteredConversationExport
 from gorgias_export.mirror import TABLES, ConversationMirror
-from gorgias_export.output_paths import check_output_path, check_parent, starting_progress
+from gorgias_export.output_paths import (
+    check_output_path,
+    check_parent,
+    sqlite_output,
+    starting_progress,
+)
 from gorgias_export.per_ticket import (
     ConversationStage,
     FilteredPerTicketExport,
@@ -213,14 +218,7 @@ def _run_to_sqlite(
 ) -> JobResult:
     """The same export into a database: rows, raw tickets and messages, and the state, with
     each page committed in one transaction (mirror.py, sqlite_store.py)."""
-    if job.output == "-":
-        raise UsageError("SQLite output needs a file: give --out a path such as mirror.db.")
-    if job.state_path is not None:
-        raise UsageError(
-            "--state does not apply to SQLite output: the state lives in the database."
-        )
-    output = Path(job.output).resolve()
-    check_output_path(output)
+    output = sqlite_output(job.output, job.state_path, "tickets.db")
     # Not the path: the state travels inside the file, so a copied or moved database goes on.
     identity = {k: v for k, v in _identity(client, job, output).items() if k != "output"}
     with export_lock(output):

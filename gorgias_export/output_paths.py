@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gorgias_export.errors import OutputError, StateConflict
+from gorgias_export.errors import OutputError, StateConflict, UsageError
 from gorgias_export.progress_model import BadProgress
 from gorgias_export.state import load_state
 
@@ -19,6 +19,19 @@ def check_output_path(output: Path, example: str = "tickets.csv") -> None:
             f"--out {output} is a directory; give a file path such as {output}/{example}."
         )
     check_parent(output, "--out")
+
+
+def sqlite_output(out: str, state_path: Path | None, example: str) -> Path:
+    """The database file of a SQLite export, checked like any --out; its state lives inside."""
+    if out == "-":
+        raise UsageError("SQLite output needs a file: give --out a path such as mirror.db.")
+    if state_path is not None:
+        raise UsageError(
+            "--state does not apply to SQLite output: the state lives in the database."
+        )
+    output = Path(out).resolve()
+    check_output_path(output, example)
+    return output
 
 
 def check_parent(path: Path, flag: str) -> None:

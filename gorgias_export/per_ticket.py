@@ -16,7 +16,6 @@ twice (after a crash between the staging commit and the state save) changes noth
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 from gorgias_export.errors import OutputError
 from gorgias_export.export import ConversationExport, ExportStatus
+from gorgias_export.fastjson import dumps_text, loads
 from gorgias_export.filtered_export import FilteredConversationExport
 from gorgias_export.progress_model import RunProgress
 from gorgias_export.timeutil import sort_key
@@ -40,10 +40,6 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_of_ticket ON messages (ticket_id, created, id);
 """
-
-
-def _dumps(item: dict[str, Any]) -> str:
-    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
 
 
 class ConversationStage:
@@ -65,7 +61,7 @@ class ConversationStage:
     # The Mirror protocol of export.ConversationExport: raw items of each page. Only what
     # changed marks a ticket as touched: the overlap a rerun reads again writes nothing.
     def tickets(self, items: list[dict[str, Any]]) -> None:
-        bodies = {t["id"]: _dumps(t) for t in items if isinstance(t.get("id"), int)}
+        bodies = {t["id"]: dumps_text(t) for t in items if isinstance(t.get("id"), int)}
         changed = self._changed("tickets", bodies)
         self._guard(
             lambda: self._db.executemany(
@@ -82,7 +78,7 @@ class ConversationStage:
 
     def messages(self, items: list[dict[str, Any]]) -> None:
         by_id = {m["id"]: m for m in items if isinstance(m.get("id"), int)}
-        bodies = {mid: _dumps(m) for mid, m in by_id.items()}
+        bodies = {mid: dumps_text(m) for mid, m in by_id.items()}
         changed = self._changed("messages", bodies)
         rows = [
             (
@@ -199,8 +195,8 @@ class PerTicketExport(ConversationExport):
         while not position.done:
             batch = self.stage.touched_after(position.after, EMIT_BATCH)
             for created, ticket_id, body in batch:
-                ticket = json.loads(body)
-                ticket["messages"] = [json.loads(m) for m in self.stage.messages_of(ticket_id)]
+                ticket = loads(body)
+                ticket["messages"] = [loads(m) for m in self.stage.messages_of(ticket_id)]
                 self.sink.write_row(ticket)
                 self.progress.rows_written += 1
                 self.ticket_lines += 1

@@ -19,6 +19,7 @@ from typing import Any
 
 from gorgias_export import __version__
 from gorgias_export.errors import OutputError, StateConflict
+from gorgias_export.fastjson import dumps_text
 from gorgias_export.state import (
     STATE_FORMAT_VERSION,
     SavedState,
@@ -38,10 +39,6 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 def _cell(value: Any) -> Any:
     """A value as stored: lists and objects as compact JSON, booleans as 0/1, the rest as is."""
     kind = value.__class__
@@ -50,13 +47,13 @@ def _cell(value: Any) -> Any:
     if kind is bool:
         return 1 if value else 0
     if kind is list or kind is dict:
-        return _dumps(value)
+        return dumps_text(value)
     return value if kind is bytes else str(value)
 
 
 def _json_cell(value: Any) -> Any:
     """A value of a JSON column: always JSON text (a string too), NULL for None."""
-    return None if value is None else _dumps(value)
+    return None if value is None else dumps_text(value)
 
 
 def _bindable(value: Any) -> Any:
@@ -221,8 +218,8 @@ class SqliteStore:
                     export_key,
                     STATE_FORMAT_VERSION,
                     f"gorgias-export {__version__}",
-                    _dumps(identity),
-                    _dumps(progress),
+                    dumps_text(identity),
+                    dumps_text(progress),
                 ),
             )
             db.execute("COMMIT")

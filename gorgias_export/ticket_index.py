@@ -59,18 +59,7 @@ class TicketIndex:
         return db
 
     def get(self, ticket_id: int) -> dict[str, Any] | None:
-        cached = self._cache.get(ticket_id)
-        if cached is not None:
-            self._cache.move_to_end(ticket_id)
-            return cached
-        found = self._db.execute(
-            "SELECT context FROM tickets WHERE id = ?", (ticket_id,)
-        ).fetchone()
-        if found is None:
-            return None
-        context: dict[str, Any] = fastjson.loads(found[0])
-        self._remember(ticket_id, context)
-        return context
+        return self.get_many([ticket_id]).get(ticket_id)
 
     def get_many(self, ticket_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """The contexts of these ids that the index holds: from memory, then one query for the

@@ -8,8 +8,8 @@ over from the top and skip what it already did.
 A walk can also enter a listing in the middle, through a cursor built by hand (`keyset_cursor`):
 the API's cursors appear to be base64url of `["next", <sort value>, <id>]` (gorgias-api.md, an
 inference). Whether the real API takes such a cursor is unsure, so it is checked: a refusal, or a
-page that does not start past the key asked for, ends that walk (`EntryRefused`), and the walk
-it was meeting covers its stretch instead.
+page that does not start past the key asked for, raises `EntryRefused`, and the export reads
+that stretch from the ends instead (export.py, meeting.py).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import base64
 import json
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,17 @@ class WalkPage:
     keys: list[Key]  # their keys, computed once
     next_cursor: str | None
     last_key: Key | None  # key of the page's last item, done or not (for stop conditions)
+
+
+def below(page: WalkPage, floor: str | None) -> bool:
+    """Whether a walk down to `floor` went below it with `page` (it stops after this page)."""
+    return bool(floor and page.last_key and page.last_key[0] < floor)
+
+
+def stays_above(floor: str | None) -> Callable[[WalkPage], bool]:
+    """A Chain's prefetch rule for a walk down to `floor`: ask for the next page ahead only if
+    this one did not go below the floor (the walk then stops, and that page would be wasted)."""
+    return lambda page: not below(page, floor)
 
 
 class ListingWalk:

@@ -53,15 +53,8 @@ def _csv_cell(value: Any) -> str:
     if kind is list or kind is dict:
         if not value:
             return "[]" if kind is list else "{}"
-        return _compact_json(value)
+        return fastjson.dumps_text(value)
     return str(value)
-
-
-def _compact_json(value: list[Any] | dict[str, Any]) -> str:
-    data = fastjson.dumps(value)
-    if data is not None:
-        return data.decode("utf-8")
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _utf8(text: str) -> bytes:

@@ -80,6 +80,14 @@ def test_dumps_writes_what_json_writes_or_leaves_it_to_json(value: Any) -> None:
     assert data == json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+@pytest.mark.parametrize("value", [*VALUES, "text é", None, 2**70, 1.5, "\ud83d"])
+def test_dumps_text_is_the_text_json_writes_for_any_value(value: Any) -> None:
+    def standard(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+    assert outcome(fastjson.dumps_text, value) == outcome(standard, value)
+
+
 def test_dumps_takes_the_fast_path_for_plain_rows() -> None:
     assert fastjson.dumps(VALUES[0]) is not None
     assert fastjson.dumps({"float": 1.5}) is None  # orjson and json may write floats apart
