@@ -256,6 +256,14 @@ def test_a_429_storm_carries_its_long_retry_after(make_sim: Callable[..., Simula
     assert sim.faults_injected == {"429": 1}
 
 
+def test_an_injected_429_reports_the_bucket_full(make_sim: Callable[..., Simulator]) -> None:
+    # As when other integrations fill the account's shared bucket: not this client's count.
+    sim = make_sim(rate_limit=True, bucket_capacity=40)
+    sim.fail_next(1, "429")
+    r = session(sim).get(f"{sim.url}/account", timeout=5)
+    assert r.status_code == 429 and r.headers["X-Gorgias-Account-Api-Call-Limit"] == "40/40"
+
+
 def test_an_unknown_account_answers_404_with_a_web_page() -> None:
     with Simulator(SimConfig(tickets=0, account_exists=False)) as sim:
         r = session(sim).get(f"{sim.url}/account", timeout=5)

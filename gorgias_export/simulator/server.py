@@ -227,9 +227,11 @@ class Simulator:
         if fault.kind == "html_error":
             return Reply(502, _HTML_502, "text/html; charset=utf-8")
         if fault.kind == "429":
+            # Other clients filled the shared bucket: a real 429 then reports it full.
+            capacity = self.config.bucket_capacity
+            full = ((LIMIT_HEADER, f"{capacity}/{capacity}"),) if self.config.rate_limit else ()
             retry_after = (("Retry-after", str(self.config.faults.retry_after)),)
-            reply = replace(error(429, "Too many requests."), headers=retry_after)
-            return self._with_limit(reply)
+            return replace(error(429, "Too many requests."), headers=(*full, *retry_after))
         if fault.status == 502:
             return Reply(502, b"Bad Gateway", "text/plain; charset=utf-8")
         msg = (
