@@ -160,6 +160,8 @@ def _run(client: GorgiasClient, job: AllJob, on_status: Callable[[Status], None]
         state = _AllState(state_path, identity, saved.progress if saved else None)
         if job.fresh:
             state.overwrite = list(ALL_ORDER)
+        output_of = {name: out_dir / f"{name}.{job.fmt}" for name in ALL_ORDER}
+        _refuse_unknown_files(state, output_of)
 
         def export_one(name: str, output: Path) -> int:
             with export_lock(output):
@@ -167,9 +169,21 @@ def _run(client: GorgiasClient, job: AllJob, on_status: Callable[[Status], None]
                     return _conversations(client, job, output, state, on_status)
                 return _entity(client, job, name, output, state, on_status)
 
-        return _each_entity(
-            client, state, ALL_ORDER, lambda name: out_dir / f"{name}.{job.fmt}", export_one
-        )
+        return _each_entity(client, state, ALL_ORDER, output_of.__getitem__, export_one)
+
+
+def _refuse_unknown_files(state: _AllState, output_of: dict[str, Path]) -> None:
+    """Refuse at once a file this `all` has no progress for (written by another command, say),
+    rather than when its turn comes, after the entities before it."""
+    for name, output in output_of.items():
+        if name in state.parts or name in state.overwrite:
+            continue
+        if output.exists() and output.stat().st_size > 0:
+            raise StateConflict(
+                f"{output} exists but this `all` has no progress for it (another command may "
+                "have written it); move it away, or rerun with --fresh to overwrite every file "
+                "in --out-dir."
+            )
 
 
 def _each_entity(

@@ -253,10 +253,7 @@ def tickets(
     with _errors_to_exit_codes(debug, lambda: settings, resumable=not to_stdout):
         if to_stdout and (state or fresh):
             raise UsageError("--state and --fresh do not apply to --out - (stdout has no resume).")
-        if not to_stdout and Path(out).is_dir():
-            raise OutputError(
-                f"--out {out} is a directory; give a file path such as {out}/tickets.csv."
-            )
+        _refuse_directory(out, "tickets.csv")
         job = TicketsJob(
             output=out,
             fmt=_resolve_format(out, fmt),
@@ -391,6 +388,8 @@ def _entity_parameters(entity: Entity) -> list[inspect.Parameter]:
                 )
             )
     shared = _shared_option_annotations()
+    if not any(spec.flag == "--email" for spec in entity.filters):
+        shared["api_user"] = EmailOption  # --email too, as on tickets; customers filters by it
     for name, default in _COMMON_ENTITY_OPTIONS.items():
         params.append(inspect.Parameter(name, keyword, annotation=shared[name], default=default))
     return params
@@ -478,6 +477,7 @@ def _run_entity(entity: Entity, options: dict[str, Any]) -> None:
             )
         if since and until and since >= until:
             raise UsageError(f"--since {since_text} is after --until {until_text}; swap them.")
+        _refuse_directory(out, f"{entity.name}.csv")
         job = EntityJob(
             entity=entity,
             output=out,
@@ -658,6 +658,7 @@ def get(
         params = _parse_params(param or [])
         if to_stdout and (state or fresh):
             raise UsageError("--state and --fresh do not apply to --out - (stdout has no resume).")
+        _refuse_directory(out, "items.jsonl")
         if not to_stdout and format_from_path(out) != "jsonl":
             raise UsageError(f"get writes JSONL; give --out a .jsonl or .ndjson name, not {out}.")
         settings = _settings(domain, email, api_key, base_url)
@@ -702,6 +703,12 @@ def _parse_params(pairs: list[str]) -> list[tuple[str, str | int]]:
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+def _refuse_directory(out: str, example: str) -> None:
+    """Before the format is guessed from its name: a directory is an I/O error (exit 6)."""
+    if out != "-" and Path(out).is_dir():
+        raise OutputError(f"--out {out} is a directory; give a file path such as {out}/{example}.")
 
 
 def _resolve_format(out: str, fmt: Format | None) -> str:

@@ -121,7 +121,7 @@ def load_settings(
     if not base_url_value and not domain_value:
         missing.append(("GORGIAS_DOMAIN", "--domain"))
     if not email:
-        missing.append(("GORGIAS_EMAIL", "--email"))
+        missing.append(("GORGIAS_EMAIL", "--api-user"))  # every command takes it
     if not key:
         missing.append(("GORGIAS_API_KEY", "--api-key"))
     if missing:

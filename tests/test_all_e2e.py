@@ -114,6 +114,22 @@ def test_an_out_dir_that_is_a_file_is_refused_before_any_request(
     assert nested.exit_code == 6 and nested.stderr.count("\n") == 1
 
 
+def test_a_file_from_another_command_is_refused_before_any_entity_runs(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    out_dir = tmp_path / "backup"
+    out_dir.mkdir()
+    assert run_cli(sim, "tickets", "--out", str(out_dir / "tickets.csv")).exit_code == 0
+    kept = (out_dir / "tickets.csv").read_bytes()
+    sim.reset_stats()
+    result = run_cli(sim, "all", "--out-dir", str(out_dir))
+    assert result.exit_code == 7 and result.stderr.count("\n") == 1
+    assert "tickets.csv exists but this `all` has no progress for it" in result.stderr
+    assert sim.requests == []  # not after exporting the thirteen entities before it
+    assert (out_dir / "tickets.csv").read_bytes() == kept
+    assert not (out_dir / "tags.csv").exists()
+
+
 def test_all_into_sqlite_is_one_database_kept_current(sim: Simulator, tmp_path: Path) -> None:
     out = tmp_path / "backup"
     result = run_cli(sim, "all", "--out-dir", str(out), "--format", "sqlite")

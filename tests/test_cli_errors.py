@@ -107,8 +107,9 @@ def test_output_path_problems_exit_6(sim: Simulator, tmp_path: Path) -> None:
         (blocker / "t.csv", "not a directory"),
         (tmp_path, "is a directory"),
     ]
-    result = run_cli(sim, "tickets", "--out", str(tmp_path))  # no extension to guess from either
-    assert "is a directory" in assert_one_line_error(result, ExitCode.IO)
+    for command in (["tickets"], ["tags"], ["get", "/api/tags"]):  # no extension to guess from
+        result = run_cli(sim, *command, "--out", str(tmp_path))
+        assert "is a directory" in assert_one_line_error(result, ExitCode.IO)
     for out, needle in cases:
         result = run_cli(sim, "tickets", "--out", str(out), "--format", "csv")
         assert needle in assert_one_line_error(result, ExitCode.IO)

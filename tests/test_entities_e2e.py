@@ -412,3 +412,15 @@ def test_custom_fields_listed_by_both_listings_are_written_once(tmp_path: Path) 
     assert result.exit_code == 0, result.stderr
     assert len(responses.calls) == 4  # both object types, with and without archived=true
     assert sorted(int(row["id"]) for row in read_csv(out)) == [1, 2, 3, 4]
+
+
+def test_entity_commands_take_the_api_user_as_tickets_does(sim: Simulator, tmp_path: Path) -> None:
+    env = {"GORGIAS_BASE_URL": sim.url, "GORGIAS_EMAIL": "", "GORGIAS_API_KEY": SECRET_KEY}
+    for flag in ("--email", "--api-user"):
+        out = tmp_path / f"tags{flag}.csv"
+        result = run_cli(None, "tags", "--out", str(out), flag, EMAIL, env=env)
+        assert result.exit_code == 0, result.stderr
+    # Without it, the flag the error names is one every command takes (customers included,
+    # where --email is the customer filter).
+    missing = run_cli(None, "customers", "--out", str(tmp_path / "c.csv"), env=env)
+    assert missing.exit_code == 3 and "GORGIAS_EMAIL (--api-user)" in missing.stderr
