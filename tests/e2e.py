@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import signal
 import subprocess
@@ -17,8 +18,9 @@ from typing import Any
 from typer.testing import CliRunner
 
 from gorgias_export.cli import app
-from gorgias_export.simulator import RequestRecord, Simulator
+from gorgias_export.simulator import RequestRecord, SimConfig, Simulator, cursors
 from tests.conftest import EMAIL, SECRET_KEY
+from tests.fakes import FakeTime
 
 csv.field_size_limit(sys.maxsize)  # bodies of 200 KB are in the data
 
@@ -108,3 +110,35 @@ def kill_when(
     finally:
         sim.on_request = None
     return process.returncode
+
+
+def floor(sim: Simulator) -> int:
+    """The fewest requests a full tickets export can take: ceil(T/100) + ceil(M/100)."""
+    return math.ceil(len(sim.dataset.tickets) / 100) + math.ceil(len(sim.dataset.messages) / 100)
+
+
+# -- the first run's split message listing (meeting.py) -----------------------------------------
+
+
+def split_sim(tickets: int, seed: int, refuses_hand_built: bool = False) -> Simulator:
+    """A simulator for the split: with a TTL it only takes cursors it issued (hand-built ones are
+    refused), and a fake clock keeps the ones it issued from expiring during a test."""
+    config = SimConfig(
+        seed=seed,
+        tickets=tickets,
+        rate_limit=False,
+        email=EMAIL,
+        api_key=SECRET_KEY,
+        cursor_ttl=3600 if refuses_hand_built else None,
+    )
+    return Simulator(config, clock=FakeTime()) if refuses_hand_built else Simulator(config)
+
+
+def is_hand_built(token: str | None) -> bool:
+    """A cursor built by the exporter: the simulator's own always name a real item (id > 0)."""
+    return token is not None and cursors.decode(token)[2] == 0
+
+
+def entries(sim: Simulator) -> list[RequestRecord]:
+    """The requests that carried a hand-built cursor."""
+    return [r for r in sim.requests if is_hand_built(r.query.get("cursor", [None])[0])]

@@ -208,7 +208,8 @@ def test_a_list_body_without_a_data_list_is_retried(settings: Settings) -> None:
 
 @responses.activate
 def test_a_closed_client_stops_retrying_at_once(settings: Settings) -> None:
-    responses.get(BASE + "/account", status=503)
+    # A 30-second wait: only an interruptible one ends within the 5 s below.
+    responses.get(BASE + "/account", status=429, headers={"Retry-after": "30"})
     client = GorgiasClient(settings, rng=random.Random(1))  # the real, interruptible wait
     done = threading.Event()
     errors: list[Exception] = []
@@ -221,8 +222,11 @@ def test_a_closed_client_stops_retrying_at_once(settings: Settings) -> None:
         done.set()
 
     threading.Thread(target=request, daemon=True).start()
-    while not responses.calls:  # progress, not time: the first attempt has been made
+    for _ in range(5000):  # progress, not time: the first attempt has been made
+        if responses.calls:
+            break
         threading.Event().wait(0.001)
+    assert responses.calls, "the request was never made"
     client.close()
     assert done.wait(5), "a closed client kept retrying"
     assert errors and "no longer needed" in errors[0].message

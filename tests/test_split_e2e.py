@@ -5,7 +5,6 @@ such cursors, and against one that refuses them (whether the real API does is un
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,26 +16,25 @@ from gorgias_export.config import Secret, Settings
 from gorgias_export.export import ConversationExport
 from gorgias_export.progress_model import ExportProgress
 from gorgias_export.rows import CONVERSATION_COLUMNS
-from gorgias_export.simulator import RequestRecord, SimConfig, Simulator, cursors
+from gorgias_export.simulator import RequestRecord, Simulator, cursors
 from gorgias_export.ticket_index import TicketIndex
 from gorgias_export.writers import RowSink, make_encoder
 from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import expected_ids, kill_when, read_csv, row_ids, run_cli
-from tests.fakes import FakeTime
+from tests.e2e import (
+    entries,
+    expected_ids,
+    floor,
+    is_hand_built,
+    kill_when,
+    read_csv,
+    row_ids,
+    run_cli,
+    split_sim,
+)
 
 
-def make_sim(cursor_ttl: float | None = None) -> Simulator:
-    # With a TTL the simulator only takes cursors it issued itself: hand-built ones are refused.
-    config = SimConfig(
-        seed=11,
-        tickets=700,
-        rate_limit=False,
-        email=EMAIL,
-        api_key=SECRET_KEY,
-        cursor_ttl=cursor_ttl,
-    )
-    # A fake clock for the refusing one, so that no cursor it issued expires during the test.
-    return Simulator(config, clock=FakeTime()) if cursor_ttl else Simulator(config)
+def make_sim(refuses_hand_built: bool = False) -> Simulator:
+    return split_sim(700, 11, refuses_hand_built)
 
 
 @pytest.fixture
@@ -44,16 +42,6 @@ def sim() -> Iterator[Simulator]:
     with make_sim() as simulator:
         yield simulator
         assert simulator.non_get_requests == []
-
-
-def floor(sim: Simulator) -> int:
-    return math.ceil(len(sim.dataset.tickets) / 100) + math.ceil(len(sim.dataset.messages) / 100)
-
-
-def is_entry(record: RequestRecord) -> bool:
-    """A request with a hand-built cursor: the simulator's own always name a real item."""
-    token = record.query.get("cursor", [None])[0]
-    return token is not None and cursors.decode(token)[2] == 0
 
 
 def export(sim: Simulator, out: Path) -> list[dict[str, str]]:
@@ -68,13 +56,13 @@ def test_the_first_run_enters_the_message_listing_in_the_middle(
     sim: Simulator, tmp_path: Path
 ) -> None:
     export(sim, tmp_path / "tickets.csv")
-    entries = [r for r in sim.requests if is_entry(r)]
-    assert [(r.path, r.query["order_by"][0], r.status) for r in entries] == [
+    entered = entries(sim)
+    assert [(r.path, r.query["order_by"][0], r.status) for r in entered] == [
         ("/api/messages", "created_datetime:desc", 200),
         ("/api/messages", "created_datetime:asc", 200),
     ]
-    split = cursors.decode(entries[0].query["cursor"][0])[1]
-    assert cursors.decode(entries[1].query["cursor"][0])[1] == split
+    split = cursors.decode(entered[0].query["cursor"][0])[1]
+    assert cursors.decode(entered[1].query["cursor"][0])[1] == split
     # Four message walks met in two places; each stretch ends on a part-used page at most.
     assert sim.count() <= floor(sim) + 3
     orders = [r.query["order_by"][0] for r in sim.requests if r.path == "/api/messages"]
@@ -84,11 +72,10 @@ def test_the_first_run_enters_the_message_listing_in_the_middle(
 def test_an_api_that_refuses_hand_built_cursors_gets_every_row_from_the_ends(
     tmp_path: Path,
 ) -> None:
-    with make_sim(cursor_ttl=3600) as sim:
+    with make_sim(refuses_hand_built=True) as sim:
         export(sim, tmp_path / "tickets.csv")
-        entries = [r for r in sim.requests if is_entry(r)]
         # One refusal is enough: the other entry has the same shape, and is not tried.
-        assert [r.status for r in entries] == [400]
+        assert [r.status for r in entries(sim)] == [400]
         assert sim.count() <= floor(sim) + 3
 
 
@@ -99,7 +86,7 @@ def test_the_split_export_reruns_incrementally(sim: Simulator, tmp_path: Path) -
     added = sim.dataset.add_message(sim.dataset.tickets[0]["id"])
     rows = export(sim, out)
     assert rows[-1]["message_id"] == str(added["id"])
-    assert not any(is_entry(r) for r in sim.requests)  # incremental runs read newest first
+    assert not entries(sim)  # incremental runs read newest first
 
 
 @pytest.mark.parametrize("after_entry", [0, 1, 4, 9])
@@ -113,7 +100,7 @@ def test_kill_9_while_four_walks_run_resumes_to_the_same_bytes(
     entered: list[int] = []
 
     def nth_request_after_the_split(record: RequestRecord, paths: list[str]) -> bool:
-        if is_entry(record) and not entered:
+        if is_hand_built(record.query.get("cursor", [None])[0]) and not entered:
             entered.append(len(paths))
         return bool(entered) and len(paths) == entered[0] + after_entry
 

@@ -38,10 +38,11 @@ def test_nothing_is_created_until_used(tmp_path: Path) -> None:
 
 def test_get_many_reads_memory_and_disk_alike(tmp_path: Path) -> None:
     index = TicketIndex(tmp_path / "index.sqlite")
-    contexts = {i: {"n": i, "subject": f"s{i} é", "tags": ["a"], "ratio": 0.5} for i in range(5000)}
-    index.put_many(contexts.items())  # the first ones are no longer in memory
-    found = index.get_many([0, 1, 4999, 4998, 123456])
-    assert found == {i: contexts[i] for i in (0, 1, 4999, 4998)}
+    last = CACHE_ENTRIES + 1000  # more than memory holds: the first ones are only on disk
+    contexts = {i: {"n": i, "subject": f"s{i} é", "tags": ["a"], "ratio": 0.5} for i in range(last)}
+    index.put_many(contexts.items())
+    found = index.get_many([0, 1, last - 1, last - 2, 10 * last])
+    assert found == {i: contexts[i] for i in (0, 1, last - 1, last - 2)}
     assert index.get_many([]) == {}
 
 

@@ -20,7 +20,7 @@ from gorgias_export.simulator.data import (
 )
 from gorgias_export.timeutil import format_utc, parse_api_datetime, sort_key
 from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import expected_ids, read_csv, read_jsonl, row_ids, run_cli
+from tests.e2e import expected_ids, floor, read_csv, read_jsonl, row_ids, run_cli
 
 
 @pytest.fixture
@@ -29,10 +29,6 @@ def sim() -> Iterator[Simulator]:
     with Simulator(config) as simulator:
         yield simulator
         assert simulator.non_get_requests == []  # the exporter only ever reads
-
-
-def floor(sim: Simulator) -> int:
-    return math.ceil(len(sim.dataset.tickets) / 100) + math.ceil(len(sim.dataset.messages) / 100)
 
 
 def test_full_export_has_every_row_once_within_the_request_budget(

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gorgias_export.errors import ApiError, ExitCode
-from gorgias_export.simulator import NOPERM_EMAIL, Faults, RequestRecord, Simulator, cursors
+from gorgias_export.simulator import NOPERM_EMAIL, Faults, RequestRecord, Simulator
 from gorgias_export.simulator.faults import KINDS
 from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import expected_ids, read_jsonl, row_ids
+from tests.e2e import entries, expected_ids, read_jsonl, row_ids
 from tests.reliability.harness import (
     WRONG_KEY,
     ManualClock,
@@ -40,9 +40,10 @@ from tests.reliability.harness import (
 )
 from tests.reliability.tally import TALLY
 
-# A slow response outlasts the read timeout by a little: real seconds, kept small.
-READ_TIMEOUT = 0.5
-SLOW_SECONDS = 0.7
+# A slow response outlasts the read timeout: real seconds, kept small, with a margin wide
+# enough that a loaded machine still sees the timeout before the late answer.
+READ_TIMEOUT = 0.3
+SLOW_SECONDS = 1.0
 LONG_RETRY_AFTER = 120  # a 429 storm's Retry-after, in seconds of the client's fake clock
 
 
@@ -145,11 +146,6 @@ def mixed_faults(scale: Scale, ws: Workspace) -> None:
         requests = sim.count() - before_requests
         forced = sim.on_request.forced if isinstance(sim.on_request, _MixedPlan) else []
         print(f"mixed: {faults} over {requests} requests, forced {forced}")
-        # The issue asks for faults at up to 20% of requests. What the test sets is the chance
-        # per request plus the forced ones; the share drawn over a few hundred requests varies
-        # by a few points around it, so asserting on that share would make the test flaky.
-        planned = scale.mixed_rate + len(forced) / requests
-        assert planned <= 0.2, f"{planned:.0%} of requests set to fail; the issue says 20%"
     finally:
         sim.on_request = None
         retire(sim)
@@ -328,17 +324,11 @@ def _kills_against(
         if expiring:
             assert recoveries >= 1, "no rerun had to recover from an expired cursor"
         else:
-            assert any(_is_entry(r) for r in sim.requests), "the messages were not split"
+            assert entries(sim), "the messages were not split"
         assert stops > first_stop, "no run was stopped"
     finally:
         retire(sim)
     return stops
-
-
-def _is_entry(record: RequestRecord) -> bool:
-    """A request with a hand-built cursor (the simulator's own always name a real item)."""
-    token = record.query.get("cursor", [None])[0]
-    return token is not None and cursors.decode(token)[2] == 0
 
 
 # -- data changing under the export --------------------------------------------------------------
@@ -424,6 +414,8 @@ def disk_full(scale: Scale, ws: Workspace) -> None:
         for n, limit in enumerate(limits[: scale.disk_limits]):
             out = ws.path(f"full-{n}.csv")
             result = ws.export(sim, out, fsize_limit=limit)
+            if limit < len(clean):  # the export cannot fit: the limit must have stopped it
+                assert result.returncode == ExitCode.IO, (limit, result.stderr[-2000:])
             if result.returncode != 0:
                 assert result.returncode == ExitCode.IO, (limit, result.stderr[-2000:])
                 message = one_line(result.stderr)
@@ -687,9 +679,9 @@ def bad_input(scale: Scale, ws: Workspace, case: BadInput) -> None:
             started = time.monotonic()
             result = ws.child(["tickets", *case.args, *extra], env)
             assert result.returncode == case.code, (case.name, result.stderr[-2000:])
-            message = _message(case, result.stderr)
+            message = one_line(result.stderr)
             assert case.needle in message, (case.name, message)
-            if not extra and case.code != ExitCode.USAGE:
+            if not extra:
                 assert result.stderr.count(b"\n") == 1, (case.name, result.stderr)
             if case.slow:
                 assert time.monotonic() - started < 70, "gave up later than within a minute"
@@ -703,16 +695,6 @@ def bad_input(scale: Scale, ws: Workspace, case: BadInput) -> None:
         if sim is not None:
             retire(sim)
     ws.cwd = ws.root / "cwd"
-
-
-def _message(case: BadInput, stderr: bytes) -> str:
-    if case.code == ExitCode.USAGE and stderr.startswith(b"Usage:"):
-        # Click's own usage block (Usage, Try, Error: three lines): see the xfail test
-        # test_a_bad_option_value_is_one_line in test_reliability.py.
-        text = stderr.decode()
-        assert "Traceback" not in text and "\nError: " in text, text
-        return text
-    return one_line(stderr)
 
 
 def bad_inputs(scale: Scale, ws: Workspace) -> None:
