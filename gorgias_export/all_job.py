@@ -232,7 +232,7 @@ def _run_sqlite(
     identity = {k: v for k, v in _identity(client, job, out_dir).items() if k != "out_dir"}
     tables = [*TABLES, *(entity_job.table_name(ENTITY_BY_NAME[n]) for n in SQLITE_ORDER[:-1])]
     with export_lock(database):
-        store = SqliteStore(database)
+        store = SqliteStore(database, flag="--out-dir")
         try:
             if job.fresh:
                 store.reset("all", tables)  # committed with the first checkpoint, or never

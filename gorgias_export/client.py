@@ -264,6 +264,8 @@ class GorgiasClient:
                 f"The API rejected the request's parameters (400 on GET {path}{detail}); "
                 "check the filter flags' values."
             )
+        if status == 404:
+            return ApiError(f"The API has no {path} (404{detail}); check the path.")
         return ApiError(f"The API answered {status} to GET {path}{detail}; this is not retried.")
 
     def _backoff(self, failures: int, retry_after: float | None) -> float:
@@ -318,7 +320,7 @@ def _error_message(body: bytes) -> str:
     if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
         message = payload["error"].get("msg")
         if isinstance(message, str) and message:
-            return f": {message[:200]}"
+            return f": {message[:200].rstrip('. ')}"  # it goes inside our own sentence
     return ""
 
 

@@ -248,6 +248,11 @@ def _run_to_sqlite(
 def _starting_sqlite_progress(
     store: SqliteStore, identity: dict[str, Any], output: Path, fresh: bool
 ) -> ExportProgress:
+    if store.has_state("messages"):  # even with --fresh: that command's table would be lost
+        raise StateConflict(
+            f"{output} holds the messages command's table, which the tickets mirror would "
+            "overwrite; give tickets another --out."
+        )
     if fresh:
         return ExportProgress()
     saved = store.load_state(SQLITE_STATE_KEY, identity)

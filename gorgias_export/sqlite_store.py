@@ -69,8 +69,9 @@ def _bindable(value: Any) -> Any:
 class SqliteStore:
     """One SQLite database file: entity tables plus the export state, committed together."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, flag: str = "--out") -> None:
         self.path = path
+        self._flag = flag  # the option that named the file, for the error messages
         self._db: sqlite3.Connection | None = None  # opened on first use
         self._wal = False
         # Bumped by every rollback: tables created in a rolled-back transaction are gone again.
@@ -94,7 +95,7 @@ class SqliteStore:
         if head and head != SQLITE_HEADER:
             raise OutputError(
                 f"{self.path} is not a SQLite database, so it is left alone; choose another "
-                "--out, or a --format that matches the file."
+                f"{self._flag}, or a --format that matches the file."
             )
 
     def _connection(self, create: bool) -> sqlite3.Connection | None:
@@ -148,9 +149,15 @@ class SqliteStore:
                 "then rerun to continue."
             )
         if name == "SQLITE_NOTADB":
-            return f"{where} is not a SQLite database, so it is left alone; choose another --out."
+            return (
+                f"{where} is not a SQLite database, so it is left alone; choose another "
+                f"{self._flag}."
+            )
         if name.startswith("SQLITE_CORRUPT"):
-            return f"{where} is damaged ({exc}); restore it from a copy, or choose another --out."
+            return (
+                f"{where} is damaged ({exc}); restore it from a copy, or choose another "
+                f"{self._flag}."
+            )
         if name.startswith("SQLITE_CANTOPEN"):
             return f"Could not open {where}; check that its directory exists and is writable."
         if name.startswith("SQLITE_IOERR"):
@@ -198,6 +205,15 @@ class SqliteStore:
         ensure_known_version(version, where)
         ensure_same_export(saved_identity, identity, where)
         return SavedState(identity=saved_identity, progress=progress)
+
+    def has_state(self, export_key: str) -> bool:
+        """Whether some export saved its state under `export_key` here (whatever its identity)."""
+        with self.guarded():
+            db = self._connection(create=False)
+            if db is None or not self._columns(STATE_TABLE):
+                return False
+            query = f"SELECT 1 FROM {STATE_TABLE} WHERE export = ?"
+            return db.execute(query, (export_key,)).fetchone() is not None
 
     def save_state(
         self, export_key: str, identity: dict[str, Any], progress: dict[str, Any]

@@ -140,22 +140,27 @@ class ListingWalk:
             try:
                 page = self.client.fetch_page(self.path, self.params, built)
             except ApiError as failed:
-                raise EntryRefused(str(failed)) from failed
+                raise self._refused() from failed
             return Fetched(page, built, entry=after)
         try:
             page = self.client.fetch_page(self.path, self.params, cursor)
         except CursorRejected as refused:
             if built is None or cursor == built:
-                raise EntryRefused(str(refused)) from refused
+                raise self._refused() from refused
             log.info(
                 "%s Entering %s again with a cursor built from the position.", refused, self.path
             )
             try:
                 page = self.client.fetch_page(self.path, self.params, built)
             except CursorRejected as again:
-                raise EntryRefused(str(again)) from again
+                raise self._refused() from again
             return Fetched(page, built, entry=after)
         return Fetched(page, cursor, entry=after if cursor == built else None)
+
+    def _refused(self) -> EntryRefused:
+        # Not the client's "refused a saved cursor": this one was built here (the request's
+        # status is in the --verbose log line just before).
+        return EntryRefused(f"The API did not take a hand-built cursor on {self.path}.")
 
     def page_from(self, fetched: Fetched) -> WalkPage:
         """Keep the items not done yet; guard against a cursor that comes back."""

@@ -143,7 +143,7 @@ def test_mid_run_outages_are_waited_out_for_longer(settings: Settings) -> None:
         (401, {"error": {"msg": "Unauthorized."}}, AuthError, "GORGIAS_API_KEY"),
         (403, {"error": {"msg": "Forbidden"}}, AuthError, "role"),
         (400, {"error": {"msg": "Unknown field"}}, UsageError, "Unknown field"),
-        (404, {"error": {"msg": "Not found."}}, ApiError, "Not found"),
+        (404, {"error": {"msg": "Not found."}}, ApiError, "(404: Not found); check the path"),
     ],
 )
 @responses.activate

@@ -203,6 +203,22 @@ def test_a_file_that_is_not_a_database_is_left_alone(sim: Simulator, tmp_path: P
     assert sim.count() == 0
 
 
+def test_tickets_and_messages_never_share_a_messages_table(sim: Simulator, tmp_path: Path) -> None:
+    # Each fills `messages` its own way: one refuses the other's database, even with --fresh.
+    entity_db, mirror_db = tmp_path / "messages.db", tmp_path / "mirror.db"
+    assert run_cli(sim, "messages", "--out", str(entity_db)).exit_code == 0
+    assert run_cli(sim, "tickets", "--out", str(mirror_db)).exit_code == 0
+    before = entity_db.read_bytes(), mirror_db.read_bytes()
+    sim.reset_stats()
+    for args in (["--out", str(entity_db)], ["--out", str(entity_db), "--fresh"]):
+        result = run_cli(sim, "tickets", *args)
+        assert result.exit_code == 7 and "holds the messages command's table" in result.stderr
+    result = run_cli(sim, "messages", "--out", str(mirror_db))
+    assert result.exit_code == 7 and "holds the tickets command's mirror" in result.stderr
+    assert (entity_db.read_bytes(), mirror_db.read_bytes()) == before
+    assert sim.count() == 0
+
+
 def test_a_database_with_rows_but_no_state_needs_fresh(sim: Simulator, tmp_path: Path) -> None:
     out = tmp_path / "mirror.db"
     db = sqlite3.connect(out)
