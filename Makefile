@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP) ## export every conversation from the bundled simulator to demo/tickets.csv
-	$(BIN)/python -m gorgias_export.simulator.demo
+	$(BIN)/python -m gorgias_sim.demo
 
 test: $(STAMP) ## run the test suite
 	$(BIN)/pytest -q
@@ -25,12 +25,12 @@ soak: $(STAMP) ## the long reliability run: many kills, more faults, bigger data
 	$(BIN)/python -m tests.reliability.soak
 
 lint: $(STAMP) ## ruff lint and format check
-	$(BIN)/ruff check gorgias_export tests
-	$(BIN)/ruff format --check gorgias_export tests
+	$(BIN)/ruff check gorgias_export gorgias_sim tests
+	$(BIN)/ruff format --check gorgias_export gorgias_sim tests
 
 format: $(STAMP) ## apply ruff formatting and safe fixes
-	$(BIN)/ruff format gorgias_export tests
-	$(BIN)/ruff check --fix gorgias_export tests
+	$(BIN)/ruff format gorgias_export gorgias_sim tests
+	$(BIN)/ruff check --fix gorgias_export gorgias_sim tests
 
 types: $(STAMP) ## strict mypy over the package
 	$(BIN)/mypy

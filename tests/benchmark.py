@@ -33,7 +33,7 @@ from pathlib import Path
 
 import requests
 
-from gorgias_export.simulator import RequestRecord, SimConfig, Simulator
+from gorgias_sim import RequestRecord, SimConfig, Simulator
 
 TIME_SCALE = 4.0
 CAPACITY = 40

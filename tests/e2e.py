@@ -17,8 +17,8 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from gorgias_export.cli import app
-from gorgias_export.simulator import RequestRecord, SimConfig, Simulator, cursors
+from gorgias_export.cli.app import app
+from gorgias_sim import RequestRecord, SimConfig, Simulator, cursors
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.fakes import FakeTime
 

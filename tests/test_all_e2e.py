@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gorgias_export.all_job import ALL_ORDER
-from gorgias_export.simulator import SimConfig, Simulator
+from gorgias_export.jobs.all import ALL_ORDER
+from gorgias_sim import SimConfig, Simulator
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import kill_when, read_csv, run_cli
 from tests.fakes import FakeTime

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from gorgias_export.errors import ExitCode
-from gorgias_export.simulator import NOPERM_EMAIL, SimConfig, Simulator
-from gorgias_export.state import export_lock
+from gorgias_export.jobs.state import export_lock
+from gorgias_sim import NOPERM_EMAIL, SimConfig, Simulator
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import run_cli
 

@@ -8,7 +8,7 @@ import pytest
 import requests
 import responses
 
-from gorgias_export.client import GorgiasClient, ReadOnlySession, ReadOnlyViolation
+from gorgias_export.api.client import GorgiasClient, ReadOnlySession, ReadOnlyViolation
 from gorgias_export.config import Settings
 from gorgias_export.errors import (
     ApiError,
@@ -238,7 +238,7 @@ def test_requests_from_new_threads_reuse_an_idle_session(
 ) -> None:
     """Pages asked for ahead run on a new thread each: they must not each open a session (and
     a TCP connection) of their own."""
-    import gorgias_export.client as client_module
+    import gorgias_export.api.client as client_module
 
     made: list[requests.Session] = []
     real = client_module._session_for

@@ -4,8 +4,8 @@ import io
 
 from rich.console import Console
 
-from gorgias_export.display import ProgressDisplay
-from gorgias_export.export import ExportStatus
+from gorgias_export.cli.display import ProgressDisplay
+from gorgias_export.exports.conversations import ExportStatus
 
 
 def status(requests: int, fraction: float | None) -> ExportStatus:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from gorgias_export.cli import app
+from gorgias_export.cli.app import app
 from gorgias_export.errors import ExitCode
 from gorgias_export.resources import ENTITIES, Entity
 from gorgias_export.rows import CONVERSATION_COLUMNS

@@ -17,16 +17,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from gorgias_export.client import GorgiasClient
+from gorgias_export.api.client import GorgiasClient
 from gorgias_export.config import Secret, Settings
-from gorgias_export.entity_export import EntityExport
-from gorgias_export.entity_job import encoder_for, shaper_for
 from gorgias_export.errors import OutputError
-from gorgias_export.progress_model import EntityProgress
+from gorgias_export.exports.entities import EntityExport
+from gorgias_export.exports.progress import EntityProgress
+from gorgias_export.jobs.entities import encoder_for, shaper_for
+from gorgias_export.output.writers import RowSink
 from gorgias_export.resources import ENTITIES, ENTITY_BY_NAME
-from gorgias_export.simulator import SimConfig, Simulator
 from gorgias_export.timeutil import sort_key
-from gorgias_export.writers import RowSink
+from gorgias_sim import SimConfig, Simulator
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import read_csv, read_jsonl, run_cli
 from tests.fakes import FakeTime

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gorgias_export.simulator import SimConfig, Simulator
+from gorgias_sim import SimConfig, Simulator
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import read_csv, run_cli
 from tests.fakes import FakeTime

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gorgias_export.chains import Chain
-from gorgias_export.meeting import SPLIT_MIN_PAGES, Pair, split_point
-from gorgias_export.progress_model import Key, WalkPosition
+from gorgias_export.api.meeting import SPLIT_MIN_PAGES, Pair, split_point
+from gorgias_export.api.prefetch import Chain
+from gorgias_export.api.walk import ListingWalk, WalkPage
+from gorgias_export.exports.progress import Key, WalkPosition
 from gorgias_export.timeutil import format_utc
-from gorgias_export.walk import ListingWalk, WalkPage
 
 
 def at(second: int, item_id: int = 1) -> Key:

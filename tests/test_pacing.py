@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from gorgias_export.pacing import BucketPacer, parse_call_limit, parse_retry_after
+from gorgias_export.api.pacing import BucketPacer, parse_call_limit, parse_retry_after
 from tests.fakes import FakeTime
 
 

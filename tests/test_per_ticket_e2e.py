@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from gorgias_export import per_ticket
-from gorgias_export.simulator import SimConfig, Simulator
+from gorgias_export.exports import per_ticket
 from gorgias_export.timeutil import sort_key
+from gorgias_sim import SimConfig, Simulator
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import read_jsonl, run_cli
 from tests.fakes import FakeTime

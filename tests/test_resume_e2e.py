@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from gorgias_export.client import GorgiasClient
+from gorgias_export.api.client import GorgiasClient
 from gorgias_export.config import Secret, Settings
 from gorgias_export.errors import ApiError, OutputError
-from gorgias_export.export import ConversationExport
-from gorgias_export.job import TicketsJob, run_tickets_job
-from gorgias_export.progress_model import ExportProgress
+from gorgias_export.exports.conversations import ConversationExport
+from gorgias_export.exports.progress import ExportProgress
+from gorgias_export.jobs.tickets import TicketsJob, run_tickets_job
+from gorgias_export.output.ticket_index import TicketIndex
+from gorgias_export.output.writers import RowSink, make_encoder
 from gorgias_export.rows import CONVERSATION_COLUMNS
-from gorgias_export.simulator import Faults, RequestRecord, SimConfig, Simulator
-from gorgias_export.ticket_index import TicketIndex
-from gorgias_export.writers import RowSink, make_encoder
+from gorgias_sim import Faults, RequestRecord, SimConfig, Simulator
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import env_for, run_cli, run_subprocess
 from tests.fakes import FakeTime

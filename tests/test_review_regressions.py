@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from gorgias_export.client import GorgiasClient
+from gorgias_export.api.client import GorgiasClient
 from gorgias_export.config import Secret, Settings
-from gorgias_export.job import TicketsJob, run_tickets_job
-from gorgias_export.simulator import SimConfig, Simulator, cursors
-from gorgias_export.simulator import api as sim_api
-from gorgias_export.simulator.keyset import Position
-from gorgias_export.simulator.replies import Reply, dumps, error
+from gorgias_export.jobs.tickets import TicketsJob, run_tickets_job
 from gorgias_export.timeutil import parse_api_datetime
+from gorgias_sim import SimConfig, Simulator, cursors
+from gorgias_sim import api as sim_api
+from gorgias_sim.keyset import Position
+from gorgias_sim.replies import Reply, dumps, error
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import (
     entries,
@@ -118,7 +118,7 @@ def test_snapshot_resumed_after_its_finishing_save_leaves_no_partial(
     """The resume renames `<out>.partial` over `<out>`, then its final checkpoint opens the sink
     for the first time, on the path `<out>.partial`: O_CREAT makes it again and truncate()
     extends it to the snapshot's length in NUL bytes, a junk file left beside the output."""
-    from gorgias_export import entity_job
+    from gorgias_export.jobs import entities as entity_job
 
     out = tmp_path / "tags.csv"
     interrupt_after_finishing_save(monkeypatch, entity_job)
@@ -138,8 +138,8 @@ def test_snapshot_output_survives_a_failed_final_save_after_a_finishing_resume(
     """The same junk `<out>.partial` (NUL bytes) becomes the output: resume 1 renames the real
     snapshot into place, recreates `.partial` as NULs, then its last state save fails (disk
     full, exit 6); resume 2 still sees "finishing" and renames the NUL file over `tags.csv`."""
-    from gorgias_export import entity_job
     from gorgias_export.errors import OutputError
+    from gorgias_export.jobs import entities as entity_job
 
     out = tmp_path / "tags.csv"
     interrupt_after_finishing_save(monkeypatch, entity_job)
@@ -198,7 +198,7 @@ def test_get_of_an_object_without_id_resumed_after_its_checkpoint_writes_it_once
     """`get /api/account`: the object has no `id`, so nothing records that it was written; a
     Ctrl-C after the checkpoint that counts it (before the snapshot is sealed) and a rerun give
     a file with the account twice."""
-    from gorgias_export import entity_job
+    from gorgias_export.jobs import entities as entity_job
 
     real = getattr(entity_job, "save_state")  # noqa: B009
     fired = itertools.count()
@@ -237,7 +237,7 @@ def test_get_state_does_not_grow_with_every_page_read(
     """A full read keeps the id of every object it wrote in the state (`run.recent`, never
     pruned) and saves the state after every page: for `get /api/tickets` on a million tickets
     that is a state of tens of MB rewritten and fsynced 10,000 times (quadratic bytes)."""
-    from gorgias_export import entity_job
+    from gorgias_export.jobs import entities as entity_job
 
     real = getattr(entity_job, "save_state")  # noqa: B009
     sizes: list[int] = []

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from gorgias_export.simulator import (
+from gorgias_sim import (
     NOPERM_EMAIL,
     Dataset,
     Faults,
@@ -18,8 +18,8 @@ from gorgias_export.simulator import (
     Simulator,
     make_dataset,
 )
-from gorgias_export.simulator import data as sim_data
-from gorgias_export.simulator.texts import TRICKY_BODIES
+from gorgias_sim import data as sim_data
+from gorgias_sim.texts import TRICKY_BODIES
 
 Obj = dict[str, Any]
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 import requests
 
-from gorgias_export.simulator import (
+from gorgias_sim import (
     ENTITIES,
     NOPERM_EMAIL,
     UNDOCUMENTED_FIELD,
@@ -27,10 +27,10 @@ from gorgias_export.simulator import (
     Simulator,
     make_dataset,
 )
-from gorgias_export.simulator.api import Api
-from gorgias_export.simulator.cursors import CursorBook, encode
-from gorgias_export.simulator.generate import generate
-from gorgias_export.simulator.timefmt import to_us
+from gorgias_sim.api import Api
+from gorgias_sim.cursors import CursorBook, encode
+from gorgias_sim.generate import generate
+from gorgias_sim.timefmt import to_us
 
 Obj = dict[str, Any]
 END = datetime(2025, 6, 1, 12, tzinfo=UTC)

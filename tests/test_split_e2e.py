@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from gorgias_export.client import GorgiasClient
+from gorgias_export.api.client import GorgiasClient
 from gorgias_export.config import Secret, Settings
-from gorgias_export.export import ConversationExport
-from gorgias_export.progress_model import ExportProgress
+from gorgias_export.exports.conversations import ConversationExport
+from gorgias_export.exports.progress import ExportProgress
+from gorgias_export.output.ticket_index import TicketIndex
+from gorgias_export.output.writers import RowSink, make_encoder
 from gorgias_export.rows import CONVERSATION_COLUMNS
-from gorgias_export.simulator import RequestRecord, Simulator, cursors
-from gorgias_export.ticket_index import TicketIndex
-from gorgias_export.writers import RowSink, make_encoder
+from gorgias_sim import RequestRecord, Simulator, cursors
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import (
     entries,

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from gorgias_export.mirror import TABLES
+from gorgias_export.output.mirror import TABLES
+from gorgias_export.output.writers import format_from_path
 from gorgias_export.rows import CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS
-from gorgias_export.simulator import SimConfig, Simulator
-from gorgias_export.simulator.data import TICKETS_WITHOUT_MESSAGES
-from gorgias_export.writers import format_from_path
+from gorgias_sim import SimConfig, Simulator
+from gorgias_sim.data import TICKETS_WITHOUT_MESSAGES
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import env_for, expected_ids, read_csv, row_ids, run_cli, run_subprocess
 from tests.reliability.harness import signal_at
@@ -159,8 +159,8 @@ def test_a_run_stopped_during_a_request_then_rerun_gives_the_clean_database(
 # open transaction, the state that would count them is not.
 KILL_BEFORE_COMMIT = """
 import os, signal, sys
-from gorgias_export import cli
-from gorgias_export.sqlite_store import SqliteStore
+from gorgias_export.cli import app as cli
+from gorgias_export.output.sqlite_store import SqliteStore
 save, count = SqliteStore.save_state, [0]
 def save_or_die(self, *args):
     count[0] += 1

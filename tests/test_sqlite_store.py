@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from gorgias_export import sqlite_store
 from gorgias_export.errors import ExitCode, OutputError, StateConflict
-from gorgias_export.sqlite_store import STATE_TABLE, SqliteStore
+from gorgias_export.output import sqlite_store
+from gorgias_export.output.sqlite_store import STATE_TABLE, SqliteStore
 
 IDENTITY = {"command": "tickets", "format": "sqlite", "since": None}
 REPO = Path(__file__).parent.parent
@@ -166,7 +166,7 @@ def test_a_kill_between_rows_and_state_leaves_the_last_checkpoint(tmp_path: Path
         f"""
         import os, signal
         from pathlib import Path
-        from gorgias_export.sqlite_store import SqliteStore
+        from gorgias_export.output.sqlite_store import SqliteStore
         store = SqliteStore(Path({str(path)!r}))
         sink = store.table_sink("t", ["id", "x"])
         sink.write_row({{"id": 1, "x": "a"}})
@@ -323,7 +323,7 @@ def test_a_full_disk_is_an_output_error(tmp_path: Path) -> None:
         import resource, signal
         from pathlib import Path
         from gorgias_export.errors import OutputError
-        from gorgias_export.sqlite_store import SqliteStore
+        from gorgias_export.output.sqlite_store import SqliteStore
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
         store = SqliteStore(Path({str(path)!r}))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gorgias_export.errors import ExitCode, StateConflict
-from gorgias_export.state import STATE_FORMAT_VERSION, export_lock, load_state, save_state
+from gorgias_export.jobs.state import STATE_FORMAT_VERSION, export_lock, load_state, save_state
 
 IDENTITY = {"command": "tickets", "output": "/x/tickets.csv", "format": "csv", "since": None}
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gorgias_export.ticket_index import CACHE_ENTRIES, TicketIndex
+from gorgias_export.output.ticket_index import CACHE_ENTRIES, TicketIndex
 
 
 def test_contexts_survive_a_reopen(tmp_path: Path) -> None:

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from gorgias_export.simulator import RequestRecord, SimConfig, Simulator
-from gorgias_export.simulator.data import (
+from gorgias_export.timeutil import format_utc, parse_api_datetime, sort_key
+from gorgias_sim import RequestRecord, SimConfig, Simulator
+from gorgias_sim.data import (
     MESSAGE_HTML_ONLY,
     MESSAGE_HUGE_BODY,
     MESSAGES_TRICKY_BODIES,
     TICKET_WITH_MANY_MESSAGES,
     TICKETS_WITHOUT_MESSAGES,
 )
-from gorgias_export.timeutil import format_utc, parse_api_datetime, sort_key
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import expected_ids, floor, read_csv, read_jsonl, row_ids, run_cli
 

@@ -10,12 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from gorgias_export.client import GorgiasClient
+from gorgias_export.api.client import GorgiasClient
+from gorgias_export.api.walk import EntryRefused, ListingWalk, keyset_cursor
 from gorgias_export.config import Settings
 from gorgias_export.errors import ApiError
-from gorgias_export.progress_model import WalkPosition
-from gorgias_export.simulator import cursors
-from gorgias_export.walk import EntryRefused, ListingWalk, keyset_cursor
+from gorgias_export.exports.progress import WalkPosition
+from gorgias_sim import cursors
 from tests.fakes import FakeTime
 
 BASE = "https://acme.gorgias.com/api"

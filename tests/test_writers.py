@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from gorgias_export.errors import OutputError
-from gorgias_export.writers import CsvEncoder, JsonlEncoder, OutputFile, RowSink, format_from_path
+from gorgias_export.output.writers import (
+    CsvEncoder,
+    JsonlEncoder,
+    OutputFile,
+    RowSink,
+    format_from_path,
+)
 
 HOSTILE = [
     "plain",

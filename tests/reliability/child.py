@@ -13,8 +13,8 @@ import os
 import signal
 from typing import Any
 
-from gorgias_export import cli
-from gorgias_export.writers import OutputFile
+from gorgias_export.cli import app as cli
+from gorgias_export.output.writers import OutputFile
 
 
 def _die() -> None:

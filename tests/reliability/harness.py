@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gorgias_export.client import GorgiasClient
+from gorgias_export.api.client import GorgiasClient
 from gorgias_export.config import Secret, Settings
-from gorgias_export.job import TicketsJob, run_tickets_job
-from gorgias_export.simulator import RequestRecord, SimConfig, Simulator
+from gorgias_export.jobs.tickets import TicketsJob, run_tickets_job
+from gorgias_sim import RequestRecord, SimConfig, Simulator
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.fakes import FakeTime as ManualClock
 from tests.reliability.tally import TALLY

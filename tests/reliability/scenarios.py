@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gorgias_export.errors import ApiError, ExitCode
-from gorgias_export.simulator import NOPERM_EMAIL, Faults, RequestRecord, Simulator
-from gorgias_export.simulator.faults import KINDS
+from gorgias_sim import NOPERM_EMAIL, Faults, RequestRecord, Simulator
+from gorgias_sim.faults import KINDS
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import entries, expected_ids, read_jsonl, row_ids
 from tests.reliability.harness import (

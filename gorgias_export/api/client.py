@@ -21,9 +21,9 @@ from typing import Any
 import requests
 
 from gorgias_export import __version__, fastjson
+from gorgias_export.api.pacing import BucketPacer, parse_retry_after
 from gorgias_export.config import Settings
 from gorgias_export.errors import ApiError, AuthError, ConfigError, CursorRejected, UsageError
-from gorgias_export.pacing import BucketPacer, parse_retry_after
 
 log = logging.getLogger("gorgias_export")
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from gorgias_export.chains import Chain
-from gorgias_export.progress_model import Key
+from gorgias_export.api.prefetch import Chain
+from gorgias_export.api.walk import WalkPage
+from gorgias_export.exports.progress import Key
 from gorgias_export.timeutil import format_utc, parse_api_datetime
-from gorgias_export.walk import WalkPage
 
 # A split costs up to one extra request (each stretch ends on a part-used page); it is only made
 # when the gap left between the two ends is this many of their pages wide, judged by time.

@@ -1,4 +1,4 @@
-"""Run the simulator in the foreground: `python -m gorgias_export.simulator --port 8765`."""
+"""Run the simulator in the foreground: `python -m gorgias_sim --port 8765`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .server import Simulator
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="python -m gorgias_export.simulator",
+        prog="python -m gorgias_sim",
         description="Serve a simulated Gorgias REST API on 127.0.0.1 until Ctrl-C.",
     )
     p.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free one)")

@@ -14,24 +14,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gorgias_export import entity_job
-from gorgias_export.client import GorgiasClient
-from gorgias_export.display import Status
+from gorgias_export.api.client import GorgiasClient
+from gorgias_export.cli.display import Status
 from gorgias_export.errors import OutputError, StateConflict
-from gorgias_export.export import ConversationExport
-from gorgias_export.mirror import TABLES, ConversationMirror
-from gorgias_export.output_paths import parse_or_refuse, progress_or_refuse
-from gorgias_export.progress_model import EntityProgress, ExportProgress
+from gorgias_export.exports.conversations import ConversationExport
+from gorgias_export.exports.progress import EntityProgress, ExportProgress
+from gorgias_export.jobs import entities as entity_job
+from gorgias_export.jobs.output_paths import parse_or_refuse, progress_or_refuse
+from gorgias_export.jobs.state import ensure_replaceable_state, export_lock, load_state, save_state
+from gorgias_export.output.mirror import TABLES, ConversationMirror
+from gorgias_export.output.sqlite_store import SqliteStore
+from gorgias_export.output.ticket_index import TicketIndex
+from gorgias_export.output.writers import RowSink, make_encoder
 from gorgias_export.resources import ENTITY_BY_NAME, Incremental
 from gorgias_export.rows import (
     CONVERSATION_COLUMNS,
     CONVERSATION_COLUMNS_VERSION,
     CONVERSATION_CSV_KINDS,
 )
-from gorgias_export.sqlite_store import SqliteStore
-from gorgias_export.state import ensure_replaceable_state, export_lock, load_state, save_state
-from gorgias_export.ticket_index import TicketIndex
-from gorgias_export.writers import RowSink, make_encoder
 
 # Quick configuration lists first, so a long run has them early; conversations last.
 ALL_ORDER = (

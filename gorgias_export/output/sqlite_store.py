@@ -20,7 +20,7 @@ from typing import Any
 from gorgias_export import __version__
 from gorgias_export.errors import OutputError, StateConflict
 from gorgias_export.fastjson import dumps_text
-from gorgias_export.state import (
+from gorgias_export.jobs.state import (
     STATE_FORMAT_VERSION,
     SavedState,
     ensure_known_version,

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from gorgias_export.chains import Chain
-from gorgias_export.checkpoints import Checkpointing
-from gorgias_export.client import GorgiasClient, Params
-from gorgias_export.progress_model import EntityProgress, EntityRun, WalkPosition
+from gorgias_export.api.client import GorgiasClient, Params
+from gorgias_export.api.prefetch import Chain
+from gorgias_export.api.walk import ListingWalk, below, stays_above
+from gorgias_export.exports.checkpoints import Checkpointing
+from gorgias_export.exports.progress import EntityProgress, EntityRun, WalkPosition
+from gorgias_export.output.writers import Sink
 from gorgias_export.resources import INCREMENTAL_OVERLAP, Entity, Incremental, Listing
 from gorgias_export.timeutil import format_utc, shift, sort_key
-from gorgias_export.walk import ListingWalk, below, stays_above
-from gorgias_export.writers import Sink
 
 Item = dict[str, Any]
 log = logging.getLogger("gorgias_export")

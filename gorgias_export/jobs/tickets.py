@@ -19,30 +19,28 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gorgias_export.client import GorgiasClient, Params
+from gorgias_export.api.client import GorgiasClient, Params
 from gorgias_export.errors import StateConflict, UsageError
-from gorgias_export.export import ConversationExport, ExportStatus, Mirror, StatusCallback
-from gorgias_export.filtered_export import FilteredConversationExport
-from gorgias_export.mirror import TABLES, ConversationMirror
-from gorgias_export.output_paths import (
+from gorgias_export.exports.conversations import (
+    ConversationExport,
+    ExportStatus,
+    Mirror,
+    StatusCallback,
+)
+from gorgias_export.exports.filtered import FilteredConversationExport
+from gorgias_export.exports.per_ticket import (
+    ConversationStage,
+    FilteredPerTicketExport,
+    PerTicketExport,
+)
+from gorgias_export.exports.progress import BadProgress, ExportProgress
+from gorgias_export.jobs.output_paths import (
     check_output_path,
     check_parent,
     sqlite_output,
     starting_progress,
 )
-from gorgias_export.per_ticket import (
-    ConversationStage,
-    FilteredPerTicketExport,
-    PerTicketExport,
-)
-from gorgias_export.progress_model import BadProgress, ExportProgress
-from gorgias_export.rows import (
-    CONVERSATION_COLUMNS,
-    CONVERSATION_COLUMNS_VERSION,
-    CONVERSATION_CSV_KINDS,
-)
-from gorgias_export.sqlite_store import SqliteStore
-from gorgias_export.state import (
+from gorgias_export.jobs.state import (
     default_state_path,
     ensure_replaceable_state,
     export_lock,
@@ -50,9 +48,16 @@ from gorgias_export.state import (
     save_state,
     staging_path_for,
 )
-from gorgias_export.ticket_index import TicketIndex
+from gorgias_export.output.mirror import TABLES, ConversationMirror
+from gorgias_export.output.sqlite_store import SqliteStore
+from gorgias_export.output.ticket_index import TicketIndex
+from gorgias_export.output.writers import JsonlEncoder, RowEncoder, RowSink, Sink, make_encoder
+from gorgias_export.rows import (
+    CONVERSATION_COLUMNS,
+    CONVERSATION_COLUMNS_VERSION,
+    CONVERSATION_CSV_KINDS,
+)
 from gorgias_export.timeutil import format_utc
-from gorgias_export.writers import JsonlEncoder, RowEncoder, RowSink, Sink, make_encoder
 
 
 @dataclass(frozen=True)

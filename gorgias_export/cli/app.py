@@ -26,14 +26,15 @@ except ImportError:  # pragma: no cover
     from click import ClickException  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 from gorgias_export import __version__
-from gorgias_export.all_job import AllJob, AllResult, run_all_job
-from gorgias_export.client import GorgiasClient
+from gorgias_export.api.client import GorgiasClient
+from gorgias_export.cli.display import ProgressDisplay
 from gorgias_export.config import RawSettings, Settings, load_settings, read_dotenv
-from gorgias_export.display import ProgressDisplay
-from gorgias_export.entity_job import EntityJob, is_list_endpoint, run_entity_job
 from gorgias_export.errors import ExitCode, ExportError, OutputError, UsageError
-from gorgias_export.filtered_export import ticket_listings
-from gorgias_export.job import JobResult, TicketsJob, run_tickets_job
+from gorgias_export.exports.filtered import ticket_listings
+from gorgias_export.jobs.all import AllJob, AllResult, run_all_job
+from gorgias_export.jobs.entities import EntityJob, is_list_endpoint, run_entity_job
+from gorgias_export.jobs.tickets import JobResult, TicketsJob, run_tickets_job
+from gorgias_export.output.writers import format_from_path
 from gorgias_export.resources import (
     ENTITIES,
     Entity,
@@ -43,7 +44,6 @@ from gorgias_export.resources import (
     normalize_api_path,
 )
 from gorgias_export.timeutil import ACCEPTED_FORMS, parse_cli_datetime
-from gorgias_export.writers import format_from_path
 
 app = typer.Typer(
     name="gorgias-export",

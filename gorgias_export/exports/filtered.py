@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gorgias_export.chains import Chain
-from gorgias_export.client import Params
-from gorgias_export.export import ConversationExport, ExportStatus
-from gorgias_export.progress_model import Key, RunProgress, WalkPosition
+from gorgias_export.api.client import Params
+from gorgias_export.api.prefetch import Chain
+from gorgias_export.api.walk import ListingWalk, below, stays_above
+from gorgias_export.exports.conversations import ConversationExport, ExportStatus
+from gorgias_export.exports.progress import Key, RunProgress, WalkPosition
 from gorgias_export.rows import conversation_row, ticket_context
 from gorgias_export.timeutil import sort_key
-from gorgias_export.walk import ListingWalk, below, stays_above
 
 TICKET_IDS_PER_LISTING = 100  # the API's limit for ticket_ids
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gorgias_export.simulator import SimConfig, Simulator
+from gorgias_sim import SimConfig, Simulator
 
 DEMO_DIR = Path("demo")
 TICKETS = 1000

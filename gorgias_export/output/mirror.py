@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from gorgias_export.output.sqlite_store import SqliteStore, TableSink
 from gorgias_export.rows import CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS, ticket_context
-from gorgias_export.sqlite_store import SqliteStore, TableSink
 
 TABLES = ("tickets", "messages", "conversations")
 CONVERSATION_JSON_COLUMNS = tuple(k for k, kind in CONVERSATION_CSV_KINDS.items() if kind == "json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gorgias_export.writers import Sink
+from gorgias_export.output.writers import Sink
 
 
 class Checkpointing:

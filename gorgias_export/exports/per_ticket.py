@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from gorgias_export.errors import OutputError
-from gorgias_export.export import ConversationExport, ExportStatus
+from gorgias_export.exports.conversations import ConversationExport, ExportStatus
+from gorgias_export.exports.filtered import FilteredConversationExport
+from gorgias_export.exports.progress import RunProgress
 from gorgias_export.fastjson import dumps_text, loads
-from gorgias_export.filtered_export import FilteredConversationExport
-from gorgias_export.progress_model import RunProgress
 from gorgias_export.timeutil import sort_key
 
 EMIT_BATCH = 100  # tickets per checkpoint in the emit phase

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gorgias_export.client import GorgiasClient, Page, Params
+from gorgias_export.api.client import GorgiasClient, Page, Params
 from gorgias_export.errors import ApiError, CursorRejected
-from gorgias_export.progress_model import Key, WalkPosition
+from gorgias_export.exports.progress import Key, WalkPosition
 from gorgias_export.timeutil import sort_key
 
 log = logging.getLogger("gorgias_export")

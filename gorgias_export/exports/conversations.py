@@ -30,16 +30,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from gorgias_export.chains import Chain
-from gorgias_export.checkpoints import Checkpointing
-from gorgias_export.client import GorgiasClient
-from gorgias_export.meeting import Pair, split_point
-from gorgias_export.progress_model import ExportProgress, Key, RunProgress, WalkPosition
-from gorgias_export.resources import INCREMENTAL_OVERLAP
-from gorgias_export.rows import conversation_row, ticket_context, unknown_ticket_context
-from gorgias_export.ticket_index import TicketIndex
-from gorgias_export.timeutil import format_utc, parse_api_datetime, shift, sort_key
-from gorgias_export.walk import (
+from gorgias_export.api.client import GorgiasClient
+from gorgias_export.api.meeting import Pair, split_point
+from gorgias_export.api.prefetch import Chain
+from gorgias_export.api.walk import (
     EntryRefused,
     ListingWalk,
     WalkPage,
@@ -47,7 +41,13 @@ from gorgias_export.walk import (
     keyset_cursor,
     stays_above,
 )
-from gorgias_export.writers import Sink
+from gorgias_export.exports.checkpoints import Checkpointing
+from gorgias_export.exports.progress import ExportProgress, Key, RunProgress, WalkPosition
+from gorgias_export.output.ticket_index import TicketIndex
+from gorgias_export.output.writers import Sink
+from gorgias_export.resources import INCREMENTAL_OVERLAP
+from gorgias_export.rows import conversation_row, ticket_context, unknown_ticket_context
+from gorgias_export.timeutil import format_utc, parse_api_datetime, shift, sort_key
 
 log = logging.getLogger("gorgias_export")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gorgias_export.errors import OutputError, StateConflict, UsageError
-from gorgias_export.progress_model import BadProgress
-from gorgias_export.state import load_state
+from gorgias_export.exports.progress import BadProgress
+from gorgias_export.jobs.state import load_state
 
 P = TypeVar("P")
 

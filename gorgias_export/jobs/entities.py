@@ -19,28 +19,28 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gorgias_export.client import GorgiasClient, Params
-from gorgias_export.entity_export import EntityExport, EntityStatus, RowShaper, Snapshot
+from gorgias_export.api.client import GorgiasClient, Params
 from gorgias_export.errors import OutputError, StateConflict, UsageError
-from gorgias_export.output_paths import (
+from gorgias_export.exports.entities import EntityExport, EntityStatus, RowShaper, Snapshot
+from gorgias_export.exports.progress import EntityProgress
+from gorgias_export.jobs.output_paths import (
     check_output_path,
     check_parent,
     parse_or_refuse,
     sqlite_output,
     starting_progress,
 )
-from gorgias_export.progress_model import EntityProgress
-from gorgias_export.resources import EXTRA_COLUMN, Entity, Incremental, Listing
-from gorgias_export.rows import entity_row
-from gorgias_export.sqlite_store import SqliteStore, TableSink
-from gorgias_export.state import (
+from gorgias_export.jobs.state import (
     default_state_path,
     ensure_replaceable_state,
     export_lock,
     save_state,
 )
+from gorgias_export.output.sqlite_store import SqliteStore, TableSink
+from gorgias_export.output.writers import CsvEncoder, JsonlEncoder, RowEncoder, RowSink, Sink
+from gorgias_export.resources import EXTRA_COLUMN, Entity, Incremental, Listing
+from gorgias_export.rows import entity_row
 from gorgias_export.timeutil import format_utc
-from gorgias_export.writers import CsvEncoder, JsonlEncoder, RowEncoder, RowSink, Sink
 
 # Bump when an entity's columns change, so a resume never appends rows of another shape.
 ENTITY_COLUMNS_VERSION = 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from gorgias_export.walk import Fetched, ListingWalk, WalkPage
+from gorgias_export.api.walk import Fetched, ListingWalk, WalkPage
 
 
 class _Fetch:
