@@ -5,11 +5,22 @@ import io
 from rich.console import Console
 
 from gorgias_export.cli.display import ProgressDisplay
-from gorgias_export.exports.conversations import ExportStatus
+from gorgias_export.exports.status import ExportStatus
 
 
 def status(requests: int, fraction: float | None) -> ExportStatus:
-    return ExportStatus("messages", 1200, 4321, 3, requests, 0, 0, 2.0, fraction)
+    return ExportStatus(
+        phase="messages",
+        requests=requests,
+        rate_limited=0,
+        retries=0,
+        allowed_rate=2.0,
+        fraction=fraction,
+        complete=False,
+        tickets_read=1200,
+        message_rows=4321,
+        empty_ticket_rows=3,
+    )
 
 
 def test_a_terminal_gets_counts_rate_and_eta() -> None:

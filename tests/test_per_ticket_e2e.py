@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gorgias_export.exports import per_ticket
+from gorgias_export.exports import ticket_lines as per_ticket
 from gorgias_export.timeutil import sort_key
 from gorgias_sim import SimConfig, Simulator
 from tests.conftest import EMAIL, SECRET_KEY

@@ -16,15 +16,10 @@ import pytest
 from gorgias_export.api.client import GorgiasClient
 from gorgias_export.config import Secret, Settings
 from gorgias_export.errors import ApiError, OutputError
-from gorgias_export.exports.conversations import ConversationExport
 from gorgias_export.exports.progress import ExportProgress
-from gorgias_export.jobs.tickets import TicketsJob, run_tickets_job
-from gorgias_export.output.ticket_index import TicketIndex
-from gorgias_export.output.writers import RowSink, make_encoder
-from gorgias_export.rows import CONVERSATION_COLUMNS
 from gorgias_sim import Faults, RequestRecord, SimConfig, Simulator
 from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import env_for, run_cli, run_subprocess
+from tests.e2e import conversation_export, env_for, export_tickets, run_cli, run_subprocess
 from tests.fakes import FakeTime
 
 
@@ -189,7 +184,7 @@ def test_when_retries_run_out_the_run_stops_with_progress_saved(
     # No real sleeping: each retry "waits" 0 s, so the budget is spent by attempts alone.
     client = _client(sim, budget=0.0)
     with pytest.raises(ApiError, match="progress is saved"):
-        run_tickets_job(client, TicketsJob(output=str(out), fmt="csv"))
+        export_tickets(client, out)
     sim.on_request = None
     sim.clear_faults()
     partial = out.read_bytes()
@@ -205,7 +200,7 @@ def test_a_run_through_mixed_faults_gives_the_clean_file(
     out = tmp_path / "tickets.csv"
     sim.config.faults = Faults(error_5xx=0.1, reset=0.05, truncated=0.05, html_error=0.05, seed=11)
     client = _client(sim, budget=60)
-    result = run_tickets_job(client, TicketsJob(output=str(out), fmt="csv"))
+    result = export_tickets(client, out)
     assert result.status.complete
     assert sum(sim.faults_injected.values()) >= 3 and client.stats.retries >= 3
     assert out.read_bytes() == clean
@@ -222,10 +217,7 @@ def test_a_failed_state_save_leaves_the_output_at_the_last_saved_length(
             raise OutputError("Could not save progress (No space left on device).")
         saved.append(progress.output_bytes)
 
-    sink = RowSink(make_encoder("csv", CONVERSATION_COLUMNS), str(out))
-    export = ConversationExport(
-        _client(sim, 60), TicketIndex(None), sink, ExportProgress(), checkpoint
-    )
+    export, sink = conversation_export(_client(sim, 60), out, checkpoint)
     with pytest.raises(OutputError):
         export.run()
     sink.close()

@@ -16,7 +16,6 @@ import pytest
 
 from gorgias_export.api.client import GorgiasClient
 from gorgias_export.config import Secret, Settings
-from gorgias_export.jobs.tickets import TicketsJob, run_tickets_job
 from gorgias_export.timeutil import parse_api_datetime
 from gorgias_sim import SimConfig, Simulator, cursors
 from gorgias_sim import api as sim_api
@@ -26,6 +25,7 @@ from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import (
     entries,
     expected_ids,
+    export_tickets,
     floor,
     is_hand_built,
     kill_when,
@@ -118,7 +118,7 @@ def test_snapshot_resumed_after_its_finishing_save_leaves_no_partial(
     """The resume renames `<out>.partial` over `<out>`, then its final checkpoint opens the sink
     for the first time, on the path `<out>.partial`: O_CREAT makes it again and truncate()
     extends it to the snapshot's length in NUL bytes, a junk file left beside the output."""
-    from gorgias_export.jobs import entities as entity_job
+    from gorgias_export.jobs import state as entity_job
 
     out = tmp_path / "tags.csv"
     interrupt_after_finishing_save(monkeypatch, entity_job)
@@ -139,7 +139,7 @@ def test_snapshot_output_survives_a_failed_final_save_after_a_finishing_resume(
     snapshot into place, recreates `.partial` as NULs, then its last state save fails (disk
     full, exit 6); resume 2 still sees "finishing" and renames the NUL file over `tags.csv`."""
     from gorgias_export.errors import OutputError
-    from gorgias_export.jobs import entities as entity_job
+    from gorgias_export.jobs import state as entity_job
 
     out = tmp_path / "tags.csv"
     interrupt_after_finishing_save(monkeypatch, entity_job)
@@ -198,7 +198,7 @@ def test_get_of_an_object_without_id_resumed_after_its_checkpoint_writes_it_once
     """`get /api/account`: the object has no `id`, so nothing records that it was written; a
     Ctrl-C after the checkpoint that counts it (before the snapshot is sealed) and a rerun give
     a file with the account twice."""
-    from gorgias_export.jobs import entities as entity_job
+    from gorgias_export.jobs import state as entity_job
 
     real = getattr(entity_job, "save_state")  # noqa: B009
     fired = itertools.count()
@@ -237,7 +237,7 @@ def test_get_state_does_not_grow_with_every_page_read(
     """A full read keeps the id of every object it wrote in the state (`run.recent`, never
     pruned) and saves the state after every page: for `get /api/tickets` on a million tickets
     that is a state of tens of MB rewritten and fsynced 10,000 times (quadratic bytes)."""
-    from gorgias_export.jobs import entities as entity_job
+    from gorgias_export.jobs import state as entity_job
 
     real = getattr(entity_job, "save_state")  # noqa: B009
     sizes: list[int] = []
@@ -369,7 +369,7 @@ def test_an_api_that_answers_the_split_cursor_with_a_5xx_still_finishes(
         settings = Settings(base_url=sim.url, email=EMAIL, api_key=Secret(SECRET_KEY))
         # No real sleeping, no retry budget: the 500s are given up on at once.
         client = GorgiasClient(settings, sleep=lambda seconds: None, retry_budget=0.0)
-        result = run_tickets_job(client, TicketsJob(output=str(out), fmt="csv"))
+        result = export_tickets(client, out)
         assert result.status.complete
         assert entries(sim) and row_ids(read_csv(out)) == expected_ids(sim)
 

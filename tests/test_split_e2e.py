@@ -13,14 +13,10 @@ import pytest
 
 from gorgias_export.api.client import GorgiasClient
 from gorgias_export.config import Secret, Settings
-from gorgias_export.exports.conversations import ConversationExport
-from gorgias_export.exports.progress import ExportProgress
-from gorgias_export.output.ticket_index import TicketIndex
-from gorgias_export.output.writers import RowSink, make_encoder
-from gorgias_export.rows import CONVERSATION_COLUMNS
 from gorgias_sim import RequestRecord, Simulator, cursors
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import (
+    conversation_export,
     entries,
     expected_ids,
     floor,
@@ -116,12 +112,9 @@ def test_the_split_is_saved_with_the_page_it_was_decided_on(sim: Simulator, tmp_
     run wrote its rows in another order than an uninterrupted one."""
     saved: list[dict[str, Any]] = []
     settings = Settings(base_url=sim.url, email=EMAIL, api_key=Secret(SECRET_KEY))
-    sink = RowSink(make_encoder("csv", CONVERSATION_COLUMNS), str(tmp_path / "tickets.csv"))
-    export = ConversationExport(
+    export, sink = conversation_export(
         GorgiasClient(settings),
-        TicketIndex(None),
-        sink,
-        ExportProgress(),
+        tmp_path / "tickets.csv",
         lambda progress: saved.append(json.loads(json.dumps(progress.to_json()))),
     )
     export.run()

@@ -15,6 +15,7 @@ import pytest
 from gorgias_export.errors import ExitCode, OutputError, StateConflict
 from gorgias_export.output import sqlite_store
 from gorgias_export.output.sqlite_store import STATE_TABLE, SqliteStore
+from gorgias_export.output.table_sink import TableSink
 
 IDENTITY = {"command": "tickets", "format": "sqlite", "since": None}
 REPO = Path(__file__).parent.parent
@@ -32,7 +33,7 @@ def rows(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 def test_rows_are_upserted_by_key_and_commit_with_the_state(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     store = SqliteStore(path)
-    sink = store.table_sink("tickets", ["id", "status", "subject"])
+    sink = TableSink(store, "tickets", ["id", "status", "subject"])
     sink.write_row({"id": 1, "status": "open", "subject": "a"})
     sink.write_row({"id": 2, "status": "open", "subject": "b"})
     assert sink.sync() == 0
@@ -51,8 +52,8 @@ def test_values_nested_as_json_booleans_as_integers_text_kept_exactly(tmp_path: 
     path = tmp_path / "m.db"
     store = SqliteStore(path)
     huge = 'Ünïcödé 👩‍👩‍👧 RTL שלום\r\nline two, "quoted"\n' * 5000  # about 200 KB
-    sink = store.table_sink(
-        "t", ["id", "tags", "meta", "flag", "zip", "body", "note"], json_columns=["meta"]
+    sink = TableSink(
+        store, "t", ["id", "tags", "meta", "flag", "zip", "body", "note"], json_columns=["meta"]
     )
     sink.write_row(
         {
@@ -79,7 +80,7 @@ def test_values_nested_as_json_booleans_as_integers_text_kept_exactly(tmp_path: 
 def test_values_sqlite_cannot_bind_are_made_safe(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     store = SqliteStore(path)
-    sink = store.table_sink("t", ["id", "text", "big"])
+    sink = TableSink(store, "t", ["id", "text", "big"])
     sink.write_row({"id": 1, "text": "fine"})
     sink.write_row({"id": 2, "text": "broken \ud83d escape", "big": 2**70})
     sink.sync()
@@ -94,7 +95,7 @@ def test_values_sqlite_cannot_bind_are_made_safe(tmp_path: Path) -> None:
 def test_a_row_without_a_key_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     store = SqliteStore(path)
-    sink = store.table_sink("t", ["id", "x"])
+    sink = TableSink(store, "t", ["id", "x"])
     sink.write_row({"x": "no id"})
     sink.write_row({"id": 3, "x": "kept"})
     sink.sync()
@@ -106,13 +107,13 @@ def test_a_row_without_a_key_is_skipped(tmp_path: Path) -> None:
 def test_a_text_key_and_new_columns_added_to_an_existing_table(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     store = SqliteStore(path)
-    first = store.table_sink("conv", ["row_id", "a"], key="row_id")
+    first = TableSink(store, "conv", ["row_id", "a"], key="row_id")
     first.write_row({"row_id": "m:1", "a": 1})
     first.sync()
     store.save_state("conv", IDENTITY, {})
     store.close()
     store = SqliteStore(path)
-    grown = store.table_sink("conv", ["row_id", "a", "b"], key="row_id")
+    grown = TableSink(store, "conv", ["row_id", "a", "b"], key="row_id")
     grown.write_row({"row_id": "m:2", "a": 2, "b": "new"})
     grown.sync()
     store.save_state("conv", IDENTITY, {})
@@ -126,7 +127,7 @@ def test_a_text_key_and_new_columns_added_to_an_existing_table(tmp_path: Path) -
 def test_update_by_a_column_and_delete_by_key_keep_the_order_of_calls(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     store = SqliteStore(path)
-    sink = store.table_sink("conv", ["row_id", "ticket_id", "status"], key="row_id")
+    sink = TableSink(store, "conv", ["row_id", "ticket_id", "status"], key="row_id")
     sink.ensure_index("ticket_id")
     sink.update_by("ticket_id", [{"ticket_id": 1, "status": "x"}])  # no table yet: nothing
     for row_id, ticket in (("m:1", 1), ("m:2", 1), ("t:2", 2)):
@@ -145,7 +146,7 @@ def test_update_by_a_column_and_delete_by_key_keep_the_order_of_calls(tmp_path: 
 def test_rollback_leaves_nothing_of_the_transaction(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     store = SqliteStore(path)
-    sink = store.table_sink("t", ["id", "x"])
+    sink = TableSink(store, "t", ["id", "x"])
     sink.write_row({"id": 1, "x": "rolled back, table and all"})
     sink.sync()
     sink.write_row({"id": 2, "x": "queued, never synced"})
@@ -167,8 +168,9 @@ def test_a_kill_between_rows_and_state_leaves_the_last_checkpoint(tmp_path: Path
         import os, signal
         from pathlib import Path
         from gorgias_export.output.sqlite_store import SqliteStore
+        from gorgias_export.output.table_sink import TableSink
         store = SqliteStore(Path({str(path)!r}))
-        sink = store.table_sink("t", ["id", "x"])
+        sink = TableSink(store, "t", ["id", "x"])
         sink.write_row({{"id": 1, "x": "a"}})
         sink.sync()
         store.save_state("t", {IDENTITY!r}, {{"n": 1}})
@@ -190,7 +192,7 @@ def test_a_kill_between_rows_and_state_leaves_the_last_checkpoint(tmp_path: Path
 def test_prune_deletes_rows_a_later_full_read_did_not_bring(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     store = SqliteStore(path)
-    sink = store.table_sink("tags", ["id", "name"])
+    sink = TableSink(store, "tags", ["id", "name"])
     sink.write_row({"id": 9, "name": "written before runs were stamped"})
     sink.sync()
     sink.stamp_run(1)
@@ -263,14 +265,18 @@ def test_a_broken_or_newer_state_is_refused(
 def test_reset_joins_the_next_checkpoint(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     store = SqliteStore(path)
-    sink = store.table_sink("t", ["id"])
+    sink = TableSink(store, "t", ["id"])
     sink.write_row({"id": 1})
     sink.sync()
     store.save_state("tickets", IDENTITY, {"old": True})
     store.save_state("other", IDENTITY, {"kept": True})
     store.reset("tickets", ["t", "missing"])
-    assert store.load_state("tickets", IDENTITY) is None  # within the transaction
-    store.rollback()  # the run failed before its first page: nothing changed
+    assert store.load_state("tickets", IDENTITY) is not None  # nothing done before a write
+    sink.write_row({"id": 2})
+    sink.sync()  # the first write: the reset runs first, in its transaction
+    assert store.load_state("tickets", IDENTITY) is None
+    assert rows(path, "SELECT id FROM t") == [(1,)]  # not committed: others see the old rows
+    store.rollback()  # the run failed before its first checkpoint: nothing changed
     assert rows(path, "SELECT id FROM t") == [(1,)]
     store.reset("tickets", ["t"])
     store.save_state("tickets", IDENTITY, {"new": True})
@@ -291,7 +297,7 @@ def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path)
 
 def test_an_unwritable_place_is_an_output_error(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "missing" / "m.db")
-    sink = store.table_sink("t", ["id"])
+    sink = TableSink(store, "t", ["id"])
     sink.write_row({"id": 1})
     with pytest.raises(OutputError, match="Could not open"):
         sink.sync()
@@ -307,7 +313,7 @@ def test_a_database_locked_by_another_writer_is_an_output_error(
     other.execute("CREATE TABLE x (a)")
     other.execute("BEGIN IMMEDIATE")
     store = SqliteStore(path)
-    sink = store.table_sink("t", ["id"])
+    sink = TableSink(store, "t", ["id"])
     sink.write_row({"id": 1})
     with pytest.raises(OutputError, match="locked by another program"):
         sink.sync()
@@ -324,10 +330,11 @@ def test_a_full_disk_is_an_output_error(tmp_path: Path) -> None:
         from pathlib import Path
         from gorgias_export.errors import OutputError
         from gorgias_export.output.sqlite_store import SqliteStore
+        from gorgias_export.output.table_sink import TableSink
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
         store = SqliteStore(Path({str(path)!r}))
-        sink = store.table_sink("t", ["id", "body"])
+        sink = TableSink(store, "t", ["id", "body"])
         try:
             for n in range(100):
                 sink.write_row({{"id": n, "body": "x" * 10_000}})

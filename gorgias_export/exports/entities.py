@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,34 +20,13 @@ from gorgias_export.api.prefetch import Chain
 from gorgias_export.api.walk import ListingWalk, below, stays_above
 from gorgias_export.exports.checkpoints import Checkpointing
 from gorgias_export.exports.progress import EntityProgress, EntityRun, WalkPosition
+from gorgias_export.exports.status import EntityStatus, StatusCallback
 from gorgias_export.output.writers import Sink
 from gorgias_export.resources import INCREMENTAL_OVERLAP, Entity, Incremental, Listing
 from gorgias_export.timeutil import format_utc, shift, sort_key
 
 Item = dict[str, Any]
 log = logging.getLogger("gorgias_export")
-
-
-@dataclass
-class EntityStatus:
-    """What a progress display and the summary need, sent after every checkpoint."""
-
-    entity: str
-    rows: int  # rows written by this run
-    items_read: int
-    requests: int
-    rate_limited: int
-    retries: int
-    allowed_rate: float
-    fraction: float | None = None
-    complete: bool = False
-
-    @property
-    def phase(self) -> str:
-        return self.entity
-
-    def counts(self) -> str:
-        return f"{self.items_read:,} read · {self.rows:,} new rows · {self.requests:,} requests"
 
 
 class Snapshot(Protocol):
@@ -85,7 +63,7 @@ class EntityExport(Checkpointing):
         since: datetime | None = None,
         until: datetime | None = None,
         snapshot: Snapshot | None = None,
-        on_status: Callable[[EntityStatus], None] | None = None,
+        on_status: StatusCallback | None = None,
         now: Callable[[], datetime] | None = None,
     ) -> None:
         self.client = client
@@ -292,15 +270,16 @@ class EntityExport(Checkpointing):
     def status(self, complete: bool = False) -> EntityStatus:
         stats = self.client.stats
         return EntityStatus(
-            entity=self.entity.name,
-            rows=self.rows,
-            items_read=self.items_read,
+            phase=self.entity.name,
             requests=stats.requests - self._requests_before,
             rate_limited=stats.rate_limited,
             retries=stats.retries,
             allowed_rate=self.client.pacer.allowed_rate,
             fraction=1.0 if complete else None,
             complete=complete,
+            entity=self.entity.name,
+            new_rows=self.rows,
+            items_read=self.items_read,
         )
 
 

@@ -14,14 +14,12 @@ most one page of tickets and one page of messages.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from gorgias_export.api.client import Params
 from gorgias_export.api.prefetch import Chain
 from gorgias_export.api.walk import ListingWalk, below, stays_above
-from gorgias_export.exports.conversations import ConversationExport, ExportStatus
+from gorgias_export.exports.conversations import ConversationExport, Item, latest
 from gorgias_export.exports.progress import Key, RunProgress, WalkPosition
-from gorgias_export.rows import conversation_row, ticket_context
 from gorgias_export.timeutil import sort_key
 
 TICKET_IDS_PER_LISTING = 100  # the API's limit for ticket_ids
@@ -41,34 +39,25 @@ def ticket_listings(
     )
 
 
-class FilteredConversationExport(ConversationExport):
-    """The conversation export restricted to the tickets a filter lists."""
+class FilteredTickets:
+    """The TicketSource of a filtered export: the tickets the filters list, each ticket's
+    messages read with `/messages?ticket_id=`."""
 
-    def __init__(self, *args: Any, listings: Sequence[Params], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, listings: Sequence[Params]) -> None:
         self.listings = list(listings)
 
-    def run(self) -> ExportStatus:
-        if self.progress.run is None:
-            self.progress.run = self._plan_run()
-        run = self.progress.run
-        try:
-            while run.listing < len(self.listings):
-                self._walk_tickets(run, self.listings[run.listing])
-                run.listing += 1
-                run.tickets = WalkPosition()
-            self._finish(run)
-        except BaseException:
-            self.sink.cut_back(self._saved_bytes)
-            raise
-        return self.status(complete=True)
+    def walk(self, export: ConversationExport, run: RunProgress) -> None:
+        while run.listing < len(self.listings):
+            self._walk_tickets(export, run, self.listings[run.listing])
+            run.listing += 1
+            run.tickets = WalkPosition()
 
-    def _walk_tickets(self, run: RunProgress, params: Params) -> None:
+    def _walk_tickets(self, export: ConversationExport, run: RunProgress, params: Params) -> None:
         backfill = run.plan == "backfill"
         lowers = [run.lower_tickets, run.lower_messages]
         floor = None if backfill or None in lowers else min(v for v in lowers if v)
         walk = ListingWalk(
-            self.client,
+            export.client,
             "/tickets",
             "created_datetime" if backfill else "updated_datetime",
             descending=not backfill,
@@ -78,42 +67,30 @@ class FilteredConversationExport(ConversationExport):
         chain = Chain(walk, prefetch=stays_above(floor))
         while not walk.done:
             page = chain.take()
-            self.index.put_many(
-                (t["id"], ticket_context(t)) for t in page.items if isinstance(t.get("id"), int)
-            )
-            if self.mirror is not None:
-                self.mirror.tickets(page.items)
-            self.tickets_read += len(page.items)
+            export.index_tickets(page.items)
             beyond_until = False
             for ticket, key in zip(page.items, page.keys, strict=True):
                 if backfill and run.upper and key[0] > run.upper:
                     beyond_until = True  # created after --until: so are all that follow
                     break
                 if floor is None or key[0] >= floor:
-                    self._conversation(run, ticket)
-                self._ticket_done(run, walk, key)
+                    self._conversation(export, run, ticket)
+                _ticket_done(export, run, walk, key)
             walk.advance(page, finished=beyond_until or below(page, floor))
-            self._checkpoint()
+            export.checkpoint()
 
-    def _ticket_done(self, run: RunProgress, walk: ListingWalk, key: Key) -> None:
-        """Move the walk's position to this ticket, inside its page: a resume skips it."""
-        walk.position.after = key
-        run.messages = WalkPosition()
-        run.messages_of = 0
-        self._checkpoint()
-
-    def _conversation(self, run: RunProgress, ticket: dict[str, Any]) -> None:
+    def _conversation(self, export: ConversationExport, run: RunProgress, ticket: Item) -> None:
         ticket_id = ticket.get("id")
         if not isinstance(ticket_id, int):
             return
         if ticket.get("messages_count") == 0:
-            self._empty_ticket_row(run, ticket)
+            _without_messages(export, run, ticket)
             return
         if run.messages_of != ticket_id:  # a saved message walk is only good for its ticket
             run.messages = WalkPosition()
             run.messages_of = ticket_id
         messages = ListingWalk(
-            self.client,
+            export.client,
             "/messages",
             "created_datetime",
             descending=False,
@@ -128,19 +105,25 @@ class FilteredConversationExport(ConversationExport):
                 if not (run.upper and key[0] > run.upper)
                 and not (run.lower_messages and key[0] < run.lower_messages)
             ]
-            self._message_rows(run, in_window)
+            export.message_rows(run, in_window)
             messages.advance(page)
             if not messages.done:  # the last page is saved with the ticket, one step later
-                self._checkpoint()
+                export.checkpoint()
 
-    def _empty_ticket_row(self, run: RunProgress, ticket: dict[str, Any]) -> None:
-        created = sort_key(ticket.get("created_datetime"))
-        if run.upper and created > run.upper:
-            return
-        if run.lower_tickets and created < run.lower_tickets:
-            return
-        run.newest_ticket = max(filter(None, (run.newest_ticket, created)), default=None)
-        row_id = f"t:{ticket.get('id')}"
-        if self._is_new_row(row_id):
-            self._write(row_id, created, conversation_row(ticket_context(ticket), None))
-            self.empty_ticket_rows += 1
+
+def _ticket_done(export: ConversationExport, run: RunProgress, walk: ListingWalk, key: Key) -> None:
+    """Move the walk's position to this ticket, inside its page: a resume skips it."""
+    walk.position.after = key
+    run.messages = WalkPosition()
+    run.messages_of = 0
+    export.checkpoint()
+
+
+def _without_messages(export: ConversationExport, run: RunProgress, ticket: Item) -> None:
+    created = sort_key(ticket.get("created_datetime"))
+    if run.upper and created > run.upper:
+        return
+    if run.lower_tickets and created < run.lower_tickets:
+        return
+    run.newest_ticket = latest(run.newest_ticket, created)
+    export.ticket_without_messages(run, ticket, created)

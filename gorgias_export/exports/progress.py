@@ -165,8 +165,9 @@ class ExportProgress:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ExportProgress:
+    def from_json(cls, data: Any) -> ExportProgress:
         """Parse the progress section, raising BadProgress on anything we did not write."""
+        _check(data, dict, "progress")
         counts = {
             name: _check(data.get(name, 0), int, name)
             for name in ("output_bytes", "rows_written", "completed_runs")

@@ -11,10 +11,10 @@ import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from gorgias_export import __version__
 from gorgias_export.errors import OutputError, StateConflict
@@ -184,3 +184,107 @@ def export_lock(guarded: Path) -> Iterator[None]:
         yield
     finally:
         handle.close()
+
+
+# -- where a run's progress is kept: one interface, three places ------------------------------
+
+
+class StateSlot(Protocol):
+    """Where one export's progress is loaded from and saved to."""
+
+    # "The state file X" or "The saved state in X": the start of a sentence about it.
+    description: str
+
+    def load(self) -> dict[str, Any] | None:
+        """The saved progress of this export; None if there is none (or --fresh). A state
+        saved by another export, or a broken one, is refused."""
+        ...
+
+    def save(self, progress: dict[str, Any]) -> None: ...
+
+
+class StateFile:
+    """A state file beside the output (or at --state), holding this export's identity."""
+
+    def __init__(self, path: Path, identity: dict[str, Any], fresh: bool = False) -> None:
+        self.path = path
+        self.description = f"The state file {path}"
+        self._identity = identity
+        self._fresh = fresh
+
+    def load(self) -> dict[str, Any] | None:
+        if self._fresh:
+            ensure_replaceable_state(self.path)  # never overwrite a file that is not ours
+            return None
+        saved = load_state(self.path, self._identity)
+        return saved.progress if saved is not None else None
+
+    def save(self, progress: dict[str, Any]) -> None:
+        save_state(self.path, self._identity, progress)
+
+
+class NoState:
+    """stdout: nothing to resume, nothing saved."""
+
+    description = "stdout"
+
+    def load(self) -> dict[str, Any] | None:
+        return None
+
+    def save(self, progress: dict[str, Any]) -> None:
+        pass
+
+
+class RunState:
+    """The one state of an `all` run: each entity's progress (a part), and which entities this
+    run has done. Saved as a whole by `save_document` (a state file, or a database row)."""
+
+    def __init__(
+        self,
+        description: str,
+        saved: dict[str, Any] | None,
+        save_document: Callable[[dict[str, Any]], None],
+    ) -> None:
+        self.description = description
+        self._save_document = save_document
+        saved = saved or {}
+        try:
+            self.completed_runs = int(saved.get("completed_runs", 0))
+            self.done = [str(name) for name in saved.get("done", [])]
+            # After --fresh: the entities whose old files this run may still overwrite, so that
+            # an interrupted --fresh run can be continued without --fresh.
+            self.overwrite = [str(name) for name in saved.get("overwrite", [])]
+            self.parts = dict(saved.get("parts", {}))
+        except (TypeError, ValueError):
+            raise StateConflict(
+                f"{description} is corrupt; rerun with --fresh to start over."
+            ) from None
+
+    def save(self) -> None:
+        self._save_document(
+            {
+                "completed_runs": self.completed_runs,
+                "done": self.done,
+                "parts": self.parts,
+                "overwrite": self.overwrite,
+            }
+        )
+
+    def part(self, name: str) -> PartState:
+        return PartState(self, name)
+
+
+class PartState:
+    """One entity's progress inside an `all` run's state."""
+
+    def __init__(self, run: RunState, name: str) -> None:
+        self.description = run.description
+        self._run = run
+        self._name = name
+
+    def load(self) -> Any:
+        return self._run.parts.get(self._name)  # checked when parsed, like any saved progress
+
+    def save(self, progress: dict[str, Any]) -> None:
+        self._run.parts[self._name] = progress
+        self._run.save()

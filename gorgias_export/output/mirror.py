@@ -13,10 +13,11 @@ export calls it inside each page, and the store commits it all with the page's c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from gorgias_export.output.sqlite_store import SqliteStore, TableSink
+from gorgias_export.output.sqlite_store import SqliteStore
+from gorgias_export.output.table_sink import TableSink
 from gorgias_export.rows import CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS, ticket_context
 
 TABLES = ("tickets", "messages", "conversations")
@@ -59,7 +60,7 @@ class RawTable:
                 self._columns.setdefault(name)
                 if isinstance(value, list | dict):
                     self._json.add(name)
-        sink = self._store.table_sink(self._table, list(self._columns), json_columns=self._json)
+        sink = TableSink(self._store, self._table, list(self._columns), json_columns=self._json)
         for column in self._indexes:
             sink.ensure_index(column)
         self._sink = sink
@@ -69,13 +70,11 @@ class RawTable:
 class ConversationMirror:
     """The export's sink for conversation rows, and its mirror for raw tickets and messages."""
 
-    def __init__(
-        self, store: SqliteStore, before_first_write: Callable[[], None] | None = None
-    ) -> None:
-        self._before_first_write = before_first_write
+    def __init__(self, store: SqliteStore) -> None:
         self._tickets = RawTable(store, "tickets")
         self._messages = RawTable(store, "messages", indexes=("ticket_id",))
-        self._rows = store.table_sink(
+        self._rows = TableSink(
+            store,
             "conversations",
             ("row_id", *CONVERSATION_COLUMNS),
             key="row_id",
@@ -83,18 +82,12 @@ class ConversationMirror:
         )
         self._rows.ensure_index("ticket_id")
 
-    def _writing(self) -> None:
-        if self._before_first_write is not None:
-            first, self._before_first_write = self._before_first_write, None
-            first()
-
     # -- the mirror: raw pages ---------------------------------------------------------------
 
     def tickets(self, items: list[dict[str, Any]]) -> None:
         tickets = [t for t in items if isinstance(t.get("id"), int)]
         if not tickets:
             return
-        self._writing()
         self._tickets.upsert(tickets)
         self._rows.update_by("ticket_id", [ticket_context(t) for t in tickets])
         self._rows.delete_keys(f"t:{t['id']}" for t in tickets if t.get("messages_count") != 0)
@@ -102,7 +95,6 @@ class ConversationMirror:
     def messages(self, items: list[dict[str, Any]]) -> None:
         if not items:
             return
-        self._writing()
         self._messages.upsert(items)
         ticket_ids = {m.get("ticket_id") for m in items}
         self._rows.delete_keys(
@@ -115,7 +107,6 @@ class ConversationMirror:
         self._rows.write_row({"row_id": row_id(row), **row})
 
     def sync(self) -> int:
-        self._writing()
         return self._rows.sync()
 
     def cut_back(self, offset: int) -> None:

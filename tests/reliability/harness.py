@@ -25,9 +25,9 @@ from typing import Any
 
 from gorgias_export.api.client import GorgiasClient
 from gorgias_export.config import Secret, Settings
-from gorgias_export.jobs.tickets import TicketsJob, run_tickets_job
 from gorgias_sim import RequestRecord, SimConfig, Simulator
 from tests.conftest import EMAIL, SECRET_KEY
+from tests.e2e import export_tickets
 from tests.fakes import FakeTime as ManualClock
 from tests.reliability.tally import TALLY
 
@@ -294,7 +294,7 @@ def in_process_client(
 
 def export_in_process(ws: Workspace, client: GorgiasClient, out: Path) -> bytes:
     with ws.logs():
-        result = run_tickets_job(client, TicketsJob(output=str(out), fmt=_fmt(out)))
+        result = export_tickets(client, out, _fmt(out))
     TALLY.runs += 1
     assert result.status.complete
     return out.read_bytes()

@@ -1,16 +1,9 @@
-"""`tickets --per ticket`: one JSON object per ticket, with its messages nested in order.
+"""The staging database of `tickets --per ticket`: raw tickets and messages, and which tickets a
+run touched, so that each ticket can be written whole once every message is in hand.
 
-A ticket's messages are spread over the whole account-wide message listing, so no line can be
-written until every message is in hand. The export therefore runs in two phases:
-1. gather: the usual conversation walks (the same requests as a row export), with each page's
-   raw tickets and messages upserted into a staging database beside the state file, and the
-   tickets they touch marked with the run's number;
-2. emit: the touched tickets, oldest first, each written as one line with its messages from
-   the staging database, with a checkpoint after each page of lines.
-
-A rerun gathers only what changed and writes the touched tickets again, whole: in the file, the
-last line of a ticket id is its current conversation. Upserts are idempotent, so a page gathered
-twice (after a crash between the staging commit and the state save) changes nothing.
+Upserts are idempotent and only what changed marks a ticket as touched, so a page staged twice
+(after a crash between the staging commit and the state save) or the overlap a rerun reads again
+changes nothing. What no checkpoint committed is rolled back on close.
 """
 
 from __future__ import annotations
@@ -22,13 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from gorgias_export.errors import OutputError
-from gorgias_export.exports.conversations import ConversationExport, ExportStatus
-from gorgias_export.exports.filtered import FilteredConversationExport
-from gorgias_export.exports.progress import RunProgress
-from gorgias_export.fastjson import dumps_text, loads
+from gorgias_export.fastjson import dumps_text
 from gorgias_export.timeutil import sort_key
-
-EMIT_BATCH = 100  # tickets per checkpoint in the emit phase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -157,60 +145,3 @@ class ConversationStage:
                 f"Could not write the staging database {self.path} ({exc}); free some space, "
                 "then rerun to continue."
             ) from None
-
-
-class PerTicketExport(ConversationExport):
-    """The conversation walks, staged; then one line per touched ticket."""
-
-    def __init__(self, *args: Any, stage: ConversationStage, **kwargs: Any) -> None:
-        kwargs["mirror"] = stage  # the export hands each page's raw items to the stage
-        super().__init__(*args, **kwargs)
-        self.stage = stage
-        self.ticket_lines = 0
-
-    def run(self) -> ExportStatus:
-        if self.progress.completed_runs == 0 and self.progress.run is None:
-            # A new export (--fresh, or its files removed): what a stale stage holds must not
-            # pass for unchanged. Cleared inside the first checkpoint's transaction.
-            self.stage.clear()
-        self.stage.run = self.progress.completed_runs + 1
-        return super().run()
-
-    def _write(self, row_id: str, key: str, row: dict[str, Any]) -> None:
-        """Conversation rows are not written in this mode: only their ids, for de-duplication."""
-        run = self.progress.run
-        assert run is not None
-        run.recent[row_id] = key
-
-    def _sync_and_save(self) -> None:
-        self.stage.commit()
-        super()._sync_and_save()
-
-    def _finish(self, run: RunProgress) -> None:
-        self._emit(run)
-        super()._finish(run)
-
-    def _emit(self, run: RunProgress) -> None:
-        position = run.emitted
-        while not position.done:
-            batch = self.stage.touched_after(position.after, EMIT_BATCH)
-            for created, ticket_id, body in batch:
-                ticket = loads(body)
-                ticket["messages"] = [loads(m) for m in self.stage.messages_of(ticket_id)]
-                self.sink.write_row(ticket)
-                self.progress.rows_written += 1
-                self.ticket_lines += 1
-                position.after = (created, ticket_id)
-            position.done = len(batch) < EMIT_BATCH
-            self._sync_and_save()
-            self._on_status(self.status())
-
-    def status(self, complete: bool = False) -> ExportStatus:
-        status = super().status(complete)
-        status.message_rows = self.ticket_lines  # lines written: one per ticket
-        status.empty_ticket_rows = 0
-        return status
-
-
-class FilteredPerTicketExport(PerTicketExport, FilteredConversationExport):
-    """`--per ticket` with ticket filters: the filtered walks, staged, then one line each."""

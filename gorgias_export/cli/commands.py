@@ -1,0 +1,295 @@
+"""The commands: each checks its flags, builds a job, and hands it to `execute`."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Annotated, Any
+
+import typer
+
+from gorgias_export.api.client import Params as ApiParams
+from gorgias_export.cli import flags
+from gorgias_export.cli.display import table
+from gorgias_export.cli.execute import Session, execute, requests_line
+from gorgias_export.cli.options import (
+    AllFormat,
+    ApiPath,
+    Connection,
+    CustomerId,
+    ExternalId,
+    Format,
+    FormatFlag,
+    Fresh,
+    Out,
+    OutDir,
+    Params,
+    Per,
+    PerFlag,
+    Since,
+    StateFlag,
+    TicketIds,
+    Until,
+    ViewId,
+    with_connection,
+)
+from gorgias_export.errors import UsageError
+from gorgias_export.exports.filtered import ticket_listings
+from gorgias_export.exports.status import ExportStatus
+from gorgias_export.jobs.all import AllJob, AllResult, run_all
+from gorgias_export.jobs.entities import EntityJob, is_list_endpoint
+from gorgias_export.jobs.lifecycle import JobResult, open_target, run_job
+from gorgias_export.jobs.tickets import TicketsJob
+from gorgias_export.output.writers import format_from_path
+from gorgias_export.resources import Entity, Incremental, adhoc_entity, normalize_api_path
+
+
+@with_connection
+def tickets(
+    out: Out,
+    fmt: FormatFlag = None,
+    since: Since = None,
+    until: Until = None,
+    state: StateFlag = None,
+    fresh: Fresh = False,
+    customer_id: CustomerId = None,
+    view_id: ViewId = None,
+    external_id: ExternalId = None,
+    per: PerFlag = Per.message,
+    ticket_id: TicketIds = None,
+    *,
+    connection: Connection,
+) -> None:
+    """Export every conversation: one row per message, with its ticket's context.
+
+    Rerunning the same command resumes an interrupted export, or appends what is new since
+    the last complete run.
+
+    Example: gorgias-export tickets --out tickets.csv
+    """
+
+    def plan() -> TicketsJob:
+        flags.refuse_resume_on_stdout(out, state, fresh)
+        fmt_name = flags.output_format(out, fmt and fmt.value, "tickets.csv")
+        if per is Per.ticket and fmt_name != "jsonl":
+            raise UsageError(
+                "--per ticket writes nested JSON: give --out a .jsonl name or --format jsonl."
+            )
+        start, end = flags.time_range(since, until)
+        filters = [("customer_id", customer_id), ("view_id", view_id), ("external_id", external_id)]
+        wanted = [(name, value) for name, value in filters if value is not None]
+        listings = ticket_listings(wanted, ticket_id or [])
+        return TicketsJob(fmt_name, since=start, until=end, listings=listings, per=per.value)
+
+    def work(job: TicketsJob, session: Session) -> str:
+        target = open_target(job, out, state, fresh, session.settings.base_url, "tickets.csv")
+        result = run_job(session.client, job, target, session.on_status)
+        return _tickets_summary(result, job.per == "ticket", session)
+
+    execute(connection, plan, work, resumable=out != "-")
+
+
+def _tickets_summary(result: JobResult, per_ticket: bool, session: Session) -> str:
+    status = result.status
+    assert isinstance(status, ExportStatus)
+    what = (
+        f"{status.rows:,} conversations written (one line per new or changed ticket)"
+        if per_ticket
+        else f"{status.rows:,} new rows ({status.message_rows:,} messages, "
+        f"{status.empty_ticket_rows:,} tickets without messages)"
+    )
+    return (
+        f"Done: {what} in {result.output}, {result.total_rows:,} in all; {requests_line(session)}"
+    )
+
+
+@with_connection
+def check(*, connection: Connection) -> None:
+    """Check the connection and credentials with one request, and show the rate-limit usage.
+
+    Exits 0 when the API accepts the credentials, with the documented codes otherwise: run it
+    before a long export, or from monitoring.
+
+    Example: gorgias-export check
+    """
+
+    def work(_: None, session: Session) -> None:
+        account = session.client.get_json("/account")
+        pacer = session.client.pacer
+        usage = (
+            f"{pacer.last_used} of {pacer.limit} requests in the bucket now"
+            if pacer.limit is not None
+            else "not reported by this server"
+        )
+        name = account.get("domain") or "?"
+        typer.echo(
+            f"OK: {session.settings.base_url} accepts these credentials for account {name!r}."
+        )
+        typer.echo(f"Rate limit: {usage}.")
+
+    execute(connection, lambda: None, work)
+
+
+def entity_command(entity: Entity) -> Any:
+    """The command of one entity of resources.ENTITIES: --out, its filters, the shared options."""
+
+    def command(
+        out: Out,
+        fmt: FormatFlag = None,
+        state: StateFlag = None,
+        fresh: Fresh = False,
+        *,
+        connection: Connection,
+        **filter_values: Any,
+    ) -> None:
+        def plan() -> EntityJob:
+            flags.refuse_resume_on_stdout(out, state, fresh)
+            # Inclusive of the period --until names; the API's filter is exclusive.
+            start, end = flags.time_range(
+                filter_values.pop("since", None), filter_values.pop("until", None), True
+            )
+            fmt_name = flags.output_format(out, fmt and fmt.value, f"{entity.name}.csv")
+            params = flags.entity_filters(entity, filter_values)
+            return EntityJob(entity, fmt_name, params, since=start, until=end)
+
+        def work(job: EntityJob, session: Session) -> str:
+            target = open_target(
+                job, out, state, fresh, session.settings.base_url, f"{entity.name}.csv"
+            )
+            result = run_job(session.client, job, target, session.on_status)
+            return (
+                f"Done: {result.status.rows:,} new rows of {entity.name} in {result.output}, "
+                f"{result.total_rows:,} written over all runs; {requests_line(session)}"
+            )
+
+        execute(connection, plan, work, resumable=out != "-")
+
+    command.__name__ = entity.name.replace("-", "_")
+    command.__doc__ = _entity_help(entity)
+    command.__signature__ = _with_filters(command, entity)  # type: ignore[attr-defined]
+    return with_connection(command, email_is_a_filter=_filters_by_email(entity))
+
+
+def _filters_by_email(entity: Entity) -> bool:
+    return any(spec.flag == "--email" for spec in entity.filters)
+
+
+def _with_filters(command: Any, entity: Entity) -> inspect.Signature:
+    """The command's signature: its own options, then the entity's filter flags."""
+    own = [
+        p
+        for p in inspect.signature(command, eval_str=True).parameters.values()
+        if p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    for spec in entity.filters:
+        kind: Any = int if spec.integer else str
+        annotation: Any = list[kind] | None if spec.repeatable else kind | None
+        metavar = "ID" if spec.integer else spec.param.upper().rstrip("S")
+        option = typer.Option(spec.flag, help=spec.help, show_default=False, metavar=metavar)
+        own.append(
+            inspect.Parameter(
+                flags.filter_name(spec.flag),
+                keyword,
+                annotation=Annotated[annotation, option],
+                default=None,
+            )
+        )
+    if entity.incremental is Incremental.SERVER_SINCE:
+        own += [
+            inspect.Parameter("since", keyword, annotation=Since, default=None),
+            inspect.Parameter("until", keyword, annotation=Until, default=None),
+        ]
+    return inspect.Signature(own)
+
+
+def _entity_help(entity: Entity) -> str:
+    how = {
+        Incremental.CREATED: "Rerunning resumes an interrupted export, or appends the rows "
+        "created since the last complete run.",
+        Incremental.UPDATED: "Rerunning resumes an interrupted export, or appends the rows "
+        "created or changed since the last complete run (a changed row is written again).",
+        Incremental.SERVER_SINCE: "Rerunning resumes an interrupted export, or appends the "
+        "events created since the last complete run.",
+        Incremental.LOOKBACK: "Rerunning resumes an interrupted export, or appends new surveys "
+        "and surveys whose score changed in the last 30 days.",
+        Incremental.FULL: "Every run reads the whole list and replaces --out with it once "
+        "complete.",
+    }[entity.incremental]
+    return f"{entity.summary}\n\n{how}\n\nExample: {entity.example}"
+
+
+@with_connection
+def all_entities(
+    out_dir: OutDir, fmt: AllFormat = Format.csv, fresh: Fresh = False, *, connection: Connection
+) -> None:
+    """Export every entity into one directory, one file each, with one state for the run.
+
+    Rerunning resumes an interrupted run where it stopped, or runs each entity incrementally.
+
+    Example: gorgias-export all --out-dir backup/
+    """
+
+    def work(job: AllJob, session: Session) -> str:
+        result = run_all(session.client, job, session.on_status)
+        return _all_summary(result, session)
+
+    execute(connection, lambda: AllJob(out_dir, fmt.value, fresh), work)
+
+
+def _all_summary(result: AllResult, session: Session) -> str:
+    rows = [
+        (
+            outcome.name,
+            "done earlier" if outcome.skipped else f"{outcome.rows:,}",
+            f"{outcome.requests:,}",
+            outcome.output,
+        )
+        for outcome in result.outcomes
+    ]
+    grid = table(("entity", "new rows", "requests", "file"), rows, right=("new rows", "requests"))
+    return f"{grid}\nDone: all {len(result.outcomes)} entities; {requests_line(session)}"
+
+
+@with_connection
+def get(
+    path: ApiPath,
+    out: Out,
+    param: Params = None,
+    state: StateFlag = None,
+    fresh: Fresh = False,
+    *,
+    connection: Connection,
+) -> None:
+    """Read any GET endpoint (following cursors) into JSONL: an escape hatch, read-only.
+
+    Each run reads the whole listing again and replaces --out once complete.
+
+    Example: gorgias-export get /api/tags --param search=vip --out tags.jsonl
+    """
+
+    def plan() -> tuple[str, ApiParams]:
+        api_path = normalize_api_path(path)
+        if api_path is None:
+            raise UsageError(
+                f"{path!r} is not an API path; write it as in the API's documentation, "
+                "e.g. /api/tags (parameters go in --param)."
+            )
+        params = flags.query_params(param or [])
+        flags.refuse_resume_on_stdout(out, state, fresh)
+        flags.refuse_directory(out, "items.jsonl")
+        if out != "-" and format_from_path(out) != "jsonl":
+            raise UsageError(f"get writes JSONL; give --out a .jsonl or .ndjson name, not {out}.")
+        return api_path, params
+
+    def work(planned: tuple[str, ApiParams], session: Session) -> str:
+        api_path, params = planned
+        single = not is_list_endpoint(session.client, api_path, params)
+        job = EntityJob(adhoc_entity(api_path, single), "jsonl", tuple(params))
+        target = open_target(job, out, state, fresh, session.settings.base_url, "items.jsonl")
+        result = run_job(session.client, job, target, session.on_status)
+        return (
+            f"Done: {result.status.rows:,} rows from {api_path} in {result.output}; "
+            f"{session.client.stats.requests:,} requests in {session.elapsed():.1f} s."
+        )
+
+    execute(connection, plan, work, resumable=out != "-")

@@ -1,0 +1,92 @@
+"""Flag values to what the jobs take, refused with one clear sentence (exit 2, or 6 for a path)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from gorgias_export.api.client import Params
+from gorgias_export.errors import OutputError, UsageError
+from gorgias_export.output.writers import format_from_path
+from gorgias_export.resources import Entity
+from gorgias_export.timeutil import parse_cli_datetime
+
+
+def refuse_resume_on_stdout(out: str, state: Path | None, fresh: bool) -> None:
+    if out == "-" and (state is not None or fresh):
+        raise UsageError("--state and --fresh do not apply to --out - (stdout has no resume).")
+
+
+def refuse_directory(out: str, example: str) -> None:
+    """A directory given as --out is an I/O error (exit 6), whatever its name says."""
+    if out != "-" and Path(out).is_dir():
+        raise OutputError(f"--out {out} is a directory; give a file path such as {out}/{example}.")
+
+
+def output_format(out: str, fmt: str | None, example: str) -> str:
+    """The format of --out: --format, else its extension."""
+    refuse_directory(out, example)
+    if fmt is not None:
+        return fmt
+    if out == "-":
+        return "csv"
+    guessed = format_from_path(out)
+    if guessed is None:
+        raise UsageError(
+            f"Cannot tell the format of --out {out}; use a .csv, .jsonl, .ndjson or .db name, "
+            "or --format csv|jsonl|sqlite."
+        )
+    return guessed
+
+
+def time_range(
+    since: str | None, until: str | None, exclusive_until: bool = False
+) -> tuple[datetime | None, datetime | None]:
+    """--since and --until as instants; --until names the whole period it is written to.
+    With `exclusive_until` (an API filter that is exclusive) the end is moved one tick on."""
+    start = parse_cli_datetime(since, "--since") if since else None
+    end = parse_cli_datetime(until, "--until", end_of=True) if until else None
+    if end is not None and exclusive_until:
+        end += timedelta(microseconds=1)
+    if start and end and (start >= end if exclusive_until else start > end):
+        raise UsageError(f"--since {since} is after --until {until}; swap them.")
+    return start, end
+
+
+def entity_filters(entity: Entity, values: dict[str, object]) -> Params:
+    """The entity's filter flags that were given, as API parameters."""
+    params: list[tuple[str, str | int]] = []
+    for spec in entity.filters:
+        value = values.get(filter_name(spec.flag))
+        if value is None:
+            continue
+        for single in value if isinstance(value, list) else [value]:
+            if isinstance(single, str) and not single.strip():
+                raise UsageError(f"{spec.flag} must not be empty.")
+            assert isinstance(single, str | int)
+            params.append((spec.param, single))
+    return params
+
+
+def filter_name(flag: str) -> str:
+    """The Python parameter name of a filter flag: --object-type is object_type."""
+    return flag.removeprefix("--").replace("-", "_")
+
+
+_RESERVED_PARAMS = ("cursor", "limit")
+
+
+def query_params(pairs: list[str]) -> Params:
+    """`get --param key=value` pairs; the paging parameters are ours."""
+    params: list[tuple[str, str | int]] = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--param {pair!r} is not key=value; write e.g. --param search=vip.")
+        if key.strip() in _RESERVED_PARAMS:
+            raise UsageError(
+                f"--param {key} is set by gorgias-export itself (it pages with cursor and "
+                "limit=100); leave it out."
+            )
+        params.append((key.strip(), value))
+    return params

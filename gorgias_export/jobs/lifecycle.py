@@ -1,0 +1,169 @@
+"""The one lifecycle every run goes through: lock → state → target → the loop → close.
+
+    with target.session():                 # locks (and scratch space), held to the end
+        progress = target.start(job)       # load the state, check it is this export's, refuse
+                                           # outputs it does not vouch for
+        job.run(client, target, progress, checkpoint)   # the export loop, checkpointing
+                                                        # into the target's state
+
+A job says *what* to export (conversations, an entity); a target says *where* (a file or
+stdout, a SQLite database) and keeps the state beside it. Single commands build one of each
+(`open_target`); `all` runs the same function once per entity (all.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from gorgias_export.api.client import GorgiasClient
+from gorgias_export.errors import OutputError, UsageError
+from gorgias_export.exports.status import Status, StatusCallback
+from gorgias_export.jobs.state import NoState, StateFile, default_state_path
+from gorgias_export.jobs.targets import (
+    DatabaseState,
+    DatabaseTarget,
+    FileTarget,
+    Target,
+    partial_path,
+)
+from gorgias_export.output.sqlite_store import SqliteStore
+
+
+class Progress(Protocol):
+    """How far an export got, as saved in its state."""
+
+    output_bytes: int
+    rows_written: int
+    completed_runs: int
+
+    @property
+    def run(self) -> Any: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+class Job(Protocol):
+    """What to export: what every target needs to know of it, and its loop."""
+
+    @property
+    def name(self) -> str:
+        """The command; the key of its state in a database or in `all`."""
+
+    @property
+    def fmt(self) -> str:
+        """csv | jsonl | sqlite"""
+
+    @property
+    def snapshots(self) -> bool:
+        """Whether each run rewrites the whole output (configuration lists)."""
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """In SQLite: the tables it fills, the rows' table last."""
+
+    def identity(self, api: str) -> dict[str, Any]: ...
+    def new_progress(self) -> Progress: ...
+    def parse_progress(self, saved: Any) -> Progress: ...
+    def saved_bytes(self, progress: Any) -> int: ...
+    def shared_tables_conflict(self, store: SqliteStore) -> str | None: ...
+    def run(
+        self,
+        client: GorgiasClient,
+        target: Target,
+        progress: Any,
+        checkpoint: Callable[[Any], None],
+        on_status: StatusCallback,
+    ) -> Status: ...
+
+
+@dataclass(frozen=True)
+class JobResult:
+    status: Status
+    output: str  # where the rows went: a path, or "stdout"
+    total_rows: int  # rows in the output over every run
+    completed_runs: int
+
+
+def run_job(
+    client: GorgiasClient, job: Job, target: Target, on_status: StatusCallback | None = None
+) -> JobResult:
+    """Run one export into one target, from wherever its state says it got to."""
+    with target.session():
+        progress = target.start(job)
+
+        def checkpoint(current: Progress) -> None:
+            target.state.save(current.to_json())
+
+        status = job.run(client, target, progress, checkpoint, on_status or _ignore)
+        total = target.total_rows(job, progress)
+    return JobResult(status, target.label, total, progress.completed_runs)
+
+
+def _ignore(status: Status) -> None:
+    pass
+
+
+def open_target(
+    job: Job, out: str, state_path: Path | None, fresh: bool, api: str, example: str
+) -> Target:
+    """The target of a single command: stdout (`-`, without --state or --fresh), a SQLite
+    database, or a file."""
+    if out == "-":
+        if job.fmt == "sqlite":
+            raise UsageError("SQLite output needs a file: give --out a path such as mirror.db.")
+        return FileTarget(None, NoState())
+    # Resolved, so that ../x.csv, a symlink and the plain path are the same export.
+    output = Path(out).resolve()
+    check_output_path(output, example)
+    if job.fmt == "sqlite":
+        return _database_target(job, output, state_path, fresh, api)
+    state = (state_path or default_state_path(output)).resolve()
+    check_parent(state, "--state")
+    if state in (output, partial_path(output)):
+        what = "the --out file or its .partial snapshot" if job.snapshots else "the --out file"
+        raise UsageError(f"--state must not be {what}; choose another path for it.")
+    identity = {**job.identity(api), "output": str(output)}
+    # The output's lock stops two runs on one file even with different --state files; an
+    # explicit --state gets its own lock too, since two outputs could name the same one.
+    locks = [output, state] if state_path is not None else [output]
+    return FileTarget(
+        output,
+        StateFile(state, identity, fresh),
+        overwrite=fresh,
+        locks=locks,
+        side_prefix=state.with_name(state.name.removesuffix(".state.json")),
+    )
+
+
+def _database_target(
+    job: Job, output: Path, state_path: Path | None, fresh: bool, api: str
+) -> DatabaseTarget:
+    if state_path is not None:
+        raise UsageError(
+            "--state does not apply to SQLite output: the state lives in the database."
+        )
+    store = SqliteStore(output)
+    # Not the path: the state travels inside the file, so a copied or moved database goes on.
+    state = DatabaseState(store, job.name, job.identity(api))
+    return DatabaseTarget(
+        store, state, fresh=fresh, lock=output, side_prefix=output, owns_store=True
+    )
+
+
+def check_output_path(output: Path, example: str) -> None:
+    if output.is_dir():
+        raise OutputError(
+            f"--out {output} is a directory; give a file path such as {output}/{example}."
+        )
+    check_parent(output, "--out")
+
+
+def check_parent(path: Path, flag: str) -> None:
+    parent = path.parent
+    if not parent.exists():
+        raise OutputError(f"The directory of {flag} {path} does not exist; create it first.")
+    if not parent.is_dir():
+        raise OutputError(f"{flag} {path} is inside {parent}, which is not a directory.")

@@ -1,0 +1,249 @@
+"""Where an export writes, and the rules that keep what is already there safe.
+
+Two kinds of target, each with its state beside it:
+- `FileTarget`: rows appended to a file (or printed to stdout, which has no resume). Its state
+  is a state file, or a part of an `all` run's state. A file with no state that vouches for it
+  is never overwritten (unless --fresh), nor one shorter than its state says: someone changed it.
+- `DatabaseTarget`: rows upserted into SQLite tables, the state in the same database, committed
+  with each page. Tables with rows but no state are never emptied (unless --fresh), nor tables
+  another export keeps there.
+
+Nothing is written until the first page of data is in hand, and a file's state is saved just
+before the file is first opened, so a crash at any moment leaves a resumable pair.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gorgias_export.errors import OutputError, StateConflict
+from gorgias_export.exports.progress import BadProgress
+from gorgias_export.fastjson import dumps_text, loads
+from gorgias_export.jobs.state import StateSlot, export_lock
+from gorgias_export.output.sqlite_store import SqliteStore
+from gorgias_export.output.writers import RowEncoder, RowSink
+
+if TYPE_CHECKING:
+    from gorgias_export.jobs.lifecycle import Job, Progress
+
+
+def partial_path(output: Path) -> Path:
+    """Where a full read (a snapshot) is written before it replaces the output."""
+    return output.with_name(output.name + ".partial")
+
+
+def side_file(prefix: Path, name: str) -> Path:
+    """A database kept beside an export: `<prefix>.<name>.sqlite` (its ticket index, say)."""
+    return prefix.with_name(f"{prefix.name}.{name}.sqlite")
+
+
+def parse_progress(job: Job, saved: Any, description: str) -> Progress:
+    try:
+        return job.parse_progress(saved)
+    except BadProgress:
+        raise StateConflict(
+            f"{description} is corrupt; rerun with --fresh to start over."
+        ) from None
+
+
+class FileSnapshot:
+    """A full read written to `<out>.partial`, then renamed over `<out>` in one step."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.partial = partial_path(output)
+
+    def begin(self, run_number: int) -> None:
+        pass
+
+    def seal(self, run_number: int) -> None:
+        pass
+
+    def publish(self) -> None:
+        if self.partial.exists():  # else a crash came after the rename: it is done already
+            try:
+                os.replace(self.partial, self.output)
+            except OSError as exc:
+                raise OutputError(
+                    f"Could not move {self.partial} over {self.output} "
+                    f"({exc.strerror or exc.__class__.__name__}); rerun to finish."
+                ) from None
+
+
+class FileTarget:
+    """Rows to `output`, resumable through `state`; with no output, to stdout."""
+
+    def __init__(
+        self,
+        output: Path | None,
+        state: StateSlot,
+        *,
+        overwrite: bool = False,
+        locks: Sequence[Path] = (),
+        flag: str = "--out",
+        side_prefix: Path | None = None,
+    ) -> None:
+        self.output = output
+        self.state = state
+        self._overwrite = overwrite  # an existing file without state may be replaced
+        self._locks = locks
+        self._flag = flag
+        self._side_prefix = side_prefix
+        self.label = str(output) if output is not None else "stdout"
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """The locks, held for the whole run; for stdout, a scratch folder for side files."""
+        with contextlib.ExitStack() as stack:
+            for path in self._locks:
+                stack.enter_context(export_lock(path))
+            if self._side_prefix is None:
+                scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="gorgias-export-"))
+                self._side_prefix = Path(scratch) / "export"
+            yield
+
+    def side_file(self, name: str) -> Path:
+        assert self._side_prefix is not None, "side files exist only inside session()"
+        return side_file(self._side_prefix, name)
+
+    def start(self, job: Job) -> Progress:
+        """The saved progress of this export, or a new one; refuses what is not ours."""
+        output = self.output
+        saved = self.state.load()
+        if output is None:
+            return job.new_progress()
+        if saved is None:
+            if not self._overwrite and output.exists() and output.stat().st_size > 0:
+                raise StateConflict(
+                    f"{output} already exists and has no saved progress to continue; choose "
+                    f"another {self._flag}, or rerun with --fresh to overwrite it."
+                )
+            return job.new_progress()
+        progress = parse_progress(job, saved, self.state.description)
+        # The file the saved byte length refers to: a snapshot is written beside the output.
+        written = partial_path(output) if job.snapshots else output
+        size = written.stat().st_size if written.exists() else 0
+        needed = job.saved_bytes(progress)
+        if size < needed:
+            raise StateConflict(
+                f"{written} is shorter than its saved progress ({size} of {needed} bytes), so "
+                "it was changed outside gorgias-export; rerun with --fresh to start over."
+            )
+        return progress
+
+    def rows_file(
+        self, encoder: RowEncoder, progress: Progress, snapshot: bool = False
+    ) -> tuple[RowSink, FileSnapshot | None]:
+        """The sink of the rows: the output, or for a full read its `.partial` snapshot.
+
+        The state is saved just before the file is first opened, as it is now: a crash during
+        the first page then leaves a state that matches the file. A snapshot resumed after its
+        finishing save is only moved into place: its sink never opens.
+        """
+        if self.output is None:
+            return RowSink(encoder, None, stream=sys.stdout.buffer), None
+        if snapshot and progress.run is None:
+            progress.output_bytes = 0  # a new snapshot starts empty
+        # A copy: the live progress will count rows queued but not yet in the file.
+        at_start = loads(dumps_text(progress.to_json()))
+        path = partial_path(self.output) if snapshot else self.output
+        sink = RowSink(
+            encoder,
+            str(path),
+            offset=progress.output_bytes,
+            before_first_open=lambda: self.state.save(at_start),
+        )
+        return sink, FileSnapshot(self.output) if snapshot else None
+
+    def total_rows(self, job: Job, progress: Progress) -> int:
+        return progress.rows_written
+
+
+class DatabaseState:
+    """An export's state as a row of the database it writes, committed with each page."""
+
+    def __init__(self, store: SqliteStore, key: str, identity: dict[str, Any]) -> None:
+        self.description = f"The saved state in {store.path}"
+        self._store = store
+        self._key = key
+        self._identity = identity
+
+    def load(self) -> dict[str, Any] | None:
+        saved = self._store.load_state(self._key, self._identity)
+        return saved.progress if saved is not None else None
+
+    def save(self, progress: dict[str, Any]) -> None:
+        self._store.save_state(self._key, self._identity, progress)
+
+
+class DatabaseTarget:
+    """Rows upserted into tables of `store`, the state in the same database.
+
+    `checked`: refuse tables this export has no state for (a single command; `all` checks the
+    whole database once instead). `fresh`: empty this export's tables, in the first page's
+    transaction, so that a run that fails before it leaves the database as it was.
+    """
+
+    def __init__(
+        self,
+        store: SqliteStore,
+        state: StateSlot,
+        *,
+        fresh: bool = False,
+        checked: bool = True,
+        lock: Path | None = None,
+        side_prefix: Path,
+        owns_store: bool = False,
+    ) -> None:
+        self.store = store
+        self.state = state
+        self._fresh = fresh
+        self._checked = checked
+        self._lock = lock
+        self._side_prefix = side_prefix
+        self._owns_store = owns_store
+        self.label = str(store.path)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        with contextlib.ExitStack() as stack:
+            if self._lock is not None:
+                stack.enter_context(export_lock(self._lock))
+            if self._owns_store:
+                stack.callback(self.store.close)
+            yield
+
+    def side_file(self, name: str) -> Path:
+        return side_file(self._side_prefix, name)
+
+    def start(self, job: Job) -> Progress:
+        store = self.store
+        if self._checked:
+            conflict = job.shared_tables_conflict(store)
+            if conflict is not None:
+                raise StateConflict(conflict)
+        if self._fresh:
+            store.reset(job.name, job.tables)  # committed with the first page, or never
+            return job.new_progress()
+        saved = self.state.load()
+        if saved is None:
+            if self._checked and any(store.row_count(table) for table in job.tables):
+                raise StateConflict(
+                    f"{store.path} already has rows in {', '.join(job.tables)} but no saved "
+                    "progress for this export; choose another --out, or rerun with --fresh to "
+                    "replace them."
+                )
+            return job.new_progress()
+        return parse_progress(job, saved, self.state.description)
+
+    def total_rows(self, job: Job, progress: Progress) -> int:
+        return self.store.row_count(job.tables[-1])  # the table of the export's rows
+
+
+Target = FileTarget | DatabaseTarget
