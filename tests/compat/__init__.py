@@ -1,0 +1,1 @@
+"""Compatibility with what the previous release wrote: golden outputs, resumable fixtures."""
