@@ -21,7 +21,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from gorgias_export.cli import app
+from gorgias_export.cli.app import app
 from tests.compat.sim import API_KEY, EMAIL
 
 FIXTURES = Path(__file__).parent / "fixtures"

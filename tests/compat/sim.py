@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gorgias_export.simulator import SimConfig, Simulator, make_dataset
+from gorgias_sim import SimConfig, Simulator, make_dataset
 
 EMAIL = "agent@example.com"
 API_KEY = "sk-COMPAT-3c9d1e7a-do-not-leak"
