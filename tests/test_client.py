@@ -3,12 +3,15 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 import responses
 
-from gorgias_export.api.client import GorgiasClient, ReadOnlySession, ReadOnlyViolation
+from gorgias_export.api.client import GorgiasClient
+from gorgias_export.api.http import ReadOnlyAdapter, ReadOnlyViolation
 from gorgias_export.config import Settings
 from gorgias_export.errors import (
     ApiError,
@@ -39,13 +42,12 @@ def page(items: list[dict[str, object]], next_cursor: str | None = None) -> dict
 
 
 @responses.activate
-def test_the_session_refuses_every_method_but_get() -> None:
-    session = ReadOnlySession()
-    for method in ("POST", "PUT", "PATCH", "DELETE"):
+def test_the_transport_refuses_every_method_but_get() -> None:
+    adapter = ReadOnlyAdapter()
+    for method in ("POST", "PUT", "PATCH", "DELETE", "get-but-not-quite"):
+        request = requests.Request(method, BASE + "/tickets", json={}).prepare()
         with pytest.raises(ReadOnlyViolation):
-            session.request(method, BASE + "/tickets")
-    with pytest.raises(ReadOnlyViolation):
-        session.post(BASE + "/tickets", json={})
+            adapter.send(request)
     assert len(responses.calls) == 0  # nothing left the process
 
 
@@ -232,26 +234,76 @@ def test_a_closed_client_stops_retrying_at_once(settings: Settings) -> None:
     assert errors and "no longer needed" in errors[0].message
 
 
-@responses.activate
-def test_requests_from_new_threads_reuse_an_idle_session(
+class _CountingServer(ThreadingHTTPServer):
+    """A local API that answers every GET with {"domain": "acme"} and notes the client port."""
+
+    def __init__(self) -> None:
+        self.ports: list[int] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the real API
+
+            def do_GET(self) -> None:
+                server.ports.append(self.client_address[1])
+                body = b'{"domain": "acme"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/api"
+
+
+def test_requests_from_new_threads_share_one_open_connection(settings: Settings) -> None:
+    """Pages asked for ahead run on other threads: they must not each open a TCP connection."""
+    server = _CountingServer()
+    try:
+        client = GorgiasClient(replace(settings, base_url=server.url))
+        for _ in range(3):
+            thread = threading.Thread(target=client.get_json, args=("/account",))
+            thread.start()
+            thread.join()
+        client.close()
+    finally:
+        server.shutdown()
+    assert len(server.ports) == 3 and len(set(server.ports)) == 1
+
+
+def test_plain_http_to_loopback_never_goes_through_a_proxy(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Pages asked for ahead run on a new thread each: they must not each open a session (and
-    a TCP connection) of their own."""
-    import gorgias_export.api.client as client_module
+    """A proxy would see the key in clear: loopback is reached directly whatever the
+    environment says (an unreachable proxy would make this request fail)."""
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    server = _CountingServer()
+    try:
+        client = GorgiasClient(replace(settings, base_url=server.url), first_contact_budget=0)
+        assert client.get_json("/account") == {"domain": "acme"}
+    finally:
+        server.shutdown()
+    assert len(server.ports) == 1
 
-    made: list[requests.Session] = []
-    real = client_module._session_for
 
-    def counting(base_url: str) -> ReadOnlySession:
-        made.append(real(base_url))
-        return made[-1]
-
-    monkeypatch.setattr(client_module, "_session_for", counting)
-    responses.get(BASE + "/account", json={"domain": "acme"}, headers=LIMIT)
+@responses.activate
+def test_a_redirect_is_not_followed(settings: Settings) -> None:
+    """The credentials go to the configured host only: a 3xx is an error naming where it
+    pointed, and nothing is sent there."""
+    responses.get(BASE + "/account", status=302, headers={"Location": "https://evil.example/x"})
     client = make_client(settings, FakeTime())
-    for _ in range(3):
-        thread = threading.Thread(target=client.get_json, args=("/account",))
-        thread.start()
-        thread.join()
-    assert len(responses.calls) == 3 and len(made) == 1
+    with pytest.raises(ConfigError, match=r"evil\.example") as raised:
+        client.get_json("/account")
+    assert raised.value.exit_code == ExitCode.CONFIG
+    assert len(responses.calls) == 1

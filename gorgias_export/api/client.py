@@ -1,7 +1,7 @@
 """The read-only HTTP client: auth, pacing, retries and cursor paging.
 
-It can only send GET: `ReadOnlySession` refuses every other method before anything leaves the
-machine. Retriable failures (429, 5xx, connection errors, timeouts, bodies that are not the JSON
+It can only send GET (http.py: every other method is refused before anything leaves the
+machine). Retriable failures (429, 5xx, connection errors, timeouts, bodies that are not the JSON
 we expect) are retried with capped, jittered backoff inside a bounded time budget; every other
 4xx fails at once with the status, the path and a hint.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import threading
 import time
@@ -20,7 +19,8 @@ from typing import Any
 
 import requests
 
-from gorgias_export import __version__, fastjson
+from gorgias_export import fastjson
+from gorgias_export.api.http import Answer, Transport
 from gorgias_export.api.pacing import BucketPacer, parse_retry_after
 from gorgias_export.config import Settings
 from gorgias_export.errors import ApiError, AuthError, ConfigError, CursorRejected, UsageError
@@ -35,33 +35,6 @@ FIRST_CONTACT_BUDGET_SECONDS = 60.0
 RETRY_BUDGET_SECONDS = 600.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 30.0
-
-
-class ReadOnlyViolation(RuntimeError):
-    """A bug: something tried to send a request that could change the account."""
-
-
-class ReadOnlySession(requests.Session):
-    """A `requests.Session` that can only GET: the exporter never changes an account."""
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        verb = method.decode() if isinstance(method, bytes) else method
-        if verb.upper() != "GET":
-            raise ReadOnlyViolation(f"refusing to send {verb.upper()}: this client only reads")
-        return super().request(method, url, *args, **kwargs)
-
-
-def _session_for(base_url: str) -> ReadOnlySession:
-    """A session that reads proxy and CA settings from the environment once, not per request.
-
-    requests otherwise re-reads them (and ~/.netrc) on every call: 7% of the exporter's CPU.
-    """
-    session = ReadOnlySession()
-    session.proxies = requests.utils.get_environ_proxies(base_url)
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    session.verify = bundle or True
-    session.trust_env = False
-    return session
 
 
 @dataclass
@@ -101,7 +74,6 @@ class GorgiasClient:
         self,
         settings: Settings,
         *,
-        session: requests.Session | None = None,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
@@ -112,14 +84,12 @@ class GorgiasClient:
         max_rate: float | None = None,
     ) -> None:
         self.settings = settings
-        self._given_session = session
-        self._idle_sessions: list[requests.Session] = []
         # close() ends every wait at once; tests inject a sleep that does not really wait.
         self._closed = threading.Event()
         self._sleep: Callable[[float], object] = sleep or self._closed.wait
         self._clock = clock
         self._rng = rng or random.Random()
-        self._timeout = (connect_timeout, read_timeout)
+        self._transport = Transport(settings, (connect_timeout, read_timeout))
         self._first_contact_budget = first_contact_budget
         self._retry_budget = retry_budget
         self._had_success = False
@@ -130,33 +100,7 @@ class GorgiasClient:
         """Stop: a request still waiting or retrying on another thread (a page asked for ahead
         that is no longer needed) gives up instead of going on after the export."""
         self._closed.set()
-        while self._idle_sessions:
-            self._idle_sessions.pop().close()
-
-    def _take_session(self) -> requests.Session:
-        """A session no other request is using: sessions are not documented as safe to share
-        across threads. Idle ones are reused, with their open connection: pages asked for ahead
-        run on a new thread each, and a session per thread cost a new session and a new TCP
-        connection per request."""
-        if self._given_session is not None:
-            session = self._given_session
-        else:
-            try:
-                return self._idle_sessions.pop()  # list.pop and append are atomic
-            except IndexError:
-                session = _session_for(self.settings.base_url)
-        session.auth = (self.settings.email, self.settings.api_key.reveal())
-        session.headers["User-Agent"] = f"gorgias-export/{__version__}"
-        session.headers["Accept"] = "application/json"
-        return session
-
-    def _give_back(self, session: requests.Session) -> None:
-        if session is self._given_session:
-            return
-        if self._closed.is_set():
-            session.close()
-        else:
-            self._idle_sessions.append(session)
+        self._transport.close()
 
     # -- single requests -------------------------------------------------------------------
 
@@ -187,13 +131,10 @@ class GorgiasClient:
         delay = self.pacer.reserve()
         if delay > 0:
             self._sleep(delay)
-        url = self.settings.base_url + path
         self.stats.count("requests")
         sent_at = self._clock()
-        session = self._take_session()
         try:
-            response = session.get(url, params=list(params), timeout=self._timeout, stream=True)
-            body = _read_body(response)  # read fully here, so a dropped body is a retriable error
+            answer = self._transport.get(path, list(params))
         except requests.Timeout:
             self.pacer.note_response(None)
             raise _Retry("a timeout") from None
@@ -203,32 +144,36 @@ class GorgiasClient:
         except BaseException:
             self.pacer.note_response(None)
             raise
-        finally:
-            self._give_back(session)
-        self.pacer.note_response(response.headers)
+        self.pacer.note_response(answer.headers)
         log.debug(
             "GET %s -> %s (%.2f s, bucket %.0f/%s)",
-            self.settings.redact(response.url or url),
-            response.status_code,
+            self.settings.redact(answer.url),
+            answer.status,
             self._clock() - sent_at,
             self.pacer.level(),
             self.pacer.limit or "?",
         )
-        return self._interpret(path, params, response, body, is_list)
+        return self._interpret(path, params, answer, is_list)
 
     def _interpret(
-        self, path: str, params: Params, response: requests.Response, body: bytes, is_list: bool
+        self, path: str, params: Params, answer: Answer, is_list: bool
     ) -> dict[str, Any]:
-        status = response.status_code
+        status, body = answer.status, answer.body
         if status == 429:
             self.stats.count("rate_limited")
-            retry_after = parse_retry_after(response.headers)
+            retry_after = parse_retry_after(answer.headers)
             self.pacer.note_rate_limited(retry_after)
             raise _Retry("429 Too Many Requests", retry_after)
         if status >= 500:
-            raise _Retry(f"HTTP {status}", parse_retry_after(response.headers))
+            raise _Retry(f"HTTP {status}", parse_retry_after(answer.headers))
         if status >= 400:
             raise self._client_error(path, params, status, body)
+        if status >= 300:  # not followed: the credentials go to the configured host only
+            where = answer.headers.get("Location") or "elsewhere"
+            raise ConfigError(
+                f"The API answered {status} to GET {path}, sending it to {where}; check "
+                "GORGIAS_DOMAIN or GORGIAS_BASE_URL (redirects are not followed)."
+            )
         try:
             payload = fastjson.loads(body)  # json.loads, with orjson where it gives the same
         except (ValueError, UnicodeDecodeError):
@@ -294,16 +239,6 @@ class GorgiasClient:
         meta = payload.get("meta")
         next_cursor = meta.get("next_cursor") if isinstance(meta, dict) else None
         return Page(items=data, next_cursor=next_cursor if isinstance(next_cursor, str) else None)
-
-
-def _read_body(response: requests.Response) -> bytes:
-    """The whole body in one read, with the errors `response.content` raises.
-
-    `response.content` reads in 10 KB pieces, each through several layers of urllib3: for 100
-    messages (about 130 KB) that cost more CPU than the request itself. A chunk size of None
-    reads the body at once (as it arrives, for a chunked one).
-    """
-    return b"".join(response.iter_content(chunk_size=None))
 
 
 def _is_list_envelope(payload: dict[str, Any]) -> bool:
