@@ -1,17 +1,19 @@
 from __future__ import annotations
 
+import inspect
 import logging
 import random
+import socket
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import requests
-import responses
 
+from gorgias_export.api import http as http_module
 from gorgias_export.api.client import GorgiasClient
-from gorgias_export.api.http import ReadOnlyAdapter, ReadOnlyViolation
+from gorgias_export.api.http import Transport
 from gorgias_export.config import Settings
 from gorgias_export.errors import (
     ApiError,
@@ -22,14 +24,32 @@ from gorgias_export.errors import (
     UsageError,
 )
 from tests.conftest import SECRET_KEY
+from tests.fake_api import FakeApi
 from tests.fakes import FakeTime
 
-BASE = "https://acme.gorgias.com/api"
 LIMIT = {"X-Gorgias-Account-Api-Call-Limit": "1/40"}
 
 
-def make_client(settings: Settings, time: FakeTime) -> GorgiasClient:
-    return GorgiasClient(settings, sleep=time.sleep, clock=time.clock, rng=random.Random(1))
+@pytest.fixture
+def api() -> Iterator[FakeApi]:
+    with FakeApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(settings: Settings, api: FakeApi) -> Settings:
+    """The account's settings, with the scripted API on 127.0.0.1 as its base URL."""
+    return replace(settings, base_url=api.url)
+
+
+def make_client(settings: Settings, time: FakeTime, read_timeout: float = 60.0) -> GorgiasClient:
+    return GorgiasClient(
+        settings,
+        sleep=time.sleep,
+        clock=time.clock,
+        rng=random.Random(1),
+        read_timeout=read_timeout,
+    )
 
 
 def page(items: list[dict[str, object]], next_cursor: str | None = None) -> dict[str, object]:
@@ -41,45 +61,40 @@ def page(items: list[dict[str, object]], next_cursor: str | None = None) -> dict
     }
 
 
-@responses.activate
-def test_the_transport_refuses_every_method_but_get() -> None:
-    adapter = ReadOnlyAdapter()
-    for method in ("POST", "PUT", "PATCH", "DELETE", "get-but-not-quite"):
-        request = requests.Request(method, BASE + "/tickets", json={}).prepare()
-        with pytest.raises(ReadOnlyViolation):
-            adapter.send(request)
-    assert len(responses.calls) == 0  # nothing left the process
-
-
-def test_the_client_has_no_way_to_write(settings: Settings) -> None:
+def test_the_client_has_no_way_to_write(settings: Settings, api: FakeApi) -> None:
+    """Only GET exists, from the client's methods down to the one `request` call that sends."""
     public = {name for name in dir(GorgiasClient) if not name.startswith("_")}
-    assert public == {"get_json", "fetch_page", "close"}
+    assert public == {"get_json", "fetch_page", "fetch_body", "page_of", "close"}
+    assert {name for name in dir(Transport) if not name.startswith("_")} == {"get", "close"}
+    sent = inspect.getsource(http_module).count(".request(")
+    assert sent == 1 and 'connection.request("GET", ' in inspect.getsource(http_module)
+    api.get("/tickets", json=page([]))
+    make_client(settings, FakeTime()).fetch_page("/tickets", [("limit", 100)])
+    assert [call.method for call in api.calls] == ["GET"]
 
 
-@responses.activate
-def test_basic_auth_and_params(settings: Settings) -> None:
-    responses.get(BASE + "/tickets", json=page([{"id": 1}]), headers=LIMIT)
+def test_basic_auth_and_params(settings: Settings, api: FakeApi) -> None:
+    api.get("/tickets", json=page([{"id": 1}]), headers=LIMIT)
     client = make_client(settings, FakeTime())
     result = client.fetch_page(
         "/tickets", [("limit", 100), ("order_by", "created_datetime:asc")], "abc"
     )
     assert result.items == [{"id": 1}] and result.next_cursor is None
-    request = responses.calls[0].request
-    assert request.headers["Authorization"].startswith("Basic ")
-    assert "limit=100" in request.url and "order_by=created_datetime%3Aasc" in request.url
-    assert "cursor=abc" in request.url
+    call = api.calls[0]
+    assert call.headers["authorization"].startswith("Basic ")
+    assert "limit=100" in call.url and "order_by=created_datetime%3Aasc" in call.url
+    assert "cursor=abc" in call.url
 
 
-@responses.activate
-def test_429_waits_for_retry_after_then_succeeds(settings: Settings) -> None:
+def test_429_waits_for_retry_after_then_succeeds(settings: Settings, api: FakeApi) -> None:
     time = FakeTime()
-    responses.get(
-        BASE + "/account",
+    api.get(
+        "/account",
         status=429,
         json={"error": {"msg": "Too many"}},
         headers={"Retry-after": "7", **LIMIT},
     )
-    responses.get(BASE + "/account", json={"domain": "acme"}, headers=LIMIT)
+    api.get("/account", json={"domain": "acme"}, headers=LIMIT)
     client = make_client(settings, time)
     assert client.get_json("/account") == {"domain": "acme"}
     assert client.stats.rate_limited == 1
@@ -92,31 +107,33 @@ def test_429_waits_for_retry_after_then_succeeds(settings: Settings) -> None:
         {"status": 503, "body": "oops"},
         {"status": 200, "body": "<html>not json</html>"},
         {"status": 200, "body": '{"data": [1, 2'},  # a truncated body
-        {"body": requests.ConnectionError("reset")},
-        {"body": requests.ReadTimeout("slow")},
+        {"reset": True},  # the connection closed without an answer
+        {"delay": 1.0},  # slower than the client's 0.1 s read timeout
     ],
     ids=["5xx", "html-200", "truncated-json", "reset", "timeout"],
 )
-@responses.activate
 def test_retriable_failures_are_retried_with_backoff(
-    settings: Settings, failure: dict[str, object]
+    settings: Settings,
+    failure: dict[str, object],
+    api: FakeApi,
 ) -> None:
     time = FakeTime()
     for _ in range(3):
-        responses.get(BASE + "/account", **failure)  # type: ignore[arg-type]
-    responses.get(BASE + "/account", json={"ok": True}, headers=LIMIT)
-    client = make_client(settings, time)
+        api.get("/account", **failure)  # type: ignore[arg-type]
+    api.get("/account", json={"ok": True}, headers=LIMIT)
+    client = make_client(settings, time, read_timeout=0.1)
     assert client.get_json("/account") == {"ok": True}
     assert client.stats.retries == 3
     assert len(time.sleeps) == 3
     assert time.sleeps[0] < time.sleeps[2]  # backing off
 
 
-@responses.activate
 def test_an_unreachable_host_gives_up_within_a_minute(settings: Settings) -> None:
     time = FakeTime()
-    responses.get(BASE + "/account", body=requests.ConnectionError("refused"))
-    client = make_client(settings, time)
+    with socket.socket() as unused:  # a port nothing listens on: connections are refused
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    client = make_client(replace(settings, base_url=f"http://127.0.0.1:{port}/api"), time)
     started = time.now
     with pytest.raises(ApiError) as caught:
         client.get_json("/account")
@@ -125,13 +142,12 @@ def test_an_unreachable_host_gives_up_within_a_minute(settings: Settings) -> Non
     assert caught.value.exit_code == ExitCode.API
 
 
-@responses.activate
-def test_mid_run_outages_are_waited_out_for_longer(settings: Settings) -> None:
+def test_mid_run_outages_are_waited_out_for_longer(settings: Settings, api: FakeApi) -> None:
     time = FakeTime()
-    responses.get(BASE + "/account", json={"ok": True}, headers=LIMIT)
+    api.get("/account", json={"ok": True}, headers=LIMIT)
     client = make_client(settings, time)
     client.get_json("/account")
-    responses.replace(responses.GET, BASE + "/account", status=503)
+    api.replace("/account", status=503)
     started = time.now
     with pytest.raises(ApiError) as caught:
         client.get_json("/account")
@@ -148,38 +164,41 @@ def test_mid_run_outages_are_waited_out_for_longer(settings: Settings) -> None:
         (404, {"error": {"msg": "Not found."}}, ApiError, "(404: Not found); check the path"),
     ],
 )
-@responses.activate
 def test_other_4xx_fail_at_once_with_a_hint(
-    settings: Settings, status: int, body: dict[str, object], error: type, hint: str
+    settings: Settings,
+    status: int,
+    body: dict[str, object],
+    error: type,
+    hint: str,
+    api: FakeApi,
 ) -> None:
-    responses.get(BASE + "/tickets", status=status, json=body)
+    api.get("/tickets", status=status, json=body)
     client = make_client(settings, FakeTime())
     with pytest.raises(error) as caught:
         client.get_json("/tickets")
     assert hint in caught.value.message
     assert SECRET_KEY not in caught.value.message
-    assert len(responses.calls) == 1
+    assert len(api.calls) == 1
 
 
-@responses.activate
-def test_an_html_404_first_means_a_wrong_subdomain(settings: Settings) -> None:
-    responses.get(BASE + "/account", status=404, body="<!DOCTYPE html><html>No such page</html>")
+def test_an_html_404_first_means_a_wrong_subdomain(settings: Settings, api: FakeApi) -> None:
+    api.get("/account", status=404, body="<!DOCTYPE html><html>No such page</html>")
     with pytest.raises(ConfigError) as caught:
         make_client(settings, FakeTime()).get_json("/account")
     assert "GORGIAS_DOMAIN" in caught.value.message
 
 
-@responses.activate
-def test_a_4xx_on_a_cursor_request_means_the_cursor_is_no_good(settings: Settings) -> None:
-    responses.get(BASE + "/messages", status=400, json={"error": {"msg": "Invalid cursor."}})
+def test_a_4xx_on_a_cursor_request_means_the_cursor_is_no_good(
+    settings: Settings, api: FakeApi
+) -> None:
+    api.get("/messages", status=400, json={"error": {"msg": "Invalid cursor."}})
     with pytest.raises(CursorRejected):
         make_client(settings, FakeTime()).fetch_page("/messages", [("limit", 100)], "stale")
 
 
-@responses.activate
-def test_the_pacer_learns_from_every_response(settings: Settings) -> None:
+def test_the_pacer_learns_from_every_response(settings: Settings, api: FakeApi) -> None:
     time = FakeTime()
-    responses.get(BASE + "/account", json={}, headers={"X-Gorgias-Account-Api-Call-Limit": "40/40"})
+    api.get("/account", json={}, headers={"X-Gorgias-Account-Api-Call-Limit": "40/40"})
     client = make_client(settings, time)
     client.get_json("/account")
     client.get_json("/account")
@@ -187,31 +206,30 @@ def test_the_pacer_learns_from_every_response(settings: Settings) -> None:
     assert time.sleeps and time.sleeps[0] == pytest.approx(1.0)  # two slots at 2/s
 
 
-@responses.activate
 def test_verbose_logs_never_show_the_key(
-    settings: Settings, caplog: pytest.LogCaptureFixture
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    api: FakeApi,
 ) -> None:
-    responses.get(BASE + "/account", status=503)
-    responses.get(BASE + "/account", json={}, headers=LIMIT)
+    api.get("/account", status=503)
+    api.get("/account", json={}, headers=LIMIT)
     with caplog.at_level(logging.DEBUG, logger="gorgias_export"):
         make_client(settings, FakeTime()).get_json("/account")
     assert "retrying" in caplog.text and "GET" in caplog.text
     assert SECRET_KEY not in caplog.text
 
 
-@responses.activate
-def test_a_list_body_without_a_data_list_is_retried(settings: Settings) -> None:
-    responses.get(BASE + "/tags", json={"object": "list", "data": None}, headers=LIMIT)
-    responses.get(BASE + "/tags", json=page([{"id": 1}]), headers=LIMIT)
+def test_a_list_body_without_a_data_list_is_retried(settings: Settings, api: FakeApi) -> None:
+    api.get("/tags", json={"object": "list", "data": None}, headers=LIMIT)
+    api.get("/tags", json=page([{"id": 1}]), headers=LIMIT)
     client = make_client(settings, FakeTime())
     assert client.fetch_page("/tags", [("limit", 100)]).items == [{"id": 1}]
     assert client.stats.retries == 1
 
 
-@responses.activate
-def test_a_closed_client_stops_retrying_at_once(settings: Settings) -> None:
+def test_a_closed_client_stops_retrying_at_once(settings: Settings, api: FakeApi) -> None:
     # A 30-second wait: only an interruptible one ends within the 5 s below.
-    responses.get(BASE + "/account", status=429, headers={"Retry-after": "30"})
+    api.get("/account", status=429, headers={"Retry-after": "30"})
     client = GorgiasClient(settings, rng=random.Random(1))  # the real, interruptible wait
     done = threading.Event()
     errors: list[Exception] = []
@@ -225,10 +243,10 @@ def test_a_closed_client_stops_retrying_at_once(settings: Settings) -> None:
 
     threading.Thread(target=request, daemon=True).start()
     for _ in range(5000):  # progress, not time: the first attempt has been made
-        if responses.calls:
+        if api.calls:
             break
         threading.Event().wait(0.001)
-    assert responses.calls, "the request was never made"
+    assert api.calls, "the request was never made"
     client.close()
     assert done.wait(5), "a closed client kept retrying"
     assert errors and "no longer needed" in errors[0].message
@@ -257,7 +275,7 @@ class _CountingServer(ThreadingHTTPServer):
                 pass
 
         super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        threading.Thread(target=self.serve_forever, args=(0.01,), daemon=True).start()
 
     @property
     def url(self) -> str:
@@ -297,13 +315,12 @@ def test_plain_http_to_loopback_never_goes_through_a_proxy(
     assert len(server.ports) == 1
 
 
-@responses.activate
-def test_a_redirect_is_not_followed(settings: Settings) -> None:
+def test_a_redirect_is_not_followed(settings: Settings, api: FakeApi) -> None:
     """The credentials go to the configured host only: a 3xx is an error naming where it
     pointed, and nothing is sent there."""
-    responses.get(BASE + "/account", status=302, headers={"Location": "https://evil.example/x"})
+    api.get("/account", status=302, headers={"Location": "https://evil.example/x"})
     client = make_client(settings, FakeTime())
     with pytest.raises(ConfigError, match=r"evil\.example") as raised:
         client.get_json("/account")
     assert raised.value.exit_code == ExitCode.CONFIG
-    assert len(responses.calls) == 1
+    assert len(api.calls) == 1

@@ -12,10 +12,8 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import responses
 
 from gorgias_export.api.client import GorgiasClient
 from gorgias_export.config import Secret, Settings
@@ -29,6 +27,7 @@ from gorgias_export.timeutil import sort_key
 from gorgias_sim import SimConfig, Simulator
 from tests.conftest import EMAIL, SECRET_KEY
 from tests.e2e import read_csv, read_jsonl, run_cli
+from tests.fake_api import Call, FakeApi, Reply
 from tests.fakes import FakeTime
 from tests.test_resume_e2e import interrupt_at_request
 
@@ -387,15 +386,13 @@ def test_get_whose_cursor_expires_mid_run_starts_its_snapshot_over(tmp_path: Pat
         assert len(json.dumps(state)) < 2000  # no ids kept, whatever the listing's size
 
 
-@responses.activate
 def test_custom_fields_listed_by_both_listings_are_written_once(tmp_path: Path) -> None:
     """The other answer to gorgias-api.md's "unsure": an API whose default listing includes the
     archived fields too, so `archived=true` lists them a second time (the simulator lists them
     apart)."""
-    base = "https://acme.gorgias.com/api"
 
-    def fields(request: Any) -> tuple[int, dict[str, str], str]:
-        query = parse_qs(urlsplit(request.url).query)
+    def fields(call: Call) -> Reply:
+        query = call.query
         kind = query["object_type"][0]
         active = {"id": 1 if kind == "Ticket" else 3, "deactivated_datetime": None}
         archived = {"id": 2 if kind == "Ticket" else 4, "deactivated_datetime": "2024-01-02"}
@@ -403,14 +400,15 @@ def test_custom_fields_listed_by_both_listings_are_written_once(tmp_path: Path) 
         for field in listed:
             field.update(object_type=kind, priority=field["id"], created_datetime="2024-01-01")
         body = {"object": "list", "data": listed, "meta": {"next_cursor": None}}
-        return 200, {}, json.dumps(body)
+        return Reply(200, json.dumps(body).encode())
 
-    responses.add_callback(responses.GET, base + "/custom-fields", callback=fields)
     out = tmp_path / "custom-fields.csv"
-    env = {"GORGIAS_BASE_URL": base, "GORGIAS_EMAIL": EMAIL, "GORGIAS_API_KEY": SECRET_KEY}
-    result = run_cli(None, "custom-fields", "--out", str(out), env=env)
+    with FakeApi() as api:
+        api.answer_with("/custom-fields", fields)
+        env = {"GORGIAS_BASE_URL": api.url, "GORGIAS_EMAIL": EMAIL, "GORGIAS_API_KEY": SECRET_KEY}
+        result = run_cli(None, "custom-fields", "--out", str(out), env=env)
     assert result.exit_code == 0, result.stderr
-    assert len(responses.calls) == 4  # both object types, with and without archived=true
+    assert len(api.calls) == 4  # both object types, with and without archived=true
     assert sorted(int(row["id"]) for row in read_csv(out)) == [1, 2, 3, 4]
 
 

@@ -15,12 +15,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import requests
+from typing import Any, TypeVar
 
 from gorgias_export import fastjson
-from gorgias_export.api.http import Answer, Transport
+from gorgias_export.api.http import Answer, BodyTooLarge, Transport, TransportError
 from gorgias_export.api.pacing import BucketPacer, parse_retry_after
 from gorgias_export.config import Settings
 from gorgias_export.errors import ApiError, AuthError, ConfigError, CursorRejected, UsageError
@@ -28,6 +26,7 @@ from gorgias_export.errors import ApiError, AuthError, ConfigError, CursorReject
 log = logging.getLogger("gorgias_export")
 
 Params = Sequence[tuple[str, str | int]]
+T = TypeVar("T")
 
 # Until the first successful response, failures most likely mean a wrong host: give up quickly.
 FIRST_CONTACT_BUDGET_SECONDS = 60.0
@@ -56,6 +55,10 @@ class ClientStats:
     def count(self, name: str) -> None:
         with self._lock:  # requests run on several threads
             setattr(self, name, getattr(self, name) + 1)
+
+
+class BrokenBody(Exception):
+    """A page whose body is not a list page (its request was answered, not its question)."""
 
 
 class _Retry(Exception):
@@ -109,13 +112,39 @@ class GorgiasClient:
 
         With `is_list`, a body without a `data` list of objects is retried like a broken one.
         """
+        payload: dict[str, Any] = self._retrying(
+            path, params, lambda answer: self._payload(answer, is_list)
+        )
+        return payload
+
+    def fetch_page(self, path: str, params: Params, cursor: str | None = None) -> Page:
+        """One page of a list endpoint; `limit` and `order_by` must be in `params` every time."""
+        return _page(self.get_json(path, _with_cursor(params, cursor), is_list=True))
+
+    def fetch_body(self, path: str, params: Params, cursor: str | None = None) -> Answer:
+        """A page's answer, retried on its status but not decoded: `page_of` decodes it on the
+        thread that uses it, so that pages asked for ahead wait as bytes, not as objects three
+        times their size."""
+        answer: Answer = self._retrying(path, _with_cursor(params, cursor), lambda answer: answer)
+        return answer
+
+    def page_of(self, answer: Answer) -> Page:
+        """The page in `answer`; raises BrokenBody when it holds none (ask for it again)."""
+        try:
+            return _page(self._payload(answer, is_list=True))
+        except _Retry as broken:
+            self.stats.count("retries")
+            raise BrokenBody(broken.reason) from None
+
+    def _retrying(self, path: str, params: Params, accept: Callable[[Answer], T]) -> T:
+        """Attempts until one is accepted, within the retry budget."""
         failures = 0
         streak_started = self._clock()
         while True:
             if self._closed.is_set():
                 raise ApiError("The export has ended; this request is no longer needed.")
             try:
-                return self._attempt(path, params, is_list)
+                return accept(self._attempt(path, params))
             except _Retry as retry:
                 failures += 1
                 budget = self._retry_budget if self._had_success else self._first_contact_budget
@@ -127,7 +156,8 @@ class GorgiasClient:
                 log.info("retrying %s in %.1f s after %s", path, delay, retry.reason)
                 self._sleep(delay)
 
-    def _attempt(self, path: str, params: Params, is_list: bool) -> dict[str, Any]:
+    def _attempt(self, path: str, params: Params) -> Answer:
+        """One request; raises _Retry for what is worth retrying, an ExportError for the rest."""
         delay = self.pacer.reserve()
         if delay > 0:
             self._sleep(delay)
@@ -135,12 +165,12 @@ class GorgiasClient:
         sent_at = self._clock()
         try:
             answer = self._transport.get(path, list(params))
-        except requests.Timeout:
+        except TransportError as failed:
             self.pacer.note_response(None)
-            raise _Retry("a timeout") from None
-        except requests.RequestException as exc:
+            raise _Retry(failed.reason) from None
+        except BodyTooLarge as large:
             self.pacer.note_response(None)
-            raise _Retry(f"a connection error ({exc.__class__.__name__})") from None
+            raise ApiError(f"The API sent {large} for GET {path}; stopping.") from None
         except BaseException:
             self.pacer.note_response(None)
             raise
@@ -153,11 +183,10 @@ class GorgiasClient:
             self.pacer.level(),
             self.pacer.limit or "?",
         )
-        return self._interpret(path, params, answer, is_list)
+        self._check_status(path, params, answer)
+        return answer
 
-    def _interpret(
-        self, path: str, params: Params, answer: Answer, is_list: bool
-    ) -> dict[str, Any]:
+    def _check_status(self, path: str, params: Params, answer: Answer) -> None:
         status, body = answer.status, answer.body
         if status == 429:
             self.stats.count("rate_limited")
@@ -169,13 +198,17 @@ class GorgiasClient:
         if status >= 400:
             raise self._client_error(path, params, status, body)
         if status >= 300:  # not followed: the credentials go to the configured host only
-            where = answer.headers.get("Location") or "elsewhere"
+            where = answer.headers.get("location") or "elsewhere"
             raise ConfigError(
                 f"The API answered {status} to GET {path}, sending it to {where}; check "
                 "GORGIAS_DOMAIN or GORGIAS_BASE_URL (redirects are not followed)."
             )
+
+    def _payload(self, answer: Answer, is_list: bool) -> dict[str, Any]:
+        """The JSON object of a 2xx answer; a body that is not what the API sends is retried."""
+        status = answer.status
         try:
-            payload = fastjson.loads(body)  # json.loads, with orjson where it gives the same
+            payload = fastjson.loads(answer.body)  # json.loads, with orjson where it gives the same
         except (ValueError, UnicodeDecodeError):
             raise _Retry(f"a {status} response that is not JSON") from None
         if not isinstance(payload, dict):
@@ -231,14 +264,15 @@ class GorgiasClient:
 
     # -- lists -----------------------------------------------------------------------------
 
-    def fetch_page(self, path: str, params: Params, cursor: str | None = None) -> Page:
-        """One page of a list endpoint; `limit` and `order_by` must be in `params` every time."""
-        full = [*params, ("cursor", cursor)] if cursor else list(params)
-        payload = self.get_json(path, full, is_list=True)
-        data = payload["data"]
-        meta = payload.get("meta")
-        next_cursor = meta.get("next_cursor") if isinstance(meta, dict) else None
-        return Page(items=data, next_cursor=next_cursor if isinstance(next_cursor, str) else None)
+
+def _with_cursor(params: Params, cursor: str | None) -> Params:
+    return [*params, ("cursor", cursor)] if cursor else params
+
+
+def _page(payload: dict[str, Any]) -> Page:
+    meta = payload.get("meta")
+    next_cursor = meta.get("next_cursor") if isinstance(meta, dict) else None
+    return Page(payload["data"], next_cursor if isinstance(next_cursor, str) else None)
 
 
 def _is_list_envelope(payload: dict[str, Any]) -> bool:

@@ -1,54 +1,56 @@
-"""The HTTP layer: one GET, read whole, through requests' transport adapter.
+"""The HTTP layer: one GET to the API, read whole, over the standard library's http.client.
 
-The client drives `requests.adapters.HTTPAdapter` directly rather than a `Session`: a session
-re-merges settings, cookies, hooks and auth, and re-reads the environment, on every call, which
-cost a third of each request's CPU (1.2 ms against 0.8 ms on loopback). Everything a session
-would decide is decided once, here:
-- only GET is ever built, and the adapter refuses any other method before anything is sent;
-- the Basic credentials header is built once and sent only to the API's own base URL;
-- proxies come from the environment (HTTPS_PROXY, NO_PROXY), for https only: an https request
-  goes through a proxy inside a CONNECT tunnel, so the proxy sees no credential; plain http
-  (allowed only to loopback) never goes through a proxy, where the key would travel in clear;
-- redirects are not followed: the credentials go to the configured host and nowhere else.
-
-The adapter's connection pool is thread-safe, so the requests asked for ahead on other threads
-share its open connections.
+Not requests: importing it costs 7 MB and a seventh of a second on every run, and each request
+through it costs three times the CPU of this module (1.2 ms against 0.4 ms on loopback), which
+for an exporter that makes a request per hundred rows is a fifth of its whole budget
+(BENCHMARKS.md). What this layer must get right, it does here, in one place:
+- only GET is ever sent: there is no other method to call;
+- TLS is verified (the system's CAs, or REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / SSL_CERT_FILE);
+- the credentials go to the configured host only: redirects are not followed (the client
+  turns a 3xx into an error), and plain http (allowed only to loopback) never goes through a
+  proxy, where the key would travel in clear; https goes through HTTPS_PROXY inside a CONNECT
+  tunnel, so the proxy sees no credential;
+- connect and read timeouts, a bounded body (BODY_LIMIT), gzip;
+- connections are kept open and shared by the threads that ask for pages ahead; one the server
+  has closed meanwhile is noticed before it is used.
 """
 
 from __future__ import annotations
 
 import base64
+import http.client
 import os
+import select
+import ssl
+import urllib.request
+import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlencode, urlsplit
-
-import requests
-from requests.adapters import HTTPAdapter
-from requests.models import PreparedRequest
-from requests.structures import CaseInsensitiveDict
+from urllib.parse import unquote, urlencode, urlsplit
 
 from gorgias_export import __version__
 from gorgias_export.config import Settings
+from gorgias_export.errors import ConfigError
 
-# Walks that keep their next page requested ahead, plus the one being read: enough open
-# connections that none is ever closed for lack of room.
-POOL_SIZE = 8
-
-
-class ReadOnlyViolation(RuntimeError):
-    """A bug: something tried to send a request that could change the account."""
+# A page of 100 messages is 100-500 KB; 200 KB bodies are seen in the wild. Anything past this
+# is not a page, and reading it would only fill the memory.
+BODY_LIMIT = 64 * 1024 * 1024
 
 
-class ReadOnlyAdapter(HTTPAdapter):
-    """requests' transport, refusing every method but GET: the exporter never changes an
-    account."""
+class TransportError(Exception):
+    """The request got no complete answer: a connection refused, reset or cut, a bad body."""
 
-    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        method = (request.method or "").upper()
-        if method != "GET":
-            raise ReadOnlyViolation(f"refusing to send {method}: this client only reads")
-        return super().send(request, *args, **kwargs)
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransportTimeout(TransportError):
+    """No answer within the timeout."""
+
+
+class BodyTooLarge(Exception):
+    """The answer is larger than BODY_LIMIT: not something to retry."""
 
 
 @dataclass(frozen=True)
@@ -56,51 +58,174 @@ class Answer:
     """A response, read whole."""
 
     status: int
-    headers: CaseInsensitiveDict[str]
+    headers: Mapping[str, str]  # names in lower case
     body: bytes
     url: str
 
 
+class _Timeouts:
+    """Connect within `connect`, then wait at most `read` for each read."""
+
+    def __init__(self, connect: float, read: float) -> None:
+        self.connect, self.read = connect, read
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host: str, port: int, timeouts: _Timeouts) -> None:
+        super().__init__(host, port, timeout=timeouts.connect)
+        self._read_timeout = timeouts.read
+
+    def connect(self) -> None:
+        super().connect()
+        assert self.sock is not None
+        self.sock.settimeout(self._read_timeout)
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, timeouts: _Timeouts, context: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=timeouts.connect, context=context)
+        self._read_timeout = timeouts.read
+
+    def connect(self) -> None:
+        super().connect()
+        assert self.sock is not None
+        self.sock.settimeout(self._read_timeout)
+
+
+Connection = http.client.HTTPConnection
+
+
 class Transport:
-    """GET requests to one API, with its credentials, proxies and CA bundle fixed once."""
+    """GET requests to one API, with its credentials, proxy and CAs fixed once. Thread-safe:
+    each request takes an idle connection, or opens one, and puts it back when done."""
 
     def __init__(self, settings: Settings, timeout: tuple[float, float]) -> None:
+        parts = urlsplit(settings.base_url)
         self._base_url = settings.base_url
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or ""
+        self._port = parts.port or (443 if self._https else 80)
+        self._prefix = parts.path.rstrip("/")
         token = f"{settings.email}:{settings.api_key.reveal()}".encode()
         self._headers = {
             "User-Agent": f"gorgias-export/{__version__}",
             "Accept": "application/json",
+            "Accept-Encoding": "gzip",
             "Authorization": "Basic " + base64.b64encode(token).decode("ascii"),
         }
-        self._timeout = timeout
-        https = urlsplit(settings.base_url).scheme == "https"
-        self._proxies = requests.utils.get_environ_proxies(settings.base_url) if https else {}
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        self._verify: bool | str = bundle or True
-        self._adapter = ReadOnlyAdapter(pool_connections=1, pool_maxsize=POOL_SIZE)
+        self._timeouts = _Timeouts(*timeout)
+        self._context = _tls_context() if self._https else None
+        self._proxy = _https_proxy(self._host) if self._https else None
+        self._idle: list[Connection] = []
+        self._closed = False
 
     def get(self, path: str, params: list[tuple[str, str | int]]) -> Answer:
-        """GET `path` (under the base URL); raises requests' exceptions for a timeout or a
-        connection that failed, the body included (read here, so that a dropped body is one)."""
-        request = PreparedRequest()
-        request.method = "GET"
-        url = self._base_url + path
-        request.url = f"{url}?{urlencode(params)}" if params else url
-        request.headers = CaseInsensitiveDict(self._headers)
-        response = self._adapter.send(
-            request,
-            stream=True,
-            timeout=self._timeout,
-            verify=self._verify,
-            proxies=self._proxies,
-        )
+        """GET `path` (under the base URL) and read the whole answer. Raises TransportError
+        (or TransportTimeout) when no complete answer came, BodyTooLarge past the limit."""
+        target = self._prefix + path + (f"?{urlencode(params)}" if params else "")
+        connection = self._take()
         try:
-            # In one read: `response.content` reads 10 KB pieces, each through several layers
-            # of urllib3, which for 100 messages cost more CPU than the request itself.
-            body = b"".join(response.iter_content(chunk_size=None))
-        finally:
-            response.close()  # back to the pool (or closed, if the body was not all read)
-        return Answer(response.status_code, response.headers, body, response.url or url)
+            connection.request("GET", target, headers=self._headers)
+            response = connection.getresponse()
+            body = _read_body(response)
+        except TimeoutError:
+            connection.close()
+            raise TransportTimeout("a timeout") from None
+        except (OSError, http.client.HTTPException) as exc:
+            connection.close()
+            raise TransportError(f"a connection error ({exc.__class__.__name__})") from None
+        except BaseException:
+            connection.close()
+            raise
+        if response.will_close or self._closed:
+            connection.close()
+        else:
+            self._idle.append(connection)  # list.append and pop are atomic
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return Answer(response.status, headers, body, self._base_url + path)
 
     def close(self) -> None:
-        self._adapter.close()
+        self._closed = True
+        while self._idle:
+            self._idle.pop().close()
+
+    def _take(self) -> Connection:
+        while True:
+            try:
+                connection = self._idle.pop()
+            except IndexError:
+                return self._new()
+            if not _dropped(connection):
+                return connection
+            connection.close()  # the server closed it while it was idle
+
+    def _new(self) -> Connection:
+        if self._context is None:
+            return _HTTPConnection(self._host, self._port, self._timeouts)
+        if self._proxy is None:
+            return _HTTPSConnection(self._host, self._port, self._timeouts, self._context)
+        host, port, auth = self._proxy
+        connection = _HTTPSConnection(host, port, self._timeouts, self._context)
+        headers = {"Proxy-Authorization": auth} if auth else None
+        connection.set_tunnel(self._host, self._port, headers=headers)
+        return connection
+
+
+def _read_body(response: http.client.HTTPResponse) -> bytes:
+    body = response.read(BODY_LIMIT + 1)
+    if len(body) > BODY_LIMIT:
+        raise BodyTooLarge(f"an answer larger than {BODY_LIMIT // 2**20} MB")
+    if response.getheader("Content-Encoding", "").strip().lower() == "gzip":
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            body = inflate.decompress(body, BODY_LIMIT + 1)
+        except zlib.error:
+            raise TransportError("a gzip body that does not inflate") from None
+        if len(body) > BODY_LIMIT or inflate.unconsumed_tail:
+            raise BodyTooLarge(f"an answer larger than {BODY_LIMIT // 2**20} MB")
+    return body
+
+
+def _dropped(connection: Connection) -> bool:
+    """Whether an idle connection was closed by the server (its socket reads as ready: an end
+    of file, or bytes nobody asked for)."""
+    sock = connection.sock
+    if sock is None:
+        return True
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def _tls_context() -> ssl.SSLContext:
+    bundle = (
+        os.environ.get("REQUESTS_CA_BUNDLE")
+        or os.environ.get("CURL_CA_BUNDLE")
+        or os.environ.get("SSL_CERT_FILE")
+    )
+    try:
+        return ssl.create_default_context(cafile=bundle or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"Could not read the CA bundle {bundle} ({exc.__class__.__name__}); fix or unset "
+            "REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / SSL_CERT_FILE."
+        ) from None
+
+
+def _https_proxy(host: str) -> tuple[str, int, str | None] | None:
+    """(host, port, Proxy-Authorization) of the HTTPS_PROXY to tunnel through, unless NO_PROXY
+    says this host is reached directly."""
+    url = urllib.request.getproxies_environment().get("https")
+    if not url or urllib.request.proxy_bypass(host):
+        return None
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme != "http" or not parts.hostname:
+        raise ConfigError(
+            f"HTTPS_PROXY {parts.scheme}://{parts.hostname} is not supported; give an "
+            "http://host:port proxy (the API's TLS runs through its tunnel)."
+        )
+    auth = None
+    if parts.username:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        auth = "Basic " + base64.b64encode(pair).decode("ascii")
+    return parts.hostname, parts.port or 8080, auth

@@ -28,7 +28,7 @@ class _Fetch:
 
     def _run(self, walk: ListingWalk) -> None:
         try:
-            self._fetched = walk.request(self.cursor)
+            self._fetched = walk.request(self.cursor, ahead=True)
         except BaseException as error:  # handed to the consumer, who decides
             self._error = error
 

@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gorgias_export.api.client import GorgiasClient, Page, Params
+from gorgias_export.api.client import BrokenBody, GorgiasClient, Page, Params
+from gorgias_export.api.http import Answer
 from gorgias_export.errors import ApiError, CursorRejected
 from gorgias_export.exports.progress import Key, WalkPosition
 from gorgias_export.timeutil import sort_key
@@ -53,9 +54,10 @@ def item_key(item: dict[str, Any], field: str) -> Key:
 class Fetched:
     """A raw page and the cursor it was fetched with (None after a restart from the top)."""
 
-    page: Page
+    page: Page | None  # None for a page asked for ahead: its `answer`, not decoded yet
     cursor: str | None
     entry: Key | None = None  # for a hand-built cursor: the key its page must start past
+    answer: Answer | None = None
 
 
 @dataclass
@@ -116,21 +118,28 @@ class ListingWalk:
     def key(self, item: dict[str, Any]) -> Key:
         return item_key(item, self.order_field)
 
-    def request(self, cursor: str | None) -> Fetched:
-        """The raw page at `cursor`, with the cursor it was really fetched with (network only:
-        safe to run on another thread)."""
+    def request(self, cursor: str | None, ahead: bool = False) -> Fetched:
+        """The page at `cursor`, with the cursor it was really fetched with (network only: safe
+        to run on another thread). `ahead`: a page asked for before it is needed, kept as the
+        answer's bytes until `page_from` decodes it."""
         if self.entered:
-            return self._request_entered(cursor)
+            return self._request_entered(cursor, ahead)
         try:
-            return Fetched(self.client.fetch_page(self.path, self.params, cursor), cursor)
+            return self._fetch(cursor, ahead)
         except CursorRejected as refused:
             # Cursors are short-lived: start over and skip by key, which costs requests but
             # never a row. (Only a cursor we saved can be refused; the first page has none.)
             log.warning("%s Re-reading %s from the start, skipping done rows.", refused, self.path)
             self.recoveries += 1
-            return Fetched(self.client.fetch_page(self.path, self.params, None), None)
+            return self._fetch(None, ahead)
 
-    def _request_entered(self, cursor: str | None) -> Fetched:
+    def _fetch(self, cursor: str | None, ahead: bool, entry: Key | None = None) -> Fetched:
+        if ahead:
+            answer = self.client.fetch_body(self.path, self.params, cursor)
+            return Fetched(None, cursor, entry, answer)
+        return Fetched(self.client.fetch_page(self.path, self.params, cursor), cursor, entry)
+
+    def _request_entered(self, cursor: str | None, ahead: bool) -> Fetched:
         after = self.position.after
         built = keyset_cursor(after) if after is not None else None
         if after is not None and after[1] == 0 and cursor == built:
@@ -138,12 +147,11 @@ class ListingWalk:
             # An API that cannot read one may answer anything, a 5xx too; failing the run
             # would fail every rerun at the same request, so any error ends this walk.
             try:
-                page = self.client.fetch_page(self.path, self.params, built)
+                return self._fetch(built, ahead, entry=after)
             except ApiError as failed:
                 raise self._refused() from failed
-            return Fetched(page, built, entry=after)
         try:
-            page = self.client.fetch_page(self.path, self.params, cursor)
+            return self._fetch(cursor, ahead, entry=after if cursor == built else None)
         except CursorRejected as refused:
             if built is None or cursor == built:
                 raise self._refused() from refused
@@ -151,11 +159,23 @@ class ListingWalk:
                 "%s Entering %s again with a cursor built from the position.", refused, self.path
             )
             try:
-                page = self.client.fetch_page(self.path, self.params, built)
+                return self._fetch(built, ahead, entry=after)
             except CursorRejected as again:
                 raise self._refused() from again
-            return Fetched(page, built, entry=after)
-        return Fetched(page, cursor, entry=after if cursor == built else None)
+
+    def _decoded(self, fetched: Fetched) -> tuple[Page, Fetched]:
+        """The page of `fetched`, decoding a page asked for ahead; one whose body turns out
+        broken is asked for again, now, with the client's retries."""
+        if fetched.page is not None:
+            return fetched.page, fetched
+        assert fetched.answer is not None
+        try:
+            return self.client.page_of(fetched.answer), fetched
+        except BrokenBody as broken:
+            log.info("retrying %s now after %s", self.path, broken)
+        again = self.request(fetched.cursor)
+        assert again.page is not None
+        return again.page, again
 
     def _refused(self) -> EntryRefused:
         # Not the client's "refused a saved cursor": this one was built here (the request's
@@ -164,7 +184,7 @@ class ListingWalk:
 
     def page_from(self, fetched: Fetched) -> WalkPage:
         """Keep the items not done yet; guard against a cursor that comes back."""
-        page = fetched.page
+        page, fetched = self._decoded(fetched)
         if fetched.entry is not None:
             self._check_entry(page.items, fetched.entry)
         if page.next_cursor is not None and page.next_cursor == fetched.cursor:
