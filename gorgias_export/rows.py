@@ -117,7 +117,7 @@ def unknown_ticket_context(ticket_id: object) -> Row:
     return context
 
 
-def _party(message: dict[str, Any], role: str) -> tuple[Any, Any]:
+def party(message: dict[str, Any], role: str) -> tuple[Any, Any]:
     """(name, email) of the sender or receiver, falling back to the message's source block."""
     person = message.get(role)
     name = email = None
@@ -142,8 +142,8 @@ def _party(message: dict[str, Any], role: str) -> tuple[Any, Any]:
 def message_columns(message: dict[str, Any], created: str | None = None) -> Row:
     """The message columns of a conversation row; `created` is the normalized creation time
     when the caller already has it (the walk's sort key)."""
-    sender_name, sender_email = _party(message, "sender")
-    receiver_name, receiver_email = _party(message, "receiver")
+    sender_name, sender_email = party(message, "sender")
+    receiver_name, receiver_email = party(message, "receiver")
     attachments = message.get("attachments")
     files = [a for a in attachments if isinstance(a, dict)] if isinstance(attachments, list) else []
     return {

@@ -166,12 +166,7 @@ def conversation_export(
     """A bare conversation export of the whole account to a CSV file, with its own checkpoint
     (no state file, no lock): for tests that watch what each checkpoint saves."""
     sink = RowSink(make_encoder("csv", CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS), str(out))
-    export = ConversationExport(
-        client,
-        TicketIndex(None),
-        ConversationRows(sink),
-        ExportProgress(),
-        checkpoint,
-        AccountWalks(),
-    )
+    rows = ConversationRows(sink)
+    index = TicketIndex(None, rows.shape)
+    export = ConversationExport(client, index, rows, ExportProgress(), checkpoint, AccountWalks())
     return export, sink

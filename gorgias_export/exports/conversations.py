@@ -28,7 +28,7 @@ from gorgias_export.api.prefetch import Chain
 from gorgias_export.exports.checkpoints import Checkpointing
 from gorgias_export.exports.progress import ExportProgress, Key, RunProgress
 from gorgias_export.exports.status import ExportStatus, StatusCallback
-from gorgias_export.output.ticket_index import TicketIndex
+from gorgias_export.output.ticket_index import ContextShape, JsonContexts, TicketIndex
 from gorgias_export.output.writers import Sink
 from gorgias_export.resources import INCREMENTAL_OVERLAP
 from gorgias_export.rows import conversation_row, ticket_context, unknown_ticket_context
@@ -53,12 +53,17 @@ class ConversationOutput(Protocol):
 
     @property
     def sink(self) -> Sink: ...
+    @property
+    def shape(self) -> ContextShape[Any]:
+        """What the ticket index keeps of a ticket for this output's rows."""
+        ...
 
     def begin(self, progress: ExportProgress) -> None: ...
     def tickets(self, items: list[Item]) -> None: ...  # each page's raw tickets
     def messages(self, items: list[Item]) -> None: ...  # each page's raw in-window messages
-    def row(self, context: dict[str, Any], message: Item | None, created: str) -> bool:
-        """Write one conversation row; False when rows are not written one by one."""
+    def row(self, context: Any, message: Item | None, created: str) -> bool:
+        """Write one conversation row (`context` in the output's shape); False when rows are
+        not written one by one."""
         ...
 
     def finish(self, run: RunProgress, export: ConversationExport) -> None: ...
@@ -71,15 +76,43 @@ class Mirror(Protocol):
     def messages(self, items: list[Item]) -> None: ...
 
 
+class RowWriter(Protocol):
+    """Builds and writes conversation rows from contexts kept in its `shape`."""
+
+    @property
+    def shape(self) -> ContextShape[Any]: ...
+    def row(self, context: Any, message: Item | None, created: str) -> None: ...
+
+
+class DictRows:
+    """Rows as dictionaries (JSONL, SQLite), from contexts kept as they are."""
+
+    shape = JsonContexts()
+
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
+
+    def row(self, context: dict[str, Any], message: Item | None, created: str) -> None:
+        self._sink.write_row(conversation_row(context, message, created))
+
+
 class ConversationRows:
     """One row per message (and per ticket without messages) into `sink`, the raw pages into
-    `mirror` when there is one (SQLite: the same object)."""
+    `mirror` when there is one (SQLite: the same object). `writer` builds the rows: as
+    dictionaries, or for a CSV file straight into lines (output/conversation_csv.py)."""
 
-    def __init__(self, sink: Sink, mirror: Mirror | None = None) -> None:
+    def __init__(
+        self, sink: Sink, mirror: Mirror | None = None, writer: RowWriter | None = None
+    ) -> None:
         self.sink = sink
         self.mirror = mirror
+        self._writer = writer or DictRows(sink)
         self.message_rows = 0
         self.empty_ticket_rows = 0
+
+    @property
+    def shape(self) -> ContextShape[Any]:
+        return self._writer.shape
 
     def begin(self, progress: ExportProgress) -> None:
         pass
@@ -92,12 +125,11 @@ class ConversationRows:
         if self.mirror is not None:
             self.mirror.messages(items)
 
-    def row(self, context: dict[str, Any], message: Item | None, created: str) -> bool:
+    def row(self, context: Any, message: Item | None, created: str) -> bool:
+        self._writer.row(context, message, created)
         if message is None:
-            self.sink.write_row(conversation_row(context, None))
             self.empty_ticket_rows += 1
         else:
-            self.sink.write_row(conversation_row(context, message, created))
             self.message_rows += 1
         return True
 
@@ -116,7 +148,7 @@ class ConversationExport(Checkpointing):
     def __init__(
         self,
         client: GorgiasClient,
-        index: TicketIndex,
+        index: TicketIndex[Any],
         output: ConversationOutput,
         progress: ExportProgress,
         checkpoint: Checkpoint,
@@ -131,6 +163,7 @@ class ConversationExport(Checkpointing):
         self.index = index
         self.output = output
         self.sink = output.sink
+        self._shape = output.shape
         self.progress = progress
         self._save = checkpoint
         self.source = source
@@ -184,7 +217,7 @@ class ConversationExport(Checkpointing):
         row_id = f"t:{ticket.get('id')}"
         if self._is_new_row(row_id):
             run.recent[row_id] = created
-            if self.output.row(ticket_context(ticket), None, created):
+            if self.output.row(self._shaped(ticket_context(ticket)), None, created):
                 self.progress.rows_written += 1
 
     def message_rows(self, run: RunProgress, messages: list[tuple[Item, Key]]) -> None:
@@ -193,18 +226,24 @@ class ConversationExport(Checkpointing):
             return
         self.output.messages([message for message, _ in messages])
         contexts = self._contexts(message.get("ticket_id") for message, _ in messages)
-        for message, key in messages:
-            run.newest_message = latest(run.newest_message, key[0])
-            if run.oldest_message is None or key[0] < run.oldest_message:
-                run.oldest_message = key[0]
+        times = [key[0] for _, key in messages]
+        run.newest_message = latest(run.newest_message, *times)
+        oldest = min(times)  # an unreadable time ("") counts here, as the oldest
+        if run.oldest_message is None or oldest < run.oldest_message:
+            run.oldest_message = oldest
+        seen, recent, row = self.progress.seen, run.recent, self.output.row
+        written = 0
+        for message, (created, _) in messages:
             row_id = f"m:{message.get('id')}"
-            if not self._is_new_row(row_id):
-                continue
+            if row_id in seen or row_id in recent:
+                continue  # written by an earlier page or run
+            recent[row_id] = created
             ticket_id = message.get("ticket_id")
             context = contexts.get(ticket_id) if isinstance(ticket_id, int) else None
-            run.recent[row_id] = key[0]
-            if self.output.row(context or unknown_ticket_context(ticket_id), message, key[0]):
-                self.progress.rows_written += 1
+            if context is None:  # deleted since: only its id is known
+                context = self._shaped(unknown_ticket_context(ticket_id))
+            written += row(context, message, created)
+        self.progress.rows_written += written
 
     def skip_done_pages(self, chain: Chain) -> bool:
         """Pass over pages with nothing new (a walk re-reading from the start after its cursor
@@ -229,7 +268,10 @@ class ConversationExport(Checkpointing):
         self._sync_and_save()
         self._on_status(self.status())
 
-    def _contexts(self, ticket_ids: Iterable[object]) -> dict[int, dict[str, Any]]:
+    def _shaped(self, context: dict[str, Any]) -> Any:
+        return self._shape.ready(context, self._shape.pack(context))
+
+    def _contexts(self, ticket_ids: Iterable[object]) -> dict[int, Any]:
         """Ticket context for these ids: from the index, else fetched 100 per request."""
         wanted = sorted({tid for tid in ticket_ids if isinstance(tid, int)})
         found = self.index.get_many(wanted)
@@ -242,10 +284,9 @@ class ConversationExport(Checkpointing):
                 *(("ticket_ids", tid) for tid in batch),
             ]
             page = self.client.fetch_page("/tickets", params)
-            fetched = [
+            fetched = self.index.put_many(
                 (t["id"], ticket_context(t)) for t in page.items if isinstance(t.get("id"), int)
-            ]
-            self.index.put_many(fetched)
+            )
             self.output.tickets(page.items)
             found.update(fetched)
             # Not returned: deleted since. Its messages keep only the ticket id.

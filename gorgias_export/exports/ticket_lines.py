@@ -20,6 +20,7 @@ from gorgias_export.exports.conversations import ConversationExport, Item
 from gorgias_export.exports.progress import ExportProgress, RunProgress
 from gorgias_export.fastjson import loads
 from gorgias_export.output.staging import ConversationStage
+from gorgias_export.output.ticket_index import KnownTickets
 from gorgias_export.output.writers import RowSink
 
 EMIT_BATCH = 100  # tickets per checkpoint in the emit phase
@@ -50,6 +51,8 @@ class _StagedSink:
 class TicketLines:
     """The ConversationOutput of `--per ticket`: pages staged, then one line per touched ticket."""
 
+    shape = KnownTickets()  # no row is built from a context: knowing the ticket is enough
+
     def __init__(self, stage: ConversationStage, lines: RowSink) -> None:
         self.stage = stage
         self.sink = _StagedSink(stage, lines)
@@ -69,7 +72,7 @@ class TicketLines:
     def messages(self, items: list[Item]) -> None:
         self.stage.messages(items)
 
-    def row(self, context: dict[str, Any], message: Item | None, created: str) -> bool:
+    def row(self, context: Any, message: Item | None, created: str) -> bool:
         return False  # only the row's id is kept, for de-duplication: the lines come at the end
 
     def finish(self, run: RunProgress, export: ConversationExport) -> None:

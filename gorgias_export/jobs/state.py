@@ -10,7 +10,6 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any, Protocol
 
 from gorgias_export import __version__
 from gorgias_export.errors import OutputError, StateConflict
+from gorgias_export.output.writers import fsync_directory
 
 STATE_FORMAT_VERSION = 1
 
@@ -127,35 +127,29 @@ def save_state(path: Path, identity: dict[str, Any], progress: dict[str, Any]) -
     # Compact: the C encoder is several times faster than indent's pure-Python path, and this
     # runs after every page.
     data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    directory = path.parent
+    # One temporary name: the lock makes this run its only writer, and a leftover from a killed
+    # run is simply overwritten.
+    temporary = path.with_name(path.name + ".tmp")
     try:
-        fd, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=directory)
+        created = not path.exists()
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-        _fsync_directory(directory)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+        if created:
+            # Makes the new name durable. Later renames need not be: a rename lost to a power
+            # cut leaves the previous state, which the output (synced first) always covers.
+            fsync_directory(path.parent)
     except OSError as exc:
         raise OutputError(
             f"Could not save progress to {path} ({exc.strerror or exc.__class__.__name__}); "
             "free some space or fix the directory, then rerun to continue."
         ) from None
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable; not every filesystem allows opening a directory.
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ from gorgias_export.exports.progress import ExportProgress
 from gorgias_export.exports.status import ExportStatus, StatusCallback
 from gorgias_export.exports.ticket_lines import TicketLines
 from gorgias_export.jobs.targets import DatabaseTarget, Target
+from gorgias_export.output.conversation_csv import CsvConversationLines
 from gorgias_export.output.mirror import TABLES, ConversationMirror
 from gorgias_export.output.sqlite_store import SqliteStore
 from gorgias_export.output.staging import ConversationStage
@@ -102,9 +103,9 @@ class TicketsJob:
     ) -> ExportStatus:
         source: TicketSource = FilteredTickets(self.listings) if self.listings else AccountWalks()
         with contextlib.ExitStack() as stack:
-            index = TicketIndex(target.side_file("ticket-index"))
-            stack.callback(index.close)
             output = self._output(target, progress, stack)
+            index = TicketIndex(target.side_file("ticket-index"), output.shape)
+            stack.callback(index.close)
             export = ConversationExport(
                 client,
                 index,
@@ -130,7 +131,8 @@ class TicketsJob:
         sink, _ = target.rows_file(self.encoder(), progress)
         stack.callback(sink.close)
         if self.per != "ticket":
-            return ConversationRows(sink)
+            lines = CsvConversationLines(sink) if self.fmt == "csv" else None
+            return ConversationRows(sink, writer=lines)
         stage = ConversationStage(target.side_file("staging"))
         stack.callback(stage.close)
         return TicketLines(stage, sink)

@@ -1,33 +1,90 @@
 """Ticket context by id, on disk, so the message/ticket join uses bounded memory at any size.
 
-SQLite (standard library) holds every ticket's row context; a small LRU in front serves the
-common case of consecutive messages of one ticket. It is a cache: losing it costs requests
-(missing contexts are fetched in batches), never rows, so it is not part of the checkpoint.
+SQLite (standard library) holds every ticket's context; a small LRU in front serves the common
+case of consecutive messages of one ticket. It is a cache: losing it costs requests (missing
+contexts are fetched in batches), never rows, so it is not part of the checkpoint.
+
+What it keeps of a ticket is the output's choice (`ContextShape`): the context as JSON for rows
+built as dictionaries, the ticket's part of a CSV line for CSV, nothing at all when only knowing
+the ticket exists matters. Each shape has its own table, so a cache written by another output
+(or by an earlier release, whose table is `tickets`) is never misread.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from gorgias_export import fastjson
 from gorgias_export.errors import OutputError
 
 CACHE_ENTRIES = 2048
 QUERY_IDS = 500  # ids per SELECT, well under SQLite's limit on parameters
+# SQLite's own page cache, in KiB (its default is 2,000): the LRU above serves the hot tickets,
+# and the operating system's file cache the rest.
+PAGE_CACHE_KIB = 512
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
-class TicketIndex:
-    """id → ticket context, persistent across runs of one export."""
+class ContextShape(Protocol[T_co]):
+    """How an output keeps a ticket's context: stored as text, used as a T_co."""
 
-    def __init__(self, path: Path | None) -> None:
+    @property
+    def table(self) -> str:
+        """The index's table for contexts of this shape."""
+        ...
+
+    def pack(self, context: dict[str, Any]) -> str: ...
+    def unpack(self, text: str) -> T_co: ...
+    def ready(self, context: dict[str, Any], text: str) -> T_co:
+        """The usable form of a context just packed to `text` (no need to unpack it again)."""
+        ...
+
+
+class JsonContexts:
+    """Contexts as they are: dictionaries, stored as compact JSON (rows built as dicts)."""
+
+    table = "tickets"  # the table of releases before shapes existed: same content
+
+    def pack(self, context: dict[str, Any]) -> str:
+        return fastjson.dumps_text(context)
+
+    def unpack(self, text: str) -> dict[str, Any]:
+        value: dict[str, Any] = fastjson.loads(text)
+        return value
+
+    def ready(self, context: dict[str, Any], text: str) -> dict[str, Any]:
+        return context
+
+
+class KnownTickets:
+    """Only that the ticket exists (one JSON line per ticket: no row needs its context)."""
+
+    table = "known_tickets"
+
+    def pack(self, context: dict[str, Any]) -> str:
+        return ""
+
+    def unpack(self, text: str) -> str:
+        return text
+
+    def ready(self, context: dict[str, Any], text: str) -> str:
+        return text
+
+
+class TicketIndex(Generic[T]):
+    """id → ticket context in `shape`, persistent across runs of one export."""
+
+    def __init__(self, path: Path | None, shape: ContextShape[T]) -> None:
         self._path = path
+        self.shape = shape
         self._connection: sqlite3.Connection | None = None  # opened on first use
-        self._cache: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._cache: OrderedDict[int, T] = OrderedDict()
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -49,56 +106,65 @@ class TicketIndex:
         except sqlite3.Error as exc:
             raise OutputError(f"Could not open the ticket index {path} ({exc}).") from None
 
-    @staticmethod
-    def _open(target: str) -> sqlite3.Connection:
+    def _open(self, target: str) -> sqlite3.Connection:
+        table = self.shape.table
         db = sqlite3.connect(target)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # a crash may lose recent entries: only a cost
-        db.execute("CREATE TABLE IF NOT EXISTS tickets (id INTEGER PRIMARY KEY, context TEXT)")
-        db.execute("SELECT count(*) FROM tickets").fetchone()  # surfaces a corrupt file now
+        db.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+        db.execute(f"CREATE TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY, context TEXT)")
+        db.execute(f"SELECT count(*) FROM {table}").fetchone()  # surfaces a corrupt file now
         return db
 
-    def get(self, ticket_id: int) -> dict[str, Any] | None:
+    def get(self, ticket_id: int) -> T | None:
         return self.get_many([ticket_id]).get(ticket_id)
 
-    def get_many(self, ticket_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    def get_many(self, ticket_ids: Iterable[int]) -> dict[int, T]:
         """The contexts of these ids that the index holds: from memory, then one query for the
         rest (a query per id was most of the join's time once a walk left the cache behind)."""
-        found: dict[int, dict[str, Any]] = {}
+        found: dict[int, T] = {}
         missing: list[int] = []
+        cache = self._cache
         for ticket_id in ticket_ids:
-            cached = self._cache.get(ticket_id)
+            cached = cache.get(ticket_id)
             if cached is not None:
-                self._cache.move_to_end(ticket_id)
+                cache.move_to_end(ticket_id)
                 found[ticket_id] = cached
             else:
                 missing.append(ticket_id)
+        unpack = self.shape.unpack
+        query = f"SELECT id, context FROM {self.shape.table} WHERE id IN "
         for start in range(0, len(missing), QUERY_IDS):
             batch = missing[start : start + QUERY_IDS]
-            marks = ",".join("?" * len(batch))
-            query = f"SELECT id, context FROM tickets WHERE id IN ({marks})"
-            for ticket_id, text in self._db.execute(query, batch).fetchall():
-                context = fastjson.loads(text)
+            for ticket_id, text in self._db.execute(
+                query + f"({','.join('?' * len(batch))})", batch
+            ).fetchall():
+                context = unpack(text)
                 self._remember(ticket_id, context)
                 found[ticket_id] = context
         return found
 
-    def put_many(self, contexts: Iterable[tuple[int, dict[str, Any]]]) -> None:
-        batch = [(ticket_id, context) for ticket_id, context in contexts]
+    def put_many(self, contexts: Iterable[tuple[int, dict[str, Any]]]) -> dict[int, T]:
+        """Keep these tickets' contexts; returns them in the shape's usable form."""
+        shape = self.shape
+        batch = [(ticket_id, context, shape.pack(context)) for ticket_id, context in contexts]
         try:
             with self._db:
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO tickets (id, context) VALUES (?, ?)",
-                    [(tid, _serialized(ctx)) for tid, ctx in batch],
+                    f"INSERT OR REPLACE INTO {shape.table} (id, context) VALUES (?, ?)",
+                    [(ticket_id, text) for ticket_id, _, text in batch],
                 )
         except sqlite3.Error as exc:
             raise OutputError(
                 f"Could not write the ticket index ({exc}); free some space and rerun."
             ) from None
-        for ticket_id, context in batch:
-            self._remember(ticket_id, context)
+        kept: dict[int, T] = {}
+        for ticket_id, context, text in batch:
+            kept[ticket_id] = value = shape.ready(context, text)
+            self._remember(ticket_id, value)
+        return kept
 
-    def _remember(self, ticket_id: int, context: dict[str, Any]) -> None:
+    def _remember(self, ticket_id: int, context: T) -> None:
         self._cache[ticket_id] = context
         self._cache.move_to_end(ticket_id)
         if len(self._cache) > CACHE_ENTRIES:
@@ -107,8 +173,3 @@ class TicketIndex:
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
-
-
-def _serialized(context: dict[str, Any]) -> bytes:
-    """The stored form of a context: compact UTF-8 JSON, read back by `fastjson.loads`."""
-    return fastjson.dumps(context) or json.dumps(context).encode("ascii")

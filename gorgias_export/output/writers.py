@@ -38,6 +38,7 @@ def format_from_path(path: str) -> str | None:
 
 class RowEncoder(Protocol):
     def header(self) -> bytes: ...
+    def encode(self, row: dict[str, Any]) -> bytes: ...
     def encode_many(self, rows: Sequence[dict[str, Any]]) -> bytes: ...
 
 
@@ -74,12 +75,19 @@ def _csv_json(value: Any) -> Any:
 _CONVERTERS = {"bool": _csv_bool, "json": _csv_json}
 
 
-def _quoted(cell: str) -> str:
+def quote_cell(cell: str) -> str:
     """A cell as the csv module writes it (QUOTE_MINIMAL, quotes doubled)."""
     if '"' in cell:
         return '"' + cell.replace('"', '""') + '"'
     if "," in cell or "\n" in cell or "\r" in cell:
         return '"' + cell + '"'
+    return cell
+
+
+def quoted_if_needed(cell: str) -> str:
+    """A cell as the csv module writes it: quoted only if it holds a quote, comma or line end."""
+    if '"' in cell or "," in cell or "\n" in cell or "\r" in cell:
+        return quote_cell(cell)
     return cell
 
 
@@ -114,7 +122,7 @@ class CsvEncoder:
             # Most cells need no quotes: test them inline, without a call per cell.
             line = ",".join(
                 [
-                    _quoted(cell)
+                    quote_cell(cell)
                     if '"' in cell or "," in cell or "\n" in cell or "\r" in cell
                     else cell
                     for cell in cells
@@ -136,6 +144,9 @@ class CsvEncoder:
             value if value.__class__ is str else "" if value is None else str(value)
             for value in values
         ]
+
+    def encode(self, row: dict[str, Any]) -> bytes:
+        return _utf8(self._line(self._cells(row)) + "\r\n")
 
     def encode_many(self, rows: Sequence[dict[str, Any]]) -> bytes:
         lines = [self._line(self._cells(row)) for row in rows]
@@ -189,6 +200,17 @@ def make_encoder(
     return CsvEncoder(columns, kinds) if fmt == "csv" else JsonlEncoder(columns)
 
 
+def fsync_directory(directory: str | os.PathLike[str]) -> None:
+    """Make the names in `directory` durable (a new file, a rename); not every filesystem
+    allows opening a directory, and then there is nothing more to do."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 class OutputFile:
     """An output opened at a known byte offset; rows are appended, `sync()` makes them durable."""
 
@@ -200,7 +222,10 @@ class OutputFile:
     @classmethod
     def open_at(cls, path: str, offset: int) -> OutputFile:
         """Open `path` for appending after cutting it to `offset` bytes (creating it if needed)."""
+        created = not os.path.exists(path)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        if created:  # its name must survive a power cut as surely as its rows (fsync'd later)
+            fsync_directory(os.path.dirname(os.path.abspath(path)))
         stream = os.fdopen(fd, "r+b")
         stream.truncate(offset)
         stream.seek(offset)
@@ -266,7 +291,7 @@ class RowSink:
         self._offset = offset
         self._stream = stream
         self._file: OutputFile | None = None
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[bytes] = []  # encoded rows, written together at the next sync
 
     def _open(self) -> OutputFile:
         if self._file is None:
@@ -284,13 +309,17 @@ class RowSink:
 
     def write_row(self, row: dict[str, Any]) -> None:
         """Queue a row; rows reach the file together at the next `sync` (one page at a time)."""
-        self._pending.append(row)
+        self._pending.append(self._encoder.encode(row))
+
+    def write_encoded(self, data: bytes) -> None:
+        """Queue a row already encoded in this sink's format."""
+        self._pending.append(data)
 
     def sync(self) -> int:
         """Write and fsync every queued row; the byte length a checkpoint may record."""
         output = self._open()
         if self._pending:
-            data = self._encoder.encode_many(self._pending)
+            data = b"".join(self._pending)
             self._pending.clear()
             self._guard(lambda: output.write(data))
         synced: int = self._guard(output.sync)
