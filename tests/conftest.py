@@ -7,10 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from gorgias_export.config import Secret, Settings
-
-# Distinctive enough that finding it anywhere in output is never a coincidence.
-SECRET_KEY = "sk-TEST-6f1c2b9e-do-not-leak"
-EMAIL = "agent@example.com"
+from tests.support.account import EMAIL, SECRET_KEY
 
 
 @pytest.fixture(autouse=True)

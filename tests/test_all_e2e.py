@@ -12,9 +12,10 @@ import pytest
 
 from gorgias_export.jobs.all import ALL_ORDER
 from gorgias_sim import SimConfig, Simulator
-from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import kill_when, read_csv, run_cli
-from tests.fakes import FakeTime
+from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.cli import kill_when, run_cli
+from tests.support.fakes import FakeTime
+from tests.support.outputs import read_csv
 
 
 @pytest.fixture

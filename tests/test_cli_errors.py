@@ -13,8 +13,8 @@ import requests
 from gorgias_export.errors import ExitCode
 from gorgias_export.jobs.state import export_lock
 from gorgias_sim import NOPERM_EMAIL, SimConfig, Simulator
-from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import run_cli
+from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.cli import run_cli
 
 
 @pytest.fixture

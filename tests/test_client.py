@@ -18,8 +18,8 @@ from gorgias_export.errors import (
     ExitCode,
     UsageError,
 )
-from tests.conftest import SECRET_KEY
-from tests.fakes import FakeTime
+from tests.support.account import SECRET_KEY
+from tests.support.fakes import FakeTime
 
 BASE = "https://acme.gorgias.com/api"
 LIMIT = {"X-Gorgias-Account-Api-Call-Limit": "1/40"}

@@ -11,7 +11,7 @@ from gorgias_export.cli.app import app
 from gorgias_export.errors import ExitCode
 from gorgias_export.resources import ENTITIES, Entity
 from gorgias_export.rows import CONVERSATION_COLUMNS
-from tests.e2e import run_cli
+from tests.support.cli import run_cli
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]

@@ -27,10 +27,10 @@ from gorgias_export.output.writers import RowSink
 from gorgias_export.resources import ENTITIES, ENTITY_BY_NAME
 from gorgias_export.timeutil import sort_key
 from gorgias_sim import SimConfig, Simulator
-from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import read_csv, read_jsonl, run_cli
-from tests.fakes import FakeTime
-from tests.test_resume_e2e import interrupt_at_request
+from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.cli import interrupt_at_request, run_cli
+from tests.support.fakes import FakeTime
+from tests.support.outputs import read_csv, read_jsonl
 
 
 @pytest.fixture

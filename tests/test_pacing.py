@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from gorgias_export.api.pacing import BucketPacer, parse_call_limit, parse_retry_after
-from tests.fakes import FakeTime
+from tests.support.fakes import FakeTime
 
 
 def test_header_is_read_in_any_case() -> None:

@@ -14,10 +14,10 @@ import pytest
 from gorgias_export.exports import ticket_lines as per_ticket
 from gorgias_export.timeutil import sort_key
 from gorgias_sim import SimConfig, Simulator
-from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import read_jsonl, run_cli
-from tests.fakes import FakeTime
-from tests.test_resume_e2e import interrupt_at_request
+from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.cli import interrupt_at_request, run_cli
+from tests.support.fakes import FakeTime
+from tests.support.outputs import read_jsonl
 
 PER_TICKET = ("tickets", "--per", "ticket")
 

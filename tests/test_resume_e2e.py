@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +17,10 @@ from gorgias_export.config import Secret, Settings
 from gorgias_export.errors import ApiError, OutputError
 from gorgias_export.exports.progress import ExportProgress
 from gorgias_sim import Faults, RequestRecord, SimConfig, Simulator
-from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import conversation_export, env_for, export_tickets, run_cli, run_subprocess
-from tests.fakes import FakeTime
+from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.cli import env_for, interrupt_at_request, run_cli, run_subprocess
+from tests.support.exports import conversation_export, export_tickets
+from tests.support.fakes import FakeTime
 
 
 @pytest.fixture
@@ -46,35 +46,6 @@ def clean(sim: Simulator, tmp_path: Path) -> bytes:
     assert run_cli(sim, "tickets", "--out", str(out)).exit_code == 0
     sim.reset_stats()
     return out.read_bytes()
-
-
-def interrupt_at_request(
-    sim: Simulator,
-    out: Path,
-    n: int,
-    sig: int = signal.SIGKILL,
-    command: tuple[str, ...] = ("tickets",),
-) -> subprocess.CompletedProcess[bytes]:
-    """Run the export in a child process and send it `sig` when the simulator receives request n
-    of that run (before answering it)."""
-    holder: list[subprocess.Popen[bytes]] = []
-    counter = itertools.count(1)
-    ready = threading.Event()
-
-    def hook(record: RequestRecord) -> None:
-        if next(counter) == n:
-            ready.wait(5)
-            holder[0].send_signal(sig)
-
-    sim.on_request = hook
-    try:
-        process = run_subprocess(sim, *command, "--out", str(out), "--quiet")
-        holder.append(process)
-        ready.set()
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        sim.on_request = None
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 @pytest.mark.parametrize("request_number", [1, 2, 4, 8, 13])

@@ -21,23 +21,13 @@ from gorgias_sim import SimConfig, Simulator, cursors
 from gorgias_sim import api as sim_api
 from gorgias_sim.keyset import Position
 from gorgias_sim.replies import Reply, dumps, error
-from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import (
-    entries,
-    expected_ids,
-    export_tickets,
-    floor,
-    is_hand_built,
-    kill_when,
-    read_csv,
-    read_jsonl,
-    row_ids,
-    run_cli,
-    split_sim,
-)
-from tests.fakes import FakeTime
+from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.cli import interrupt_at_request, kill_when, run_cli
+from tests.support.exports import export_tickets
+from tests.support.fakes import FakeTime
+from tests.support.outputs import read_csv, read_jsonl, row_ids
+from tests.support.simulator import entries, expected_ids, floor, is_hand_built, split_sim
 from tests.test_all_e2e import files_of
-from tests.test_resume_e2e import interrupt_at_request
 
 
 @pytest.fixture

@@ -14,19 +14,11 @@ import pytest
 from gorgias_export.api.client import GorgiasClient
 from gorgias_export.config import Secret, Settings
 from gorgias_sim import RequestRecord, Simulator, cursors
-from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import (
-    conversation_export,
-    entries,
-    expected_ids,
-    floor,
-    is_hand_built,
-    kill_when,
-    read_csv,
-    row_ids,
-    run_cli,
-    split_sim,
-)
+from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.cli import kill_when, run_cli
+from tests.support.exports import conversation_export
+from tests.support.outputs import read_csv, row_ids
+from tests.support.simulator import entries, expected_ids, floor, is_hand_built, split_sim
 
 
 def make_sim(refuses_hand_built: bool = False) -> Simulator:

@@ -19,9 +19,11 @@ from gorgias_export.output.writers import format_from_path
 from gorgias_export.rows import CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS
 from gorgias_sim import SimConfig, Simulator
 from gorgias_sim.data import TICKETS_WITHOUT_MESSAGES
-from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import env_for, expected_ids, read_csv, row_ids, run_cli, run_subprocess
 from tests.reliability.harness import signal_at
+from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.cli import env_for, run_cli, run_subprocess
+from tests.support.outputs import read_csv, row_ids
+from tests.support.simulator import expected_ids
 
 REPO = Path(__file__).parent.parent
 

@@ -19,8 +19,10 @@ from gorgias_sim.data import (
     TICKET_WITH_MANY_MESSAGES,
     TICKETS_WITHOUT_MESSAGES,
 )
-from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import expected_ids, floor, read_csv, read_jsonl, row_ids, run_cli
+from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.cli import run_cli
+from tests.support.outputs import read_csv, read_jsonl, row_ids
+from tests.support.simulator import expected_ids, floor
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from gorgias_export.config import Settings
 from gorgias_export.errors import ApiError
 from gorgias_export.exports.progress import WalkPosition
 from gorgias_sim import cursors
-from tests.fakes import FakeTime
+from tests.support.fakes import FakeTime
 
 BASE = "https://acme.gorgias.com/api"
 

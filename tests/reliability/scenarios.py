@@ -21,8 +21,6 @@ from pathlib import Path
 from gorgias_export.errors import ApiError, ExitCode
 from gorgias_sim import NOPERM_EMAIL, Faults, RequestRecord, Simulator
 from gorgias_sim.faults import KINDS
-from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import entries, expected_ids, read_jsonl, row_ids
 from tests.reliability.harness import (
     WRONG_KEY,
     ManualClock,
@@ -39,6 +37,9 @@ from tests.reliability.harness import (
     state_of,
 )
 from tests.reliability.tally import TALLY
+from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.outputs import read_jsonl, row_ids
+from tests.support.simulator import entries, expected_ids
 
 # A slow response outlasts the read timeout: real seconds, kept small, with a margin wide
 # enough that a loaded machine still sees the timeout before the late answer.
