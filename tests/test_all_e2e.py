@@ -5,27 +5,16 @@ from __future__ import annotations
 import contextlib
 import signal
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gorgias_export.jobs.all import ALL_ORDER
-from gorgias_sim import SimConfig, Simulator
-from tests.support.account import EMAIL, SECRET_KEY
+from gorgias_sim import Simulator
 from tests.support.cli import kill_when, run_cli
-from tests.support.fakes import FakeTime
 from tests.support.outputs import read_csv
 
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    config = SimConfig(
-        seed=31, tickets=200, rate_limit=False, email=EMAIL, api_key=SECRET_KEY, cursor_ttl=60
-    )
-    with Simulator(config, clock=FakeTime()) as simulator:
-        yield simulator
-        assert simulator.non_get_requests == []
+pytestmark = pytest.mark.sim(seed=31, tickets=200, cursor_ttl=60, fake_clock=True)
 
 
 def files_of(directory: Path) -> dict[str, bytes]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,17 +11,11 @@ import requests
 
 from gorgias_export.errors import ExitCode
 from gorgias_export.jobs.state import export_lock
-from gorgias_sim import NOPERM_EMAIL, SimConfig, Simulator
+from gorgias_sim import NOPERM_EMAIL, Simulator
 from tests.support.account import EMAIL, SECRET_KEY
 from tests.support.cli import run_cli
 
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    config = SimConfig(seed=2, tickets=60, rate_limit=False, email=EMAIL, api_key=SECRET_KEY)
-    with Simulator(config) as simulator:
-        yield simulator
-        assert simulator.non_get_requests == []
+pytestmark = pytest.mark.sim(seed=2, tickets=60)
 
 
 def assert_one_line_error(result: object, code: ExitCode) -> str:
@@ -260,26 +253,24 @@ def test_the_key_appears_nowhere(sim: Simulator, tmp_path: Path) -> None:
         assert SECRET_KEY.encode() not in text and token.encode() not in text
 
 
-def test_pacing_from_the_header_avoids_429s(tmp_path: Path) -> None:
-    config = SimConfig(seed=4, tickets=150, email=EMAIL, api_key=SECRET_KEY)  # 40 per 20 s
-    with Simulator(config) as sim:
-        for _ in range(35):  # another integration already used most of the bucket
-            requests.get(sim.url + "/account", auth=(EMAIL, SECRET_KEY), timeout=5)
-        sim.reset_stats()
-        result = run_cli(sim, "tickets", "--out", str(tmp_path / "t.csv"))
-        assert result.exit_code == 0, result.stderr
-        assert sim.count() > 5  # enough requests to have overflowed the bucket unpaced
-        assert sim.rate_limited == 0
+@pytest.mark.sim(seed=4, tickets=150, rate_limit=True)  # 40 per 20 s
+def test_pacing_from_the_header_avoids_429s(sim: Simulator, tmp_path: Path) -> None:
+    for _ in range(35):  # another integration already used most of the bucket
+        requests.get(sim.url + "/account", auth=(EMAIL, SECRET_KEY), timeout=5)
+    sim.reset_stats()
+    result = run_cli(sim, "tickets", "--out", str(tmp_path / "t.csv"))
+    assert result.exit_code == 0, result.stderr
+    assert sim.count() > 5  # enough requests to have overflowed the bucket unpaced
+    assert sim.rate_limited == 0
 
 
-def test_check_reports_the_account_and_the_bucket(tmp_path: Path) -> None:
-    config = SimConfig(seed=2, tickets=20, email=EMAIL, api_key=SECRET_KEY)  # bucket on
-    with Simulator(config) as sim:
-        result = run_cli(sim, "check")
-        assert result.exit_code == 0, result.stderr
-        assert "accepts these credentials for account 'acme'" in result.stdout
-        assert "Rate limit: 1 of 40 requests" in result.stdout
-        assert [record.path for record in sim.requests] == ["/api/account"]
-        wrong = run_cli(sim, "check", env={"GORGIAS_API_KEY": "wrong"})
-        assert "GORGIAS_API_KEY" in assert_one_line_error(wrong, ExitCode.AUTH)
-        assert SECRET_KEY not in result.stdout + result.stderr + wrong.stdout + wrong.stderr
+@pytest.mark.sim(seed=2, tickets=20, rate_limit=True)  # bucket on
+def test_check_reports_the_account_and_the_bucket(sim: Simulator, tmp_path: Path) -> None:
+    result = run_cli(sim, "check")
+    assert result.exit_code == 0, result.stderr
+    assert "accepts these credentials for account 'acme'" in result.stdout
+    assert "Rate limit: 1 of 40 requests" in result.stdout
+    assert [record.path for record in sim.requests] == ["/api/account"]
+    wrong = run_cli(sim, "check", env={"GORGIAS_API_KEY": "wrong"})
+    assert "GORGIAS_API_KEY" in assert_one_line_error(wrong, ExitCode.AUTH)
+    assert SECRET_KEY not in result.stdout + result.stderr + wrong.stdout + wrong.stderr

@@ -9,7 +9,6 @@ import itertools
 import json
 import signal
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,21 +25,13 @@ from gorgias_export.jobs.entities import encoder_for, shaper_for
 from gorgias_export.output.writers import RowSink
 from gorgias_export.resources import ENTITIES, ENTITY_BY_NAME
 from gorgias_export.timeutil import sort_key
-from gorgias_sim import SimConfig, Simulator
+from gorgias_sim import Simulator
 from tests.support.account import EMAIL, SECRET_KEY
 from tests.support.cli import interrupt_at_request, run_cli
 from tests.support.fakes import FakeTime
 from tests.support.outputs import read_csv, read_jsonl
 
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    config = SimConfig(
-        seed=11, tickets=250, rate_limit=False, email=EMAIL, api_key=SECRET_KEY, cursor_ttl=60
-    )
-    with Simulator(config, clock=FakeTime()) as simulator:
-        yield simulator
-        assert simulator.non_get_requests == []
+pytestmark = pytest.mark.sim(seed=11, tickets=250, cursor_ttl=60, fake_clock=True)
 
 
 def export(sim: Simulator, *args: str) -> None:
@@ -360,31 +351,28 @@ def test_a_failure_inside_a_state_save_never_leaves_the_file_shorter_than_the_st
     assert out.stat().st_size == on_disk["bytes"]
 
 
-def test_get_whose_cursor_expires_mid_run_starts_its_snapshot_over(tmp_path: Path) -> None:
+def test_get_whose_cursor_expires_mid_run_starts_its_snapshot_over(
+    sim: Simulator, clock: FakeTime, tmp_path: Path
+) -> None:
     """get keeps no ids (its listings can be huge), so a refused cursor restarts the snapshot:
     the file is still every item exactly once."""
-    clock = FakeTime()
-    config = SimConfig(
-        seed=11, tickets=250, rate_limit=False, email=EMAIL, api_key=SECRET_KEY, cursor_ttl=60
-    )
-    with Simulator(config, clock=clock) as sim:
-        clean = tmp_path / "clean.jsonl"
-        export(sim, "get", "/api/messages", "--out", str(clean))
-        counter = itertools.count(1)
+    clean = tmp_path / "clean.jsonl"
+    export(sim, "get", "/api/messages", "--out", str(clean))
+    counter = itertools.count(1)
 
-        def expire_everything_at_request_5(record: Any) -> None:
-            if next(counter) == 5:
-                clock.now += 3600
+    def expire_everything_at_request_5(record: Any) -> None:
+        if next(counter) == 5:
+            clock.now += 3600
 
-        sim.on_request = expire_everything_at_request_5
-        out = tmp_path / "messages.jsonl"
-        result = run_cli(sim, "get", "/api/messages", "--out", str(out))
-        sim.on_request = None
-        assert result.exit_code == 0, result.stderr
-        assert "reading it again from the start" in result.stderr
-        assert out.read_bytes() == clean.read_bytes()
-        state = json.loads((tmp_path / "messages.jsonl.state.json").read_text())
-        assert len(json.dumps(state)) < 2000  # no ids kept, whatever the listing's size
+    sim.on_request = expire_everything_at_request_5
+    out = tmp_path / "messages.jsonl"
+    result = run_cli(sim, "get", "/api/messages", "--out", str(out))
+    sim.on_request = None
+    assert result.exit_code == 0, result.stderr
+    assert "reading it again from the start" in result.stderr
+    assert out.read_bytes() == clean.read_bytes()
+    state = json.loads((tmp_path / "messages.jsonl.state.json").read_text())
+    assert len(json.dumps(state)) < 2000  # no ids kept, whatever the listing's size
 
 
 @responses.activate

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from gorgias_sim import SimConfig, Simulator
-from tests.support.account import EMAIL, SECRET_KEY
+from gorgias_sim import Simulator
 from tests.support.cli import interrupt_at_request, run_cli
-from tests.support.fakes import FakeTime
 from tests.support.outputs import read_csv
 
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    config = SimConfig(
-        seed=23, tickets=400, rate_limit=False, email=EMAIL, api_key=SECRET_KEY, cursor_ttl=60
-    )
-    with Simulator(config, clock=FakeTime()) as simulator:
-        yield simulator
-        assert simulator.non_get_requests == []
+pytestmark = pytest.mark.sim(seed=23, tickets=400, cursor_ttl=60, fake_clock=True)
 
 
 @pytest.fixture

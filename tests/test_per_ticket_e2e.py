@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +12,13 @@ import pytest
 
 from gorgias_export.exports import ticket_lines as per_ticket
 from gorgias_export.timeutil import sort_key
-from gorgias_sim import SimConfig, Simulator
-from tests.support.account import EMAIL, SECRET_KEY
+from gorgias_sim import Simulator
 from tests.support.cli import interrupt_at_request, run_cli
-from tests.support.fakes import FakeTime
 from tests.support.outputs import read_jsonl
 
+pytestmark = pytest.mark.sim(seed=41, tickets=250, cursor_ttl=60, fake_clock=True)
+
 PER_TICKET = ("tickets", "--per", "ticket")
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    config = SimConfig(
-        seed=41, tickets=250, rate_limit=False, email=EMAIL, api_key=SECRET_KEY, cursor_ttl=60
-    )
-    with Simulator(config, clock=FakeTime()) as simulator:
-        yield simulator
-        assert simulator.non_get_requests == []
 
 
 def export(sim: Simulator, out: Path) -> None:

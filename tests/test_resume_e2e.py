@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,26 +15,13 @@ from gorgias_export.api.client import GorgiasClient
 from gorgias_export.config import Secret, Settings
 from gorgias_export.errors import ApiError, OutputError
 from gorgias_export.exports.progress import ExportProgress
-from gorgias_sim import Faults, RequestRecord, SimConfig, Simulator
+from gorgias_sim import Faults, RequestRecord, Simulator
 from tests.support.account import EMAIL, SECRET_KEY
 from tests.support.cli import env_for, interrupt_at_request, run_cli, run_subprocess
 from tests.support.exports import conversation_export, export_tickets
 from tests.support.fakes import FakeTime
 
-
-@pytest.fixture
-def clock() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-def sim(clock: FakeTime) -> Iterator[Simulator]:
-    config = SimConfig(
-        seed=5, tickets=300, rate_limit=False, email=EMAIL, api_key=SECRET_KEY, cursor_ttl=60
-    )
-    with Simulator(config, clock=clock) as simulator:
-        yield simulator
-        assert simulator.non_get_requests == []
+pytestmark = pytest.mark.sim(seed=5, tickets=300, cursor_ttl=60, fake_clock=True)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,16 +19,9 @@ from gorgias_sim import (
 )
 from gorgias_sim import data as sim_data
 from gorgias_sim.texts import TRICKY_BODIES
+from tests.support.fakes import FakeTime
 
 Obj = dict[str, Any]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def session(sim: Simulator, email: str | None = None) -> requests.Session:
@@ -57,31 +49,16 @@ def key(item: Obj, field: str) -> tuple[datetime, int]:
     return (datetime.fromisoformat(item[field]), item["id"])
 
 
-@pytest.fixture(scope="module")
-def ds() -> Dataset:
-    return make_dataset(1, 200)
-
-
-@pytest.fixture(scope="module")
-def sim(ds: Dataset) -> Iterator[Simulator]:
-    with Simulator(SimConfig(rate_limit=False), dataset=ds) as running:
-        yield running
+# One simulator of the default account (seed 1, 200 tickets) serves the tests that only read;
+# the tests that change its data or config each have a small private one (30 tickets).
+pytestmark = pytest.mark.sim(scope="module")
+PRIVATE: dict[str, Any] = {"tickets": 30}
 
 
 @pytest.fixture
-def make_sim() -> Iterator[Callable[..., Simulator]]:
-    """Small private simulators for tests that change data or config."""
-    started: list[Simulator] = []
-
-    def make(clock: Callable[[], float] | None = None, **config: Any) -> Simulator:
-        cfg = SimConfig(**{"tickets": 30, "rate_limit": False, **config})
-        s = Simulator(cfg, clock=clock) if clock else Simulator(cfg)
-        started.append(s.start())
-        return s
-
-    yield make
-    for s in started:
-        s.stop()
+def ds(sim: Simulator) -> Dataset:
+    """The data the simulator serves."""
+    return sim.dataset
 
 
 def test_auth_failures_answer_401_and_403(sim: Simulator) -> None:
@@ -129,8 +106,8 @@ def test_paging_returns_every_item_once_in_keyset_order(
     assert [i["id"] for i in items] == [i["id"] for i in expected]
 
 
-def test_cursors_are_keyset_positions_not_offsets(make_sim: Callable[..., Simulator]) -> None:
-    sim = make_sim()
+@pytest.mark.sim(**PRIVATE)
+def test_cursors_are_keyset_positions_not_offsets(sim: Simulator) -> None:
     s, url = session(sim), f"{sim.url}/tickets"
     params: dict[str, str | int] = {"limit": 10, "order_by": "created_datetime:asc"}
     first = s.get(url, params=params, timeout=5).json()
@@ -171,9 +148,8 @@ def test_malformed_cursor_answers_400(sim: Simulator, cursor: str) -> None:
     assert r.json() == {"error": {"msg": "Invalid cursor."}}
 
 
-def test_cursor_expires_after_ttl(make_sim: Callable[..., Simulator]) -> None:
-    clock = FakeClock()
-    sim = make_sim(clock, cursor_ttl=60.0)
+@pytest.mark.sim(**PRIVATE, cursor_ttl=60.0, fake_clock=True)
+def test_cursor_expires_after_ttl(sim: Simulator, clock: FakeTime) -> None:
     s, url = session(sim), f"{sim.url}/tickets"
     cursor = s.get(url, params={"limit": 5}, timeout=5).json()["meta"]["next_cursor"]
     clock.now += 59
@@ -184,9 +160,8 @@ def test_cursor_expires_after_ttl(make_sim: Callable[..., Simulator]) -> None:
     assert expired.json() == {"error": {"msg": "Invalid cursor."}}
 
 
-def test_leaky_bucket_limits_and_reports(make_sim: Callable[..., Simulator]) -> None:
-    clock = FakeClock()
-    sim = make_sim(clock, rate_limit=True, bucket_capacity=3, bucket_window=60.0)
+@pytest.mark.sim(**PRIVATE, rate_limit=True, bucket_capacity=3, bucket_window=60.0, fake_clock=True)
+def test_leaky_bucket_limits_and_reports(sim: Simulator, clock: FakeTime) -> None:
     s, url = session(sim), f"{sim.url}/account"
     levels = [s.get(url, timeout=5).headers["X-Gorgias-Account-Api-Call-Limit"] for _ in range(3)]
     assert levels == ["1/3", "2/3", "3/3"]
@@ -201,8 +176,8 @@ def test_leaky_bucket_limits_and_reports(make_sim: Callable[..., Simulator]) -> 
 
 
 @pytest.mark.parametrize("kind", ["5xx", "reset", "truncated", "html_error", "slow", "429"])
-def test_fail_next_produces_each_symptom(make_sim: Callable[..., Simulator], kind: str) -> None:
-    sim = make_sim(faults=Faults(slow_seconds=0.3))
+@pytest.mark.sim(**PRIVATE, faults=Faults(slow_seconds=0.3))
+def test_fail_next_produces_each_symptom(sim: Simulator, kind: str) -> None:
     s, url = session(sim), f"{sim.url}/tickets"
     sim.fail_next(1, kind)
     if kind == "reset":
@@ -226,9 +201,8 @@ def test_fail_next_produces_each_symptom(make_sim: Callable[..., Simulator], kin
     assert sim.faults_injected == {kind: 1}
 
 
-def test_outage_alternates_resets_and_503s(make_sim: Callable[..., Simulator]) -> None:
-    clock = FakeClock()
-    sim = make_sim(clock)
+@pytest.mark.sim(**PRIVATE, fake_clock=True)
+def test_outage_alternates_resets_and_503s(sim: Simulator, clock: FakeTime) -> None:
     sim.outage(10)
     url = f"{sim.url}/account"
     with pytest.raises(requests.ConnectionError):
@@ -238,39 +212,41 @@ def test_outage_alternates_resets_and_503s(make_sim: Callable[..., Simulator]) -
     assert session(sim).get(url, timeout=5).status_code == 200
 
 
-def test_random_faults_repeat_with_their_seed(make_sim: Callable[..., Simulator]) -> None:
-    def statuses() -> list[int]:
-        sim = make_sim(faults=Faults(error_5xx=0.5, seed=7))
-        s = session(sim)
-        return [s.get(f"{sim.url}/account", timeout=5).status_code for _ in range(12)]
+def test_random_faults_repeat_with_their_seed() -> None:
+    def statuses() -> list[int]:  # each time from a new simulator
+        config = SimConfig(tickets=30, rate_limit=False, faults=Faults(error_5xx=0.5, seed=7))
+        with Simulator(config) as sim:
+            s = session(sim)
+            return [s.get(f"{sim.url}/account", timeout=5).status_code for _ in range(12)]
 
     first = statuses()
     assert first == statuses()
     assert 200 in first and any(code >= 500 for code in first)
 
 
-def test_a_429_storm_carries_its_long_retry_after(make_sim: Callable[..., Simulator]) -> None:
-    sim = make_sim(faults=Faults(rate_limited=1.0, retry_after=120))
+@pytest.mark.sim(**PRIVATE, faults=Faults(rate_limited=1.0, retry_after=120))
+def test_a_429_storm_carries_its_long_retry_after(sim: Simulator) -> None:
     r = session(sim).get(f"{sim.url}/account", timeout=5)
     assert r.status_code == 429 and r.headers["Retry-after"] == "120"
     assert sim.faults_injected == {"429": 1}
 
 
-def test_an_injected_429_reports_the_bucket_full(make_sim: Callable[..., Simulator]) -> None:
+@pytest.mark.sim(**PRIVATE, rate_limit=True, bucket_capacity=40)
+def test_an_injected_429_reports_the_bucket_full(sim: Simulator) -> None:
     # As when other integrations fill the account's shared bucket: not this client's count.
-    sim = make_sim(rate_limit=True, bucket_capacity=40)
     sim.fail_next(1, "429")
     r = session(sim).get(f"{sim.url}/account", timeout=5)
     assert r.status_code == 429 and r.headers["X-Gorgias-Account-Api-Call-Limit"] == "40/40"
 
 
-def test_an_unknown_account_answers_404_with_a_web_page() -> None:
-    with Simulator(SimConfig(tickets=0, account_exists=False)) as sim:
-        r = session(sim).get(f"{sim.url}/account", timeout=5)
+@pytest.mark.sim(tickets=0, account_exists=False, rate_limit=True)
+def test_an_unknown_account_answers_404_with_a_web_page(sim: Simulator) -> None:
+    r = session(sim).get(f"{sim.url}/account", timeout=5)
     assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/html")
     assert r.text.startswith("<!DOCTYPE html>")
 
 
+@pytest.mark.sim(get_only=False)  # its own, for the one request that is not a GET
 def test_non_get_is_recorded_and_refused(sim: Simulator) -> None:
     r = session(sim).post(f"{sim.url}/tickets", json={"subject": "x"}, timeout=5)
     assert r.status_code == 405
@@ -279,8 +255,8 @@ def test_non_get_is_recorded_and_refused(sim: Simulator) -> None:
     ]
 
 
-def test_on_request_runs_before_the_answer(make_sim: Callable[..., Simulator]) -> None:
-    sim = make_sim()
+@pytest.mark.sim(**PRIVATE)
+def test_on_request_runs_before_the_answer(sim: Simulator) -> None:
     seen: list[RequestRecord] = []
     sim.on_request = seen.append
     session(sim).get(f"{sim.url}/messages", params={"limit": 1}, timeout=5)
@@ -360,8 +336,8 @@ def test_datetimes_look_like_the_real_api(ds: Dataset) -> None:
     )
 
 
-def test_mutations_bump_the_ticket(make_sim: Callable[..., Simulator]) -> None:
-    sim = make_sim()
+@pytest.mark.sim(**PRIVATE)
+def test_mutations_bump_the_ticket(sim: Simulator) -> None:
     ds = sim.dataset
     tid = ds.tickets[0]["id"]
     count = ds.tickets[0]["messages_count"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -23,7 +23,6 @@ from gorgias_sim import (
     NOPERM_EMAIL,
     UNDOCUMENTED_FIELD,
     Dataset,
-    SimConfig,
     Simulator,
     make_dataset,
 )
@@ -672,12 +671,7 @@ def test_entity_items_are_copies(fresh: Callable[[], tuple[Dataset, Api]]) -> No
 # -- over HTTP -------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    with Simulator(SimConfig(tickets=30, rate_limit=False)) as running:
-        yield running
-
-
+@pytest.mark.sim(tickets=30)
 def test_entities_over_http(sim: Simulator) -> None:
     s = requests.Session()
     s.trust_env = False

@@ -5,7 +5,6 @@ such cursors, and against one that refuses them (whether the real API does is un
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +17,13 @@ from tests.support.account import EMAIL, SECRET_KEY
 from tests.support.cli import kill_when, run_cli
 from tests.support.exports import conversation_export
 from tests.support.outputs import read_csv, row_ids
-from tests.support.simulator import entries, expected_ids, floor, is_hand_built, split_sim
+from tests.support.simulator import entries, expected_ids, floor, is_hand_built
 
+pytestmark = pytest.mark.sim(seed=11, tickets=700)
 
-def make_sim(refuses_hand_built: bool = False) -> Simulator:
-    return split_sim(700, 11, refuses_hand_built)
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    with make_sim() as simulator:
-        yield simulator
-        assert simulator.non_get_requests == []
+# With a TTL the simulator only takes cursors it issued (hand-built ones are refused), and a fake
+# clock keeps the ones it issued from expiring during a test.
+REFUSES_HAND_BUILT: dict[str, Any] = {"cursor_ttl": 3600, "fake_clock": True}
 
 
 def export(sim: Simulator, out: Path) -> list[dict[str, str]]:
@@ -57,14 +51,14 @@ def test_the_first_run_enters_the_message_listing_in_the_middle(
     assert orders.count("created_datetime:asc") > 2 and orders.count("created_datetime:desc") > 2
 
 
+@pytest.mark.sim(seed=11, tickets=700, **REFUSES_HAND_BUILT)
 def test_an_api_that_refuses_hand_built_cursors_gets_every_row_from_the_ends(
-    tmp_path: Path,
+    sim: Simulator, tmp_path: Path
 ) -> None:
-    with make_sim(refuses_hand_built=True) as sim:
-        export(sim, tmp_path / "tickets.csv")
-        # One refusal is enough: the other entry has the same shape, and is not tried.
-        assert [r.status for r in entries(sim)] == [400]
-        assert sim.count() <= floor(sim) + 3
+    export(sim, tmp_path / "tickets.csv")
+    # One refusal is enough: the other entry has the same shape, and is not tried.
+    assert [r.status for r in entries(sim)] == [400]
+    assert sim.count() <= floor(sim) + 3
 
 
 def test_the_split_export_reruns_incrementally(sim: Simulator, tmp_path: Path) -> None:

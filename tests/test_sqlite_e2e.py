@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +16,17 @@ import pytest
 from gorgias_export.output.mirror import TABLES
 from gorgias_export.output.writers import format_from_path
 from gorgias_export.rows import CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS
-from gorgias_sim import SimConfig, Simulator
+from gorgias_sim import Simulator
 from gorgias_sim.data import TICKETS_WITHOUT_MESSAGES
 from tests.reliability.harness import signal_at
-from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.account import SECRET_KEY
 from tests.support.cli import env_for, run_cli, run_subprocess
 from tests.support.outputs import read_csv, row_ids
 from tests.support.simulator import expected_ids
 
+pytestmark = pytest.mark.sim(seed=3, tickets=300)
+
 REPO = Path(__file__).parent.parent
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    config = SimConfig(seed=3, tickets=300, rate_limit=False, email=EMAIL, api_key=SECRET_KEY)
-    with Simulator(config) as simulator:
-        yield simulator
-        assert simulator.non_get_requests == []
 
 
 def query(path: Path, sql: str, *params: Any) -> list[dict[str, Any]]:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from gorgias_export.timeutil import format_utc, parse_api_datetime, sort_key
-from gorgias_sim import RequestRecord, SimConfig, Simulator
+from gorgias_sim import RequestRecord, Simulator
 from gorgias_sim.data import (
     MESSAGE_HTML_ONLY,
     MESSAGE_HUGE_BODY,
@@ -19,18 +18,11 @@ from gorgias_sim.data import (
     TICKET_WITH_MANY_MESSAGES,
     TICKETS_WITHOUT_MESSAGES,
 )
-from tests.support.account import EMAIL, SECRET_KEY
 from tests.support.cli import run_cli
 from tests.support.outputs import read_csv, read_jsonl, row_ids
 from tests.support.simulator import expected_ids, floor
 
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    config = SimConfig(seed=3, tickets=300, rate_limit=False, email=EMAIL, api_key=SECRET_KEY)
-    with Simulator(config) as simulator:
-        yield simulator
-        assert simulator.non_get_requests == []  # the exporter only ever reads
+pytestmark = pytest.mark.sim(seed=3, tickets=300)
 
 
 def test_full_export_has_every_row_once_within_the_request_budget(
