@@ -20,12 +20,12 @@ from gorgias_sim import Simulator, cursors
 from gorgias_sim import api as sim_api
 from gorgias_sim.keyset import Position
 from gorgias_sim.replies import Reply, dumps, error
+from tests.jobs.test_all_entities import files_of
 from tests.support.account import EMAIL, SECRET_KEY
 from tests.support.cli import interrupt_at_request, kill_when, run_cli
 from tests.support.exports import export_tickets
 from tests.support.outputs import read_csv, read_jsonl, row_ids
 from tests.support.simulator import entries, expected_ids, floor, is_hand_built
-from tests.test_all_e2e import files_of
 
 pytestmark = pytest.mark.sim(seed=23, tickets=250, cursor_ttl=60, fake_clock=True)
 

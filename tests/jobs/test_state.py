@@ -1,3 +1,6 @@
+"""The state file: saved atomically, refused when from another export, corrupt, foreign or
+newer, and locked against a second run."""
+
 from __future__ import annotations
 
 import json

@@ -16,9 +16,9 @@ from gorgias_export.errors import ExitCode, OutputError, StateConflict
 from gorgias_export.output import sqlite_store
 from gorgias_export.output.sqlite_store import STATE_TABLE, SqliteStore
 from gorgias_export.output.table_sink import TableSink
+from tests.support.cli import REPO
 
 IDENTITY = {"command": "tickets", "format": "sqlite", "since": None}
-REPO = Path(__file__).parent.parent
 
 
 def rows(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:

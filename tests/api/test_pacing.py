@@ -1,3 +1,5 @@
+"""Pacing to the account's leaky bucket, learned from the call-limit header."""
+
 from __future__ import annotations
 
 import math

@@ -17,7 +17,7 @@ from gorgias_export.errors import ApiError, OutputError
 from gorgias_export.exports.progress import ExportProgress
 from gorgias_sim import Faults, RequestRecord, Simulator
 from tests.support.account import EMAIL, SECRET_KEY
-from tests.support.cli import env_for, interrupt_at_request, run_cli, run_subprocess
+from tests.support.cli import REPO, env_for, interrupt_at_request, run_cli, run_subprocess
 from tests.support.exports import conversation_export, export_tickets
 from tests.support.fakes import FakeTime
 
@@ -211,7 +211,7 @@ def test_kill_9_at_a_resumed_runs_first_syncs_loses_no_row(
     hooked = subprocess.run(
         [sys.executable, "-m", "tests.reliability.child", "tickets", "--out", str(out), "--quiet"],
         env={**os.environ, **env_for(sim), "RELIABILITY_HOOK": f"checkpoint:{sync_number}"},
-        cwd=Path(__file__).parent.parent,
+        cwd=REPO,
         capture_output=True,
         check=False,
     )

@@ -20,13 +20,11 @@ from gorgias_sim import Simulator
 from gorgias_sim.data import TICKETS_WITHOUT_MESSAGES
 from tests.reliability.harness import signal_at
 from tests.support.account import SECRET_KEY
-from tests.support.cli import env_for, run_cli, run_subprocess
+from tests.support.cli import REPO, env_for, run_cli, run_subprocess
 from tests.support.outputs import read_csv, row_ids
 from tests.support.simulator import expected_ids
 
 pytestmark = pytest.mark.sim(seed=3, tickets=300)
-
-REPO = Path(__file__).parent.parent
 
 
 def query(path: Path, sql: str, *params: Any) -> list[dict[str, Any]]:

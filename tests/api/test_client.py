@@ -1,3 +1,6 @@
+"""The HTTP client: GET only, Basic auth, retries with backoff, give-up budgets, 4xx hints,
+and a key that never shows in a message or a log."""
+
 from __future__ import annotations
 
 import logging

@@ -1,3 +1,5 @@
+"""The on-disk ticket index: contexts survive a reopen, memory stays bounded, damage is rebuilt."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import typer.main
 
@@ -11,9 +9,9 @@ from gorgias_export.cli.app import app
 from gorgias_export.errors import ExitCode
 from gorgias_export.resources import ENTITIES, Entity
 from gorgias_export.rows import CONVERSATION_COLUMNS
-from tests.support.cli import run_cli
+from tests.support.cli import REPO, run_cli
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+README = (REPO / "README.md").read_text(encoding="utf-8")
 COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
 
 

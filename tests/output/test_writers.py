@@ -1,3 +1,6 @@
+"""CSV and JSONL writers: hostile text round-trips, byte offsets, nothing created early, and
+hand-built CSV lines byte for byte the csv module's."""
+
 from __future__ import annotations
 
 import csv

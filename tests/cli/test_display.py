@@ -1,3 +1,5 @@
+"""The progress display: counts, rate and ETA on a terminal, nothing otherwise."""
+
 from __future__ import annotations
 
 import io
