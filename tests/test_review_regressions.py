@@ -22,7 +22,7 @@ from gorgias_sim.keyset import Position
 from gorgias_sim.replies import Reply, dumps, error
 from tests.jobs.test_all_entities import files_of
 from tests.support.account import EMAIL, SECRET_KEY
-from tests.support.cli import interrupt_at_request, kill_when, run_cli
+from tests.support.cli import kill_when, run_cli
 from tests.support.exports import export_tickets
 from tests.support.outputs import read_csv, read_jsonl, row_ids
 from tests.support.simulator import entries, expected_ids, floor, is_hand_built
@@ -57,21 +57,6 @@ def test_per_ticket_fresh_rewrites_every_ticket(sim: Simulator, tmp_path: Path) 
 
 
 # -- get -------------------------------------------------------------------------------------
-
-
-def test_get_resume_with_another_path_is_refused(sim: Simulator, tmp_path: Path) -> None:
-    """The state's identity of `get` does not name the endpoint: an interrupted
-    `get messages --out x.jsonl` followed by `get customers --out x.jsonl` continues the messages
-    snapshot with customers, and the published file mixes both."""
-    out = tmp_path / "x.jsonl"
-    # Request 1 probes list-or-object, 2 is the first page, 3 the second (asked for ahead), 4
-    # the third, asked for once the first page is saved in x.jsonl.partial: killed there.
-    killed = interrupt_at_request(sim, out, 4, command=("get", "/api/messages"))
-    assert killed.returncode == -signal.SIGKILL
-    assert (tmp_path / "x.jsonl.partial").stat().st_size > 0
-    result = run_cli(sim, "get", "/api/customers", "--out", str(out))
-    assert result.exit_code == 7, result.stderr  # not a messages snapshot continued as customers
-    assert "different export" in result.stderr
 
 
 # -- snapshots (full reads) --------------------------------------------------------------------
@@ -199,16 +184,6 @@ def test_get_of_an_object_without_id_resumed_after_its_checkpoint_writes_it_once
 
 
 # -- --state -----------------------------------------------------------------------------------
-
-
-def test_state_at_the_snapshot_partial_path_is_refused(sim: Simulator, tmp_path: Path) -> None:
-    """`--state` is refused when it is the --out file, but not when it is `<out>.partial`, the
-    snapshot's own file: the state is renamed over tags.csv at the end and the run exits 0 with
-    tags.csv holding JSON state instead of the tags."""
-    out = tmp_path / "tags.csv"
-    result = run_cli(sim, "tags", "--out", str(out), "--state", str(tmp_path / "tags.csv.partial"))
-    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
-    assert not out.exists()
 
 
 def test_get_state_does_not_grow_with_every_page_read(

@@ -1,13 +1,19 @@
-"""Pacing to the account's leaky bucket, learned from the call-limit header."""
+"""Pacing to the account's leaky bucket, learned from the call-limit header: the pacer against
+a model of the bucket, then a whole run against the simulator's."""
 
 from __future__ import annotations
 
 import math
 import threading
+from pathlib import Path
 
 import pytest
+import requests
 
 from gorgias_export.api.pacing import BucketPacer, parse_call_limit, parse_retry_after
+from gorgias_sim import Simulator
+from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.cli import run_cli
 from tests.support.fakes import FakeTime
 
 
@@ -119,3 +125,17 @@ def test_a_429_means_full_whatever_we_thought() -> None:
     pacer.note_response({"X-Gorgias-Account-Api-Call-Limit": "0/40"})
     pacer.note_rate_limited(None)
     assert pacer.reserve() > 0
+
+
+# -- against the simulator's bucket ----------------------------------------------------------
+
+
+@pytest.mark.sim(seed=4, tickets=150, rate_limit=True)  # 40 per 20 s
+def test_pacing_from_the_header_avoids_429s(sim: Simulator, tmp_path: Path) -> None:
+    for _ in range(35):  # another integration already used most of the bucket
+        requests.get(sim.url + "/account", auth=(EMAIL, SECRET_KEY), timeout=5)
+    sim.reset_stats()
+    result = run_cli(sim, "tickets", "--out", str(tmp_path / "t.csv"))
+    assert result.exit_code == 0, result.stderr
+    assert sim.count() > 5  # enough requests to have overflowed the bucket unpaced
+    assert sim.rate_limited == 0

@@ -449,7 +449,9 @@ class BadInput:
     api: str = "ok"
     setup: str = ""  # "export": a finished export of t.csv first; "file": a plain file `a-file`
     edit_state: dict[str, object] = field(default_factory=dict)  # then changed like this
-    covered_by: str = ""  # the test_* in tests/test_cli_errors.py that already runs this case
+    # The test_* in tests/cli/test_bad_input.py or tests/jobs/test_refusals.py that already runs
+    # this case.
+    covered_by: str = ""
     slow: bool = False  # waits out the real 60-second first-contact budget
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from gorgias_export.cli.app import app
+from gorgias_export.errors import ExitCode
 from gorgias_sim import RequestRecord, Simulator
 from tests.support.account import EMAIL, SECRET_KEY
 
@@ -30,6 +31,19 @@ def run_cli(sim: Simulator | None, *args: str, env: dict[str, str] | None = None
     runner = CliRunner()
     full_env = {**(env_for(sim) if sim else {}), **(env or {})}
     return runner.invoke(app, list(args), env=full_env, catch_exceptions=False)
+
+
+def assert_one_line_error(result: object, code: ExitCode) -> str:
+    """Assert that a run failed with `code` and a one-line message (usage errors may add click's
+    usage text), without a traceback; returns stderr."""
+    exit_code = result.exit_code  # type: ignore[attr-defined]
+    stderr: str = result.stderr  # type: ignore[attr-defined]
+    assert exit_code == code, stderr
+    assert stderr.startswith("gorgias-export: ") or stderr.startswith("Usage:"), stderr
+    assert "Traceback" not in stderr
+    if code != ExitCode.USAGE:
+        assert stderr.count("\n") == 1, stderr
+    return stderr
 
 
 def run_subprocess(sim: Simulator, *args: str) -> subprocess.Popen[bytes]:
