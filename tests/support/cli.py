@@ -33,6 +33,13 @@ def run_cli(sim: Simulator | None, *args: str, env: dict[str, str] | None = None
     return runner.invoke(app, list(args), env=full_env, catch_exceptions=False)
 
 
+def run_ok(sim: Simulator | None, *args: str) -> Any:
+    """Run `gorgias-export ARGS` in this process and assert it exits 0; returns click's Result."""
+    result = run_cli(sim, *args)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
 def assert_one_line_error(result: object, code: ExitCode) -> str:
     """Assert that a run failed with `code` and a one-line message (usage errors may add click's
     usage text), without a traceback; returns stderr."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import sqlite3
 import sys
 from collections import Counter
 from pathlib import Path
@@ -27,3 +29,11 @@ def row_ids(rows: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
         (str(r["ticket_id"]), "" if r["message_id"] in (None, "") else str(r["message_id"]))
         for r in rows
     )
+
+
+def table_rows(db: Path, table: str) -> dict[str, dict[str, Any]]:
+    """Every row of a table of an SQLite output, by its id."""
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        connection.row_factory = sqlite3.Row
+        rows = connection.execute(f'SELECT * FROM "{table}"').fetchall()
+    return {str(dict(row)["id"]): dict(row) for row in rows}
