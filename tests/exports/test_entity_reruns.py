@@ -40,6 +40,24 @@ def test_a_messages_rerun_appends_only_the_new_ones(sim: Simulator, tmp_path: Pa
     assert len(read_csv(out)) == len(sim.dataset.messages)
 
 
+@pytest.mark.sim(seed=23, tickets=250, cursor_ttl=60, fake_clock=True)
+def test_one_future_dated_message_does_not_stop_later_reruns(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """The CREATED watermark is the newest creation time seen, unbounded by the run's start
+    (UPDATED is bounded by it): one message dated in the future (an import, a skewed clock)
+    moves every later window past the present, and new messages are never exported."""
+    from datetime import UTC, datetime
+
+    out = tmp_path / "messages.csv"
+    ticket = sim.dataset.tickets[-1]
+    sim.dataset.add_message(ticket["id"], created=datetime(2099, 1, 1, tzinfo=UTC))
+    run_ok(sim, "messages", "--out", str(out))
+    added = sim.dataset.add_message(ticket["id"])
+    run_ok(sim, "messages", "--out", str(out))
+    assert str(added["id"]) in {row["id"] for row in read_csv(out)}
+
+
 @pytest.mark.parametrize("request_number", [1, 3, 7])
 def test_kill_9_then_rerun_gives_the_clean_messages_file(
     sim: Simulator, tmp_path: Path, request_number: int

@@ -13,7 +13,7 @@ import pytest
 from gorgias_export.exports import ticket_lines as per_ticket
 from gorgias_export.timeutil import sort_key
 from gorgias_sim import Simulator
-from tests.support.cli import interrupt_at_request, run_cli
+from tests.support.cli import interrupt_at_request, run_cli, run_ok
 from tests.support.outputs import read_jsonl
 
 pytestmark = pytest.mark.sim(seed=41, tickets=250, cursor_ttl=60, fake_clock=True)
@@ -66,6 +66,24 @@ def test_a_rerun_writes_the_changed_tickets_again_whole(sim: Simulator, tmp_path
     assert by_id[closed["id"]]["status"] == "closed"
     export(sim, out)  # nothing changed: nothing written
     assert len(read_jsonl(out)) == len(before.splitlines()) + 2
+
+
+@pytest.mark.sim(seed=23, tickets=250, cursor_ttl=60, fake_clock=True)
+def test_per_ticket_fresh_rewrites_every_ticket(sim: Simulator, tmp_path: Path) -> None:
+    """`--fresh` starts the staging database's run numbers over at 1 but keeps its rows, and a
+    ticket is only marked touched when its body differs from the staged one: a ticket last
+    touched by run 2 is never emitted by the fresh run, which then lacks it."""
+    out = tmp_path / "conversations.jsonl"
+    per_ticket = ("tickets", "--per", "ticket", "--out", str(out))
+    run_ok(sim, *per_ticket)
+    changed = sim.dataset.tickets[10]
+    sim.dataset.update_ticket(
+        changed["id"], status="closed" if changed["status"] == "open" else "open"
+    )
+    run_ok(sim, *per_ticket)  # run 2: the changed ticket is written again, last
+    run_ok(sim, *per_ticket, "--fresh")
+    ids = [line["id"] for line in read_jsonl(out)]
+    assert sorted(ids) == sorted(t["id"] for t in sim.dataset.tickets)
 
 
 @pytest.mark.parametrize("request_number", [2, 6, 11])

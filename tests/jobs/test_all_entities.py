@@ -11,7 +11,7 @@ import pytest
 
 from gorgias_export.jobs.all import ALL_ORDER
 from gorgias_sim import Simulator
-from tests.support.cli import kill_when, run_cli
+from tests.support.cli import kill_when, run_cli, run_ok
 from tests.support.outputs import read_csv
 
 pytestmark = pytest.mark.sim(seed=31, tickets=200, cursor_ttl=60, fake_clock=True)
@@ -57,6 +57,29 @@ def test_all_killed_inside_an_entity_resumes_to_the_clean_files(
     assert result.exit_code == 0, result.stderr
     assert sim.count("/api/tags") == done_before  # finished entities are not read again
     assert files_of(out) == files_of(clean)
+
+
+@pytest.mark.sim(seed=23, tickets=250, cursor_ttl=60, fake_clock=True)
+def test_all_fresh_interrupted_can_be_continued(sim: Simulator, tmp_path: Path) -> None:
+    """After `all --fresh` is interrupted, the rerun without --fresh (which is how a single
+    command's interrupted --fresh run is continued) is refused with exit 7: the fresh state
+    forgot the entities not reached yet, while their old files are still in DIR. Rerunning with
+    --fresh instead starts every entity over, so the interrupted progress cannot be used."""
+    out = tmp_path / "backup"
+    run_ok(sim, "all", "--out-dir", str(out))
+    clean = files_of(out)
+    returncode = kill_when(
+        sim,
+        lambda record, seen: record.path == "/api/customers" and seen.count("/api/customers") == 2,
+        "all",
+        "--out-dir",
+        str(out),
+        "--fresh",
+    )
+    assert returncode == -signal.SIGKILL
+    result = run_cli(sim, "all", "--out-dir", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert files_of(out) == clean  # the same data: the same files as the uninterrupted run
 
 
 def test_all_rerun_is_incremental_for_each_entity(sim: Simulator, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 from gorgias_sim import Simulator
 from tests.support.cli import run_cli, run_ok
 from tests.support.fakes import FakeTime
-from tests.support.outputs import read_csv
+from tests.support.outputs import read_csv, read_jsonl
 
 pytestmark = pytest.mark.sim(seed=11, tickets=250, cursor_ttl=60, fake_clock=True)
 
@@ -66,3 +66,125 @@ def test_get_whose_cursor_expires_mid_run_starts_its_snapshot_over(
     assert out.read_bytes() == clean.read_bytes()
     state = json.loads((tmp_path / "messages.jsonl.state.json").read_text())
     assert len(json.dumps(state)) < 2000  # no ids kept, whatever the listing's size
+
+
+def interrupt_after_finishing_save(monkeypatch: pytest.MonkeyPatch, module: Any) -> None:
+    """Ctrl-C right after the state that says "snapshot complete, being moved" is on disk,
+    before `<out>.partial` is renamed over `<out>` (triggered by that state write)."""
+    real = module.save_state
+    fired = itertools.count()
+
+    def save_state(path: Path, identity: dict[str, Any], progress: dict[str, Any]) -> None:
+        real(path, identity, progress)
+        run = progress.get("run") or {}
+        if run.get("finishing") and next(fired) == 0:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "save_state", save_state)
+
+
+@pytest.mark.sim(seed=23, tickets=250, cursor_ttl=60, fake_clock=True)
+def test_snapshot_resumed_after_its_finishing_save_leaves_no_partial(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The resume renames `<out>.partial` over `<out>`, then its final checkpoint opens the sink
+    for the first time, on the path `<out>.partial`: O_CREAT makes it again and truncate()
+    extends it to the snapshot's length in NUL bytes, a junk file left beside the output."""
+    from gorgias_export.jobs import state as entity_job
+
+    out = tmp_path / "tags.csv"
+    interrupt_after_finishing_save(monkeypatch, entity_job)
+    assert run_cli(sim, "tags", "--out", str(out)).exit_code == 130
+    monkeypatch.undo()
+    run_ok(sim, "tags", "--out", str(out))
+    assert {r["id"] for r in read_csv(out)} == {
+        str(t["id"]) for t in sim.dataset.entity_items("tags")
+    }
+    partial = tmp_path / "tags.csv.partial"
+    assert not partial.exists(), f"left behind: {partial.read_bytes()[:16]!r}"
+
+
+@pytest.mark.sim(seed=23, tickets=250, cursor_ttl=60, fake_clock=True)
+def test_snapshot_output_survives_a_failed_final_save_after_a_finishing_resume(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same junk `<out>.partial` (NUL bytes) becomes the output: resume 1 renames the real
+    snapshot into place, recreates `.partial` as NULs, then its last state save fails (disk
+    full, exit 6); resume 2 still sees "finishing" and renames the NUL file over `tags.csv`."""
+    from gorgias_export.errors import OutputError
+    from gorgias_export.jobs import state as entity_job
+
+    out = tmp_path / "tags.csv"
+    interrupt_after_finishing_save(monkeypatch, entity_job)
+    assert run_cli(sim, "tags", "--out", str(out)).exit_code == 130
+    monkeypatch.undo()
+
+    real = getattr(entity_job, "save_state")  # noqa: B009
+
+    def full_disk_at_the_end(
+        path: Path, identity: dict[str, Any], progress: dict[str, Any]
+    ) -> None:
+        if progress.get("run") is None:
+            raise OutputError("Could not save progress (No space left on device).")
+        real(path, identity, progress)
+
+    monkeypatch.setattr(entity_job, "save_state", full_disk_at_the_end)
+    assert run_cli(sim, "tags", "--out", str(out)).exit_code == 6
+    monkeypatch.undo()
+    assert b"\x00" not in out.read_bytes()  # holds after the failed run already
+    run_ok(sim, "tags", "--out", str(out))
+    data = out.read_bytes()
+    assert b"\x00" not in data, f"tags.csv is {data[:16]!r}..."
+    assert {r["id"] for r in read_csv(out)} == {
+        str(t["id"]) for t in sim.dataset.entity_items("tags")
+    }
+
+
+@pytest.mark.sim(seed=23, tickets=250, cursor_ttl=60, fake_clock=True)
+def test_get_of_an_object_without_id_resumed_after_its_checkpoint_writes_it_once(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`get /api/account`: the object has no `id`, so nothing records that it was written; a
+    Ctrl-C after the checkpoint that counts it (before the snapshot is sealed) and a rerun give
+    a file with the account twice."""
+    from gorgias_export.jobs import state as entity_job
+
+    real = getattr(entity_job, "save_state")  # noqa: B009
+    fired = itertools.count()
+
+    def save_state(path: Path, identity: dict[str, Any], progress: dict[str, Any]) -> None:
+        real(path, identity, progress)
+        run = progress.get("run") or {}
+        counted = run and not run.get("finishing") and progress["output_bytes"] > 0
+        if counted and next(fired) == 0:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "account.jsonl"
+    monkeypatch.setattr(entity_job, "save_state", save_state)
+    assert run_cli(sim, "get", "/api/account", "--out", str(out)).exit_code == 130
+    monkeypatch.undo()
+    run_ok(sim, "get", "/api/account", "--out", str(out))
+    assert len(read_jsonl(out)) == 1
+
+
+@pytest.mark.sim(seed=23, tickets=250, cursor_ttl=60, fake_clock=True)
+def test_get_state_does_not_grow_with_every_page_read(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full read keeps the id of every object it wrote in the state (`run.recent`, never
+    pruned) and saves the state after every page: for `get /api/tickets` on a million tickets
+    that is a state of tens of MB rewritten and fsynced 10,000 times (quadratic bytes)."""
+    from gorgias_export.jobs import state as entity_job
+
+    real = getattr(entity_job, "save_state")  # noqa: B009
+    sizes: list[int] = []
+
+    def save_state(path: Path, identity: dict[str, Any], progress: dict[str, Any]) -> None:
+        real(path, identity, progress)
+        if progress.get("run") and progress["output_bytes"] > 0:
+            sizes.append(path.stat().st_size)
+
+    monkeypatch.setattr(entity_job, "save_state", save_state)
+    run_ok(sim, "get", "/api/messages", "--out", str(tmp_path / "messages.jsonl"))
+    assert len(sizes) >= 8
+    assert sizes[-1] < 2 * sizes[0], f"state bytes per checkpoint: {sizes}"

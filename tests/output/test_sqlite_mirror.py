@@ -20,7 +20,7 @@ from gorgias_sim import Simulator
 from gorgias_sim.data import TICKETS_WITHOUT_MESSAGES
 from tests.reliability.harness import signal_at
 from tests.support.account import SECRET_KEY
-from tests.support.cli import REPO, env_for, run_cli, run_subprocess
+from tests.support.cli import REPO, env_for, run_cli, run_ok, run_subprocess
 from tests.support.outputs import read_csv, row_ids
 from tests.support.simulator import expected_ids
 
@@ -210,6 +210,19 @@ def test_tickets_and_messages_never_share_a_messages_table(sim: Simulator, tmp_p
     assert result.exit_code == 7 and "holds the tickets command's mirror" in result.stderr
     assert (entity_db.read_bytes(), mirror_db.read_bytes()) == before
     assert sim.count() == 0
+
+
+@pytest.mark.sim(seed=23, tickets=250, cursor_ttl=60, fake_clock=True)
+def test_messages_entity_beside_the_tickets_mirror_is_refused_without_a_harmful_hint(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """`messages --out mirror.db` after `tickets --out mirror.db`: both would own `messages`.
+    The refusal must not advise --fresh, which would empty the mirror's messages table."""
+    db = tmp_path / "mirror.db"
+    run_ok(sim, "tickets", "--out", str(db))
+    result = run_cli(sim, "messages", "--out", str(db))
+    assert result.exit_code == 7
+    assert "--fresh" not in result.stderr and "every message" in result.stderr
 
 
 def test_a_database_with_rows_but_no_state_needs_fresh(sim: Simulator, tmp_path: Path) -> None:
