@@ -58,7 +58,7 @@ class Scale:
     change_rounds: int  # incremental rounds while the data changes
     change_kills: int  # kill -9s per data-change round
     disk_limits: int  # file-size limits tried
-    every_bad_input: bool  # also the table rows that tests/test_cli_errors.py already runs
+    every_bad_input: bool  # also the table rows that tests/cli and tests/jobs already run
     slow_giveups: bool  # real 60-second give-ups on an unreachable host and a DNS failure
 
 
