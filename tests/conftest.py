@@ -1,16 +1,17 @@
-"""Shared fixtures: a clean environment, settings for a fake account, a recognisable key."""
+"""Shared fixtures: a clean environment, settings for a fake account, and the simulator."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from gorgias_export.config import Secret, Settings
-
-# Distinctive enough that finding it anywhere in output is never a coincidence.
-SECRET_KEY = "sk-TEST-6f1c2b9e-do-not-leak"
-EMAIL = "agent@example.com"
+from gorgias_sim import Simulator
+from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.fakes import FakeTime
+from tests.support.simulator import SimSpec
 
 
 @pytest.fixture(autouse=True)
@@ -33,3 +34,49 @@ def settings() -> Settings:
     return Settings(
         base_url="https://acme.gorgias.com/api", email=EMAIL, api_key=Secret(SECRET_KEY)
     )
+
+
+@pytest.fixture
+def clock() -> FakeTime:
+    """The clock a `fake_clock=True` simulator runs on: move `clock.now` to age its cursors."""
+    return FakeTime()
+
+
+@pytest.fixture
+def sim(request: pytest.FixtureRequest) -> Iterator[Simulator]:
+    """A running simulator of the fake account, built as the closest marker says:
+
+        pytestmark = pytest.mark.sim(seed=5, tickets=300, cursor_ttl=60, fake_clock=True)
+
+    Options are SimConfig's fields (here `rate_limit` defaults to False, and the credentials
+    are EMAIL and SECRET_KEY), plus
+        fake_clock=True  it runs on the `clock` fixture, which the test can move;
+        scope="module"   one simulator for the module's tests with the same options: only for
+                         tests that change neither its data nor its config;
+        get_only=False   no check, at teardown, that it only ever received GET requests.
+    A test's marker replaces its module's whole; `parametrize("sim", [{...}], indirect=True)`
+    replaces both. Without any, it is a 200-ticket account of seed 1."""
+    spec = SimSpec.for_test(request)
+    if spec.scope == "module":
+        shared: dict[str, tuple[SimSpec, Simulator]] = request.getfixturevalue("_module_sims")
+        if repr(spec) not in shared:
+            shared[repr(spec)] = (spec, spec.build().start())
+        yield shared[repr(spec)][1]
+        return
+    clock = request.getfixturevalue("clock") if spec.fake_clock else time.monotonic
+    with spec.build(clock) as simulator:
+        yield simulator
+        if spec.get_only:
+            assert simulator.non_get_requests == []  # the exporter only ever reads
+
+
+@pytest.fixture(scope="module")
+def _module_sims() -> Iterator[dict[str, tuple[SimSpec, Simulator]]]:
+    """The simulators `scope="module"` shares, stopped and checked after the module's tests."""
+    shared: dict[str, tuple[SimSpec, Simulator]] = {}
+    yield shared
+    for _, simulator in shared.values():
+        simulator.stop()
+    for spec, simulator in shared.values():
+        if spec.get_only:
+            assert simulator.non_get_requests == []

@@ -1,3 +1,5 @@
+"""Settings: flags over environment over .env, domains, base URLs that could leak the key."""
+
 from __future__ import annotations
 
 import base64

@@ -1,3 +1,5 @@
+"""One conversation row per message: ticket context, message body, empty message columns."""
+
 from __future__ import annotations
 
 from gorgias_export.rows import (

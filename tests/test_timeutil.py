@@ -1,3 +1,5 @@
+"""Dates: the API's read liberally and written in UTC, the CLI's checked, --until inclusive."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

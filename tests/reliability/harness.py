@@ -26,10 +26,10 @@ from typing import Any
 from gorgias_export.api.client import GorgiasClient
 from gorgias_export.config import Secret, Settings
 from gorgias_sim import RequestRecord, SimConfig, Simulator
-from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import export_tickets
-from tests.fakes import FakeTime as ManualClock
 from tests.reliability.tally import TALLY
+from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.exports import export_tickets
+from tests.support.fakes import FakeTime as ManualClock
 
 REPO = Path(__file__).resolve().parents[2]
 WRONG_KEY = "sk-WRONG-0b7e4d21-do-not-leak"  # the bad-input table's wrong key: no leak either
@@ -58,7 +58,7 @@ class Scale:
     change_rounds: int  # incremental rounds while the data changes
     change_kills: int  # kill -9s per data-change round
     disk_limits: int  # file-size limits tried
-    every_bad_input: bool  # also the table rows that tests/test_cli_errors.py already runs
+    every_bad_input: bool  # also the table rows that tests/cli and tests/jobs already run
     slow_giveups: bool  # real 60-second give-ups on an unreachable host and a DNS failure
 
 

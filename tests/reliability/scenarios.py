@@ -21,8 +21,6 @@ from pathlib import Path
 from gorgias_export.errors import ApiError, ExitCode
 from gorgias_sim import NOPERM_EMAIL, Faults, RequestRecord, Simulator
 from gorgias_sim.faults import KINDS
-from tests.conftest import EMAIL, SECRET_KEY
-from tests.e2e import entries, expected_ids, read_jsonl, row_ids
 from tests.reliability.harness import (
     WRONG_KEY,
     ManualClock,
@@ -39,6 +37,9 @@ from tests.reliability.harness import (
     state_of,
 )
 from tests.reliability.tally import TALLY
+from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.outputs import read_jsonl, row_ids
+from tests.support.simulator import entries, expected_ids
 
 # A slow response outlasts the read timeout: real seconds, kept small, with a margin wide
 # enough that a loaded machine still sees the timeout before the late answer.
@@ -448,7 +449,9 @@ class BadInput:
     api: str = "ok"
     setup: str = ""  # "export": a finished export of t.csv first; "file": a plain file `a-file`
     edit_state: dict[str, object] = field(default_factory=dict)  # then changed like this
-    covered_by: str = ""  # the test_* in tests/test_cli_errors.py that already runs this case
+    # The test_* in tests/cli/test_bad_input.py or tests/jobs/test_refusals.py that already runs
+    # this case.
+    covered_by: str = ""
     slow: bool = False  # waits out the real 60-second first-contact budget
 
 

@@ -30,11 +30,13 @@ def test_scenario_sample(name: str, tmp_path: Path) -> None:
 
 
 def test_the_table_names_real_tests_for_the_rows_it_leaves_to_them() -> None:
-    from tests import test_cli_errors
+    from tests.cli import test_bad_input
+    from tests.jobs import test_refusals
 
     for case in scenarios.TABLE:
         if case.covered_by:
-            assert hasattr(test_cli_errors, "test_" + case.covered_by), case.name
+            name = "test_" + case.covered_by
+            assert hasattr(test_bad_input, name) or hasattr(test_refusals, name), case.name
 
 
 def test_a_bad_option_value_is_one_line(tmp_path: Path) -> None:

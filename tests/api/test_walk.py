@@ -1,0 +1,162 @@
+"""The resumable walk over one list endpoint: keyset skipping and its guards against loops."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from gorgias_export.api.client import GorgiasClient
+from gorgias_export.api.walk import EntryRefused, ListingWalk, keyset_cursor
+from gorgias_export.config import Settings
+from gorgias_export.errors import ApiError
+from gorgias_export.exports.progress import WalkPosition
+from gorgias_sim import cursors
+from tests.support.fake_api import FakeApi
+from tests.support.fakes import FakeTime
+
+
+def page(ids: list[int], next_cursor: str | None) -> dict[str, object]:
+    items = [{"id": i, "created_datetime": f"2024-01-01T00:00:{i:02d}+00:00"} for i in ids]
+    return {"object": "list", "data": items, "meta": {"next_cursor": next_cursor}}
+
+
+@pytest.fixture
+def api() -> Iterator[FakeApi]:
+    with FakeApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(settings: Settings, api: FakeApi) -> Settings:
+    """The account's settings, with the scripted API on 127.0.0.1 as its base URL."""
+    return replace(settings, base_url=api.url)
+
+
+def walk_over(settings: Settings, position: WalkPosition | None = None) -> ListingWalk:
+    client = GorgiasClient(settings, sleep=FakeTime().sleep, rng=random.Random(1))
+    return ListingWalk(client, "/tags", "created_datetime", False, position or WalkPosition())
+
+
+def step(walk: ListingWalk) -> list[int]:
+    done = walk.page_from(walk.request(walk.position.cursor))
+    walk.advance(done)
+    return [item["id"] for item in done.items]
+
+
+def test_a_cursor_that_comes_back_stops_the_walk(settings: Settings, api: FakeApi) -> None:
+    api.get("/tags", json=page([1], "c1"))
+    api.get("/tags", json=page([2], "c2"))
+    api.get("/tags", json=page([3], "c1"))
+    walk = walk_over(settings)
+    assert step(walk) == [1] and step(walk) == [2]
+    with pytest.raises(ApiError, match="already given"):
+        step(walk)
+
+
+def test_a_cursor_leading_back_to_its_own_page_stops_the_walk(
+    settings: Settings, api: FakeApi
+) -> None:
+    api.get("/tags", json=page([1], "c1"))
+    api.get("/tags", json=page([2], "c1"))
+    walk = walk_over(settings)
+    step(walk)
+    with pytest.raises(ApiError, match="same page"):
+        step(walk)
+
+
+def test_a_refused_cursor_restarts_from_the_top_and_skips_done_items(
+    settings: Settings, api: FakeApi
+) -> None:
+    api.get("/tags", status=400, json={"error": {"msg": "Invalid cursor."}})
+    api.get("/tags", json=page([1, 2], "c2"))  # the same keyset cursor as before
+    api.get("/tags", json=page([3, 4], None))
+    saved = WalkPosition(cursor="c2", after=("2024-01-01T00:00:02.000000Z", 2))
+    walk = walk_over(settings, saved)
+    assert step(walk) == []  # re-read, all done already; not called a loop
+    assert step(walk) == [3, 4] and walk.done
+    assert walk.recoveries == 1
+
+
+# -- entering a listing in the middle with a hand-built cursor ---------------------------------
+
+SPLIT = ("2024-01-01T00:00:30.000000Z", 0)
+
+
+def entered_walk(settings: Settings, descending: bool) -> ListingWalk:
+    client = GorgiasClient(settings, sleep=FakeTime().sleep, rng=random.Random(1))
+    position = WalkPosition(cursor=keyset_cursor(SPLIT), after=SPLIT)
+    return ListingWalk(client, "/tags", "created_datetime", descending, position, entered=True)
+
+
+def sent_cursor(api: FakeApi, call_number: int) -> str | None:
+    return api.calls[call_number].query.get("cursor", [None])[0]
+
+
+def test_a_hand_built_cursor_has_the_shape_of_the_apis() -> None:
+    token = keyset_cursor(SPLIT)
+    assert "=" not in token
+    decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    assert decoded == ["next", "2024-01-01T00:00:30.000000+00:00", 0]
+    assert cursors.decode(token) == ("next", "2024-01-01T00:00:30.000000+00:00", 0)
+
+
+def test_an_entered_walk_reads_on_from_its_split_point(settings: Settings, api: FakeApi) -> None:
+    api.get("/tags", json=page([31, 32], "c1"))
+    api.get("/tags", json=page([33], None))
+    walk = entered_walk(settings, descending=False)
+    assert step(walk) == [31, 32] and step(walk) == [33]
+    assert sent_cursor(api, 0) == keyset_cursor(SPLIT) and sent_cursor(api, 1) == "c1"
+    assert walk.done
+
+
+def test_a_refused_entry_ends_the_walk(settings: Settings, api: FakeApi) -> None:
+    api.get("/tags", status=400, json={"error": {"msg": "Invalid cursor."}})
+    walk = entered_walk(settings, descending=True)
+    with pytest.raises(EntryRefused):
+        walk.request(walk.position.cursor)
+    assert len(api.calls) == 1  # no restart from the top: the other walks cover it
+
+
+@pytest.mark.parametrize(
+    ("descending", "ids"), [(False, [1, 2]), (True, [40, 39]), (False, [31, 5])]
+)
+def test_an_entry_answered_out_of_place_ends_the_walk(
+    settings: Settings, descending: bool, ids: list[int], api: FakeApi
+) -> None:
+    # An API that ignored or misread the cursor answers with another part of the listing.
+    api.get("/tags", json=page(ids, "c1"))
+    walk = entered_walk(settings, descending)
+    with pytest.raises(EntryRefused, match="out of place"):
+        walk.page_from(walk.request(walk.position.cursor))
+    assert walk.position.after == SPLIT  # nothing taken from that page
+
+
+def test_an_entered_walk_whose_cursor_expires_reenters_at_its_position(
+    settings: Settings,
+    api: FakeApi,
+) -> None:
+    api.get("/tags", json=page([31, 32], "c1"))
+    api.get("/tags", status=400, json={"error": {"msg": "Invalid cursor."}})
+    api.get("/tags", json=page([33], None))
+    walk = entered_walk(settings, descending=False)
+    assert step(walk) == [31, 32]
+    assert step(walk) == [33]  # not from the top: 1..30 belong to the other walks
+    assert sent_cursor(api, 2) == keyset_cursor(("2024-01-01T00:00:32.000000Z", 32))
+
+
+def test_an_entered_walk_refused_again_when_reentering_ends(
+    settings: Settings, api: FakeApi
+) -> None:
+    api.get("/tags", json=page([31, 32], "c1"))
+    api.get("/tags", status=400, json={"error": {"msg": "Invalid cursor."}})
+    api.get("/tags", status=400, json={"error": {"msg": "Invalid cursor."}})
+    walk = entered_walk(settings, descending=False)
+    step(walk)
+    with pytest.raises(EntryRefused):
+        walk.request(walk.position.cursor)
+    assert len(api.calls) == 3

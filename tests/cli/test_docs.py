@@ -1,0 +1,44 @@
+"""The README must keep up with the code: every command, column and exit code is documented."""
+
+from __future__ import annotations
+
+import pytest
+import typer.main
+
+from gorgias_export.cli.app import app
+from gorgias_export.errors import ExitCode
+from gorgias_export.resources import ENTITIES, Entity
+from gorgias_export.rows import CONVERSATION_COLUMNS
+from tests.support.cli import REPO, run_cli
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example_and_a_readme_section(command: str) -> None:
+    result = run_cli(None, command, "--help")
+    assert result.exit_code == 0 and "Example: gorgias-export" in result.stdout
+    assert f"### `gorgias-export {command}`" in README
+
+
+@pytest.mark.parametrize("column", CONVERSATION_COLUMNS)
+def test_every_column_is_documented(column: str) -> None:
+    assert f"`{column}`" in README
+
+
+@pytest.mark.parametrize("code", list(ExitCode))
+def test_every_exit_code_is_documented(code: ExitCode) -> None:
+    assert f"| {int(code)} |" in README
+
+
+def test_version() -> None:
+    result = run_cli(None, "--version")
+    assert result.exit_code == 0 and result.stdout.startswith("gorgias-export ")
+
+
+@pytest.mark.parametrize("entity", ENTITIES, ids=lambda entity: entity.name)
+def test_every_entity_column_is_documented_in_its_section(entity: Entity) -> None:
+    section = README.split(f"### `gorgias-export {entity.name}`")[1].split("\n### ")[0]
+    for column in entity.csv_columns:
+        assert f"`{column}`" in section

@@ -1,0 +1,1 @@
+"""gorgias_export/jobs/: one run's lifecycle: lock, state, resume, refusals, `all`."""

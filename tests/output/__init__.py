@@ -1,0 +1,1 @@
+"""gorgias_export/output/: writers, the SQLite store and mirror, the ticket index."""

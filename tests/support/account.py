@@ -1,0 +1,7 @@
+"""The fake account every test talks to."""
+
+from __future__ import annotations
+
+# Distinctive enough that finding it anywhere in output is never a coincidence.
+SECRET_KEY = "sk-TEST-6f1c2b9e-do-not-leak"
+EMAIL = "agent@example.com"
