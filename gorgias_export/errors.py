@@ -1,7 +1,8 @@
 """One error type per thing a user can cause, each tied to a documented exit code.
 
-Only `cli.py` turns these into a message on stderr and an exit status; everything else raises.
-Messages are one sentence saying what happened and what to do, and never contain a secret.
+Only the CLI (cli/execute.py) turns these into a message on stderr and an exit status;
+everything else raises. Messages are one sentence saying what happened and what to do, and
+never contain a secret.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The endpoints as data: what each entity command reads, in what order, and how reruns work.
 
 Adding an endpoint is a row in `ENTITIES`, not a new module: the same fetch loop
-(entity_export.py), writers, state and resume serve them all.
+(exports/entities.py), writers, state and resume serve them all.
 
 How a rerun finds what changed (`Incremental`), after the first run read everything:
 - CREATED: immutable rows (messages): newest first by creation, down to the last run's newest

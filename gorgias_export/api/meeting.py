@@ -12,7 +12,8 @@ has not read a page yet, where it starts. A middle walk starts with its position
 which splits the listing exactly (ids are positive), so the rule needs no special case: when the
 API refuses a middle walk's re-entry, that walk is simply done and its partner reads on up to
 where it got. The two entries at `T` are checked together, and one refused drops the split
-(export.py): an API that misreads the cursor enters too low or too high, which only one sees.
+(exports/account_walks.py): an API that misreads the cursor enters too low or too high, which
+only one sees.
 
 Which walk meets which is fixed by the data (and the saved split point), so a resumed run takes
 the same decisions as an uninterrupted one.

@@ -9,7 +9,7 @@ A walk can also enter a listing in the middle, through a cursor built by hand (`
 the API's cursors appear to be base64url of `["next", <sort value>, <id>]` (gorgias-api.md, an
 inference). Whether the real API takes such a cursor is unsure, so it is checked: a refusal, or a
 page that does not start past the key asked for, raises `EntryRefused`, and the export reads
-that stretch from the ends instead (export.py, meeting.py).
+that stretch from the ends instead (exports/account_walks.py, meeting.py).
 """
 
 from __future__ import annotations

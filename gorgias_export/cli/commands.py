@@ -39,8 +39,7 @@ from gorgias_export.jobs.all import AllJob, AllResult, run_all
 from gorgias_export.jobs.entities import EntityJob, is_list_endpoint
 from gorgias_export.jobs.lifecycle import JobResult, open_target, run_job
 from gorgias_export.jobs.tickets import TicketsJob
-from gorgias_export.output.writers import format_from_path
-from gorgias_export.resources import Entity, Incremental, adhoc_entity, normalize_api_path
+from gorgias_export.resources import Entity, Incremental, adhoc_entity
 
 
 @with_connection
@@ -268,17 +267,9 @@ def get(
     """
 
     def plan() -> tuple[str, ApiParams]:
-        api_path = normalize_api_path(path)
-        if api_path is None:
-            raise UsageError(
-                f"{path!r} is not an API path; write it as in the API's documentation, "
-                "e.g. /api/tags (parameters go in --param)."
-            )
-        params = flags.query_params(param or [])
+        api_path, params = flags.api_path(path), flags.query_params(param or [])
         flags.refuse_resume_on_stdout(out, state, fresh)
-        flags.refuse_directory(out, "items.jsonl")
-        if out != "-" and format_from_path(out) != "jsonl":
-            raise UsageError(f"get writes JSONL; give --out a .jsonl or .ndjson name, not {out}.")
+        flags.jsonl_output(out, "items.jsonl")
         return api_path, params
 
     def work(planned: tuple[str, ApiParams], session: Session) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from gorgias_export.api.client import Params
 from gorgias_export.errors import OutputError, UsageError
 from gorgias_export.output.writers import format_from_path
-from gorgias_export.resources import Entity
+from gorgias_export.resources import Entity, normalize_api_path
 from gorgias_export.timeutil import parse_cli_datetime
 
 
@@ -21,6 +21,24 @@ def refuse_directory(out: str, example: str) -> None:
     """A directory given as --out is an I/O error (exit 6), whatever its name says."""
     if out != "-" and Path(out).is_dir():
         raise OutputError(f"--out {out} is a directory; give a file path such as {out}/{example}.")
+
+
+def jsonl_output(out: str, example: str) -> None:
+    """--out of a command that writes JSONL only (`get`): stdout, or a .jsonl/.ndjson file."""
+    refuse_directory(out, example)
+    if out != "-" and format_from_path(out) != "jsonl":
+        raise UsageError(f"get writes JSONL; give --out a .jsonl or .ndjson name, not {out}.")
+
+
+def api_path(path: str) -> str:
+    """`get`'s path, as the API's documentation writes it (/api/tags, or tags)."""
+    normalized = normalize_api_path(path)
+    if normalized is None:
+        raise UsageError(
+            f"{path!r} is not an API path; write it as in the API's documentation, "
+            "e.g. /api/tags (parameters go in --param)."
+        )
+    return normalized
 
 
 def output_format(out: str, fmt: str | None, example: str) -> str:

@@ -1,9 +1,10 @@
 """The fetch loop for one entity (customers, events, tags, ...): pages in, rows out, checkpoints.
 
 Driven by the entity's row in resources.py. Each page's rows are synced, then the position is
-saved, exactly as for conversations (export.py): a crash loses at most the page in flight, and
-the rerun cuts the output back to the saved length. Rows are de-duplicated by id and version
-(see `Incremental`), so overlaps between runs and re-read pages never write a row twice.
+saved, exactly as for conversations (conversations.py): a crash loses at most the page in
+flight, and the rerun cuts the output back to the saved length. Rows are de-duplicated by id
+and version (see `Incremental`), so overlaps between runs and re-read pages never write a row
+twice.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The byte length is what makes resume exact: a checkpoint records it after an fsync, and a
 rerun cuts the file back to it, dropping any partial row a crash left behind. (SQLite output is
-sqlite_store.py: its TableSink has RowSink's four methods, so the export loops take either.)
+table_sink.py: its TableSink has RowSink's four methods, so the export loops take either.)
 """
 
 from __future__ import annotations
@@ -262,7 +262,7 @@ class OutputFile:
 
 
 class Sink(Protocol):
-    """What an export loop writes rows to: a file (RowSink) or a table (sqlite_store.TableSink)."""
+    """What an export loop writes rows to: a file (RowSink) or a table (table_sink.TableSink)."""
 
     def write_row(self, row: dict[str, Any]) -> None: ...
     def sync(self) -> int: ...
