@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
 RATE_WINDOW = 30.0  # seconds
+WIDE = 110  # columns from which the long counters fit; below, the short ones (80 is legible)
 
 
 class ProgressDisplay:
@@ -29,19 +30,22 @@ class ProgressDisplay:
         self._samples: deque[tuple[float, int]] = deque([(time.monotonic(), 0)])
         self._progress: Progress | None = None
         self._task: TaskID | None = None
+        self._wide = False
         if enabled:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+            console = console or Console(stderr=True)
+            self._wide = console.width >= WIDE
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"),
-                BarColumn(),
+                BarColumn(bar_width=30 if self._wide else 10),
                 TextColumn("{task.percentage:>3.0f}%"),
                 TextColumn("{task.fields[counts]}"),
                 TextColumn("{task.fields[rate]}"),
                 TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=console or Console(stderr=True),
+                TimeRemainingColumn(compact=True),
+                console=console,
                 transient=True,
                 redirect_stderr=True,
             )
@@ -73,16 +77,18 @@ class ProgressDisplay:
     def update(self, status: Status) -> None:
         if self._progress is None or self._task is None:
             return
-        rate = f"{self._recent_rate(status.requests):.1f} req/s"
-        if status.allowed_rate:
-            rate += f" of {status.allowed_rate:.1f}"
+        recent = self._recent_rate(status.requests)
+        if self._wide:
+            counts, rate = status.counts(), f"{recent:.1f} req/s"
+            if status.allowed_rate:
+                rate += f" of {status.allowed_rate:.1f}"
+        else:  # 80 columns: the rows and requests, the rate against what the account allows
+            counts = f"{status.rows:,} rows · {status.requests:,} req"
+            allowed = f"/{status.allowed_rate:.1f}" if status.allowed_rate else ""
+            rate = f"{recent:.1f}{allowed}/s"
         completed = status.fraction * 1000 if status.fraction is not None else None
         self._progress.update(
-            self._task,
-            completed=completed,
-            description=status.phase,
-            counts=status.counts(),
-            rate=rate,
+            self._task, completed=completed, description=status.phase, counts=counts, rate=rate
         )
 
 

@@ -42,3 +42,16 @@ def test_disabled_display_draws_nothing() -> None:
     with display:
         display.update(status(1, None))
     assert display._progress is None
+
+
+def test_an_80_column_terminal_gets_a_line_that_fits() -> None:
+    """Cut at 80 columns, the long counters hid the bar, the percentage and the ETA."""
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=80, color_system=None)
+    with ProgressDisplay(enabled=True, console=console) as display:
+        display.update(status(1_234, 0.42))
+        display._progress.refresh()  # type: ignore[union-attr]
+    drawn = [part.replace("\x1b[2K", "") for part in screen.getvalue().split("\r")]
+    line = next(part for part in drawn if "messages" in part)
+    assert len(line.rstrip()) <= 80 and "…" not in line
+    assert "42%" in line and "4,324 rows" in line and "1,234 req" in line and "ETA" in line
