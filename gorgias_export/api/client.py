@@ -175,14 +175,15 @@ class GorgiasClient:
             self.pacer.note_response(None)
             raise
         self.pacer.note_response(answer.headers)
-        log.debug(
-            "GET %s -> %s (%.2f s, bucket %.0f/%s)",
-            self.settings.redact(answer.url),
-            answer.status,
-            self._clock() - sent_at,
-            self.pacer.level(),
-            self.pacer.limit or "?",
-        )
+        if log.isEnabledFor(logging.DEBUG):  # --verbose; its arguments cost a lock and a redaction
+            log.debug(
+                "GET %s -> %s (%.2f s, bucket %.0f/%s)",
+                self.settings.redact(answer.url),
+                answer.status,
+                self._clock() - sent_at,
+                self.pacer.level(),
+                self.pacer.limit or "?",
+            )
         self._check_status(path, params, answer)
         return answer
 

@@ -10,6 +10,7 @@ decides, so checkpoints and exactly-once work as with a single walk.
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
 
@@ -17,27 +18,59 @@ from gorgias_export.api.walk import Fetched, ListingWalk, WalkPage
 
 
 class _Fetch:
-    """One page request on a daemon thread: an interrupted run never waits for it to end."""
+    """One page request, run by a worker thread; `result` waits for it."""
 
     def __init__(self, walk: ListingWalk, cursor: str | None) -> None:
+        self.walk = walk
         self.cursor = cursor
         self._fetched: Fetched | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(walk,), daemon=True)
-        self._thread.start()
+        self._done = threading.Event()
+        _WORKERS.run(self)
 
-    def _run(self, walk: ListingWalk) -> None:
+    def run(self) -> None:
         try:
-            self._fetched = walk.request(self.cursor, ahead=True)
+            self._fetched = self.walk.request(self.cursor, ahead=True)
         except BaseException as error:  # handed to the consumer, who decides
             self._error = error
+        finally:
+            self._done.set()
 
     def result(self) -> Fetched:
-        self._thread.join()
+        self._done.wait()
         if self._error is not None:
             raise self._error
         assert self._fetched is not None
         return self._fetched
+
+
+class _Workers:
+    """Daemon threads that run the fetches, kept between them (a new thread per page cost its
+    creation each time), one more started whenever none is idle: as many as there are requests
+    in flight. Daemons, so an interrupted run never waits for a request to end."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[_Fetch] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+
+    def run(self, fetch: _Fetch) -> None:
+        with self._lock:
+            start = self._idle == 0
+            if not start:
+                self._idle -= 1  # that idle worker takes it from the queue
+        self._jobs.put(fetch)
+        if start:
+            threading.Thread(target=self._work, name="gorgias-export-fetch", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            self._jobs.get().run()
+            with self._lock:
+                self._idle += 1
+
+
+_WORKERS = _Workers()
 
 
 class Chain:
