@@ -1,3 +1,3 @@
 """Export a Gorgias helpdesk account's data to files, resumably and at the API's rate limit."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
