@@ -1,9 +1,10 @@
 """The read-only HTTP client: auth, pacing, retries and cursor paging.
 
-It can only send GET (http.py: every other method is refused before anything leaves the
-machine). Retriable failures (429, 5xx, connection errors, timeouts, bodies that are not the JSON
-we expect) are retried with capped, jittered backoff inside a bounded time budget; every other
-4xx fails at once with the status, the path and a hint.
+It can only send GET: http.py has no other method, and its one request call sends "GET".
+Retriable failures (429, 5xx, connection errors, timeouts, bodies that are not the JSON we
+expect) are retried with capped, jittered backoff inside a bounded time budget; every other 4xx
+fails at once with the status, the path and a hint; a certificate that does not verify, or a
+redirect, is a configuration error at once.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from gorgias_export import fastjson
-from gorgias_export.api.http import Answer, BodyTooLarge, Transport, TransportError
+from gorgias_export.api.http import (
+    Answer,
+    BodyTooLarge,
+    CertificateRefused,
+    Transport,
+    TransportError,
+)
 from gorgias_export.api.pacing import BucketPacer, parse_retry_after
 from gorgias_export.config import Settings
 from gorgias_export.errors import ApiError, AuthError, ConfigError, CursorRejected, UsageError
@@ -171,6 +178,13 @@ class GorgiasClient:
         except BodyTooLarge as large:
             self.pacer.note_response(None)
             raise ApiError(f"The API sent {large} for GET {path}; stopping.") from None
+        except CertificateRefused as refused:
+            self.pacer.note_response(None)
+            raise ConfigError(
+                f"The TLS certificate of {self.settings.base_url} did not verify ({refused}); "
+                "check GORGIAS_DOMAIN or GORGIAS_BASE_URL, or the CA bundle in "
+                "REQUESTS_CA_BUNDLE / SSL_CERT_FILE."
+            ) from None
         except BaseException:
             self.pacer.note_response(None)
             raise

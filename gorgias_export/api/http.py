@@ -53,6 +53,10 @@ class BodyTooLarge(Exception):
     """The answer is larger than BODY_LIMIT: not something to retry."""
 
 
+class CertificateRefused(Exception):
+    """The host's TLS certificate did not verify: a wrong host or CA bundle, not an outage."""
+
+
 @dataclass(frozen=True)
 class Answer:
     """A response, read whole."""
@@ -131,6 +135,10 @@ class Transport:
         except TimeoutError:
             connection.close()
             raise TransportTimeout("a timeout") from None
+        except ssl.SSLCertVerificationError as refused:
+            connection.close()
+            reason = refused.verify_message or "certificate verify failed"
+            raise CertificateRefused(reason) from None
         except (OSError, http.client.HTTPException) as exc:
             connection.close()
             raise TransportError(f"a connection error ({exc.__class__.__name__})") from None
@@ -213,9 +221,11 @@ def _tls_context() -> ssl.SSLContext:
 
 
 def _https_proxy(host: str) -> tuple[str, int, str | None] | None:
-    """(host, port, Proxy-Authorization) of the HTTPS_PROXY to tunnel through, unless NO_PROXY
-    says this host is reached directly."""
-    url = urllib.request.getproxies_environment().get("https")
+    """(host, port, Proxy-Authorization) of the HTTPS_PROXY (or ALL_PROXY) to tunnel through,
+    unless NO_PROXY says this host is reached directly. An http:// proxy's port defaults to 80,
+    as in curl and requests."""
+    proxies = urllib.request.getproxies_environment()
+    url = proxies.get("https") or proxies.get("all")
     if not url or urllib.request.proxy_bypass(host):
         return None
     parts = urlsplit(url if "://" in url else f"http://{url}")
@@ -228,4 +238,4 @@ def _https_proxy(host: str) -> tuple[str, int, str | None] | None:
     if parts.username:
         pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
         auth = "Basic " + base64.b64encode(pair).decode("ascii")
-    return parts.hostname, parts.port or 8080, auth
+    return parts.hostname, parts.port or 80, auth

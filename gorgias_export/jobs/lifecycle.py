@@ -3,8 +3,9 @@
     with target.session():                 # locks (and scratch space), held to the end
         progress = target.start(job)       # load the state, check it is this export's, refuse
                                            # outputs it does not vouch for
-        job.run(client, target, progress, checkpoint)   # the export loop, checkpointing
-                                                        # into the target's state
+        job.run(client, target, progress, checkpoint, on_status)
+                                           # the export loop, checkpointing into the
+                                           # target's state, progress events to on_status
 
 A job says *what* to export (conversations, an entity); a target says *where* (a file or
 stdout, a SQLite database) and keeps the state beside it. Single commands build one of each

@@ -1,7 +1,7 @@
 """The resume-state file: what the export is, how far it got, and the lock that guards it.
 
-Saved atomically (temporary file, fsync, rename, fsync of the directory), and only after the
-rows it covers are durable in the output. It never holds a credential.
+Saved atomically (`<state>.tmp`, fsync, rename; the directory fsync'd when the name is new),
+and only after the rows it covers are durable in the output. It never holds a credential.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ registered per path and served in order, the last one repeating:
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     reset: bool = False  # close the connection without answering
     delay: float = 0.0  # seconds to wait before answering (to outlast a read timeout)
+    close: bool = False  # answer, then close the connection without saying so (keep-alive ends)
 
 
 Responder = Callable[[Call], Reply]
@@ -49,8 +52,9 @@ Responder = Callable[[Call], Reply]
 class FakeApi:
     """An HTTP server answering GETs under /api from a script; records every request."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.calls: list[Call] = []
+        self.connections = 0  # TCP connections accepted
         self._stopping = threading.Event()
         self._script: dict[str, list[Reply | Responder]] = {}
         self._lock = threading.Lock()
@@ -71,8 +75,19 @@ class FakeApi:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def get_request(self) -> tuple[socket.socket, Any]:
+                accepted = super().get_request()
+                api.connections += 1
+                return accepted
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self._scheme = "http"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )
@@ -80,7 +95,7 @@ class FakeApi:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/api"
+        return f"{self._scheme}://127.0.0.1:{self._server.server_address[1]}/api"
 
     def get(
         self,
@@ -92,6 +107,7 @@ class FakeApi:
         headers: dict[str, str] | None = None,
         reset: bool = False,
         delay: float = 0.0,
+        close: bool = False,
     ) -> None:
         """Answer the next GET of `path` this way (the last answer registered repeats)."""
         data = body.encode() if isinstance(body, str) else body
@@ -99,7 +115,7 @@ class FakeApi:
         if json is not None:
             data = _dumps(json)
             all_headers.setdefault("Content-Type", "application/json")
-        self._add(path, Reply(status, data, all_headers, reset, delay))
+        self._add(path, Reply(status, data, all_headers, reset, delay, close))
 
     def answer_with(self, path: str, responder: Responder) -> None:
         """Answer every GET of `path` by calling `responder` with the request."""
@@ -147,6 +163,8 @@ class FakeApi:
         handler.send_header("Content-Length", str(len(reply.body)))
         handler.end_headers()
         handler.wfile.write(reply.body)
+        if reply.close:
+            handler.close_connection = True
 
     def close(self) -> None:
         self._stopping.set()
