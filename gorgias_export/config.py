@@ -174,16 +174,23 @@ def validate_base_url(value: str) -> str:
     """A base URL we may send credentials to: https anywhere, plain http only on loopback."""
     parts = urlsplit(value.strip())
     host = parts.hostname or ""
+    if parts.username or parts.password:  # before anything that would quote the value
+        raise ConfigError(
+            "GORGIAS_BASE_URL must not contain credentials; set GORGIAS_EMAIL and "
+            "GORGIAS_API_KEY instead."
+        )
     if parts.scheme not in ("http", "https") or not host:
         raise ConfigError(
             f"GORGIAS_BASE_URL {value!r} is not an http(s) URL; "
             "use e.g. https://acme.gorgias.com/api."
         )
-    if parts.username or parts.password:
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number from 1 to 65535
+    except ValueError:
         raise ConfigError(
-            "GORGIAS_BASE_URL must not contain credentials; set GORGIAS_EMAIL and "
-            "GORGIAS_API_KEY instead."
-        )
+            f"GORGIAS_BASE_URL {value!r} has a port that is not a number from 1 to 65535; "
+            "fix it, or leave the port out."
+        ) from None
     if parts.scheme == "http" and not _is_loopback(host):
         raise ConfigError(
             f"GORGIAS_BASE_URL uses plain http to {host}, which would send the key in clear "

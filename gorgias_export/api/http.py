@@ -26,7 +26,7 @@ import urllib.request
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from gorgias_export import __version__
 from gorgias_export.config import Settings
@@ -109,7 +109,8 @@ class Transport:
         self._https = parts.scheme == "https"
         self._host = parts.hostname or ""
         self._port = parts.port or (443 if self._https else 80)
-        self._prefix = parts.path.rstrip("/")
+        # Percent-encoded as requests did: http.client sends the request line as it is given.
+        self._prefix = quote(parts.path.rstrip("/"), safe="/%:@!$&'()*+,;=~")
         token = f"{settings.email}:{settings.api_key.reveal()}".encode()
         self._headers = {
             "User-Agent": f"gorgias-export/{__version__}",
@@ -150,7 +151,8 @@ class Transport:
         else:
             self._idle.append(connection)  # list.append and pop are atomic
         headers = {name.lower(): value for name, value in response.getheaders()}
-        return Answer(response.status, headers, body, self._base_url + path)
+        query = target[len(self._prefix) + len(path) :]
+        return Answer(response.status, headers, body, self._base_url + path + query)
 
     def close(self) -> None:
         self._closed = True
@@ -229,7 +231,11 @@ def _https_proxy(host: str) -> tuple[str, int, str | None] | None:
     if not url or urllib.request.proxy_bypass(host):
         return None
     parts = urlsplit(url if "://" in url else f"http://{url}")
-    if parts.scheme != "http" or not parts.hostname:
+    try:
+        port = parts.port or 80
+    except ValueError:
+        port = 0
+    if parts.scheme != "http" or not parts.hostname or not port:
         raise ConfigError(
             f"HTTPS_PROXY {parts.scheme}://{parts.hostname} is not supported; give an "
             "http://host:port proxy (the API's TLS runs through its tunnel)."
@@ -238,4 +244,4 @@ def _https_proxy(host: str) -> tuple[str, int, str | None] | None:
     if parts.username:
         pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
         auth = "Basic " + base64.b64encode(pair).decode("ascii")
-    return parts.hostname, parts.port or 80, auth
+    return parts.hostname, port, auth

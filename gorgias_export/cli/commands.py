@@ -20,6 +20,7 @@ from gorgias_export.cli.options import (
     Format,
     FormatFlag,
     Fresh,
+    JsonlOut,
     Out,
     OutDir,
     Params,
@@ -252,7 +253,7 @@ def _all_summary(result: AllResult, session: Session) -> str:
 @with_connection
 def get(
     path: ApiPath,
-    out: Out,
+    out: JsonlOut,
     param: Params = None,
     state: StateFlag = None,
     fresh: Fresh = False,

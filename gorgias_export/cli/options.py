@@ -42,6 +42,9 @@ Out = Annotated[
         "or - for stdout (no resume then).",
     ),
 ]
+JsonlOut = Annotated[
+    str, _option("--out", "-o", help="Output file (.jsonl or .ndjson), or - for stdout.")
+]
 FormatFlag = Annotated[
     Format | None,
     _option("--format", "-f", help="csv, jsonl or sqlite; default: from the --out extension."),

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from gorgias_export.api.client import GorgiasClient, Params
 from gorgias_export.exports.entities import EntityExport, RowShaper, Snapshot
 from gorgias_export.exports.progress import EntityProgress
 from gorgias_export.exports.status import EntityStatus, StatusCallback
-from gorgias_export.jobs.targets import DatabaseTarget, Target
+from gorgias_export.jobs.targets import DatabaseTarget, Target, partial_path
 from gorgias_export.output.sqlite_store import SqliteStore
 from gorgias_export.output.table_sink import TableSink, TableSnapshot
 from gorgias_export.output.writers import CsvEncoder, JsonlEncoder, RowEncoder, Sink
@@ -108,6 +109,13 @@ class EntityJob:
             return (
                 f"{store.path} holds the tickets command's mirror, whose messages table already "
                 "has every message; query it there, or give messages another --out."
+            )
+        return None
+
+    def refused_state(self, output: Path, state: Path) -> str | None:
+        if state in (output, partial_path(output)):  # a full read writes <out>.partial first
+            return (
+                "--state must not be the --out file or its .partial snapshot; choose another path."
             )
         return None
 

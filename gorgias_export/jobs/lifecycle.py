@@ -28,7 +28,6 @@ from gorgias_export.jobs.targets import (
     DatabaseTarget,
     FileTarget,
     Target,
-    partial_path,
 )
 from gorgias_export.output.sqlite_store import SqliteStore
 
@@ -70,6 +69,10 @@ class Job(Protocol):
     def parse_progress(self, saved: Any) -> Progress: ...
     def saved_bytes(self, progress: Any) -> int: ...
     def shared_tables_conflict(self, store: SqliteStore) -> str | None: ...
+    def refused_state(self, output: Path, state: Path) -> str | None:
+        """Why `state` cannot hold this export's state (it is a file the export writes)."""
+        ...
+
     def run(
         self,
         client: GorgiasClient,
@@ -123,9 +126,9 @@ def open_target(
         return _database_target(job, output, state_path, fresh, api)
     state = (state_path or default_state_path(output)).resolve()
     check_parent(state, "--state")
-    if state in (output, partial_path(output)):
-        what = "the --out file or its .partial snapshot" if job.snapshots else "the --out file"
-        raise UsageError(f"--state must not be {what}; choose another path for it.")
+    refused = job.refused_state(output, state)
+    if refused is not None:
+        raise UsageError(refused)
     identity = {**job.identity(api), "output": str(output)}
     # The output's lock stops two runs on one file even with different --state files; an
     # explicit --state gets its own lock too, since two outputs could name the same one.

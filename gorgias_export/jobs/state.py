@@ -127,12 +127,16 @@ def save_state(path: Path, identity: dict[str, Any], progress: dict[str, Any]) -
     # Compact: the C encoder is several times faster than indent's pure-Python path, and this
     # runs after every page.
     data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    # One temporary name: the lock makes this run its only writer, and a leftover from a killed
-    # run is simply overwritten.
+    # One temporary name: the lock makes this run its only writer.
     temporary = path.with_name(path.name + ".tmp")
     try:
         created = not path.exists()
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        # Whatever is at the temporary name (a leftover, or a link planted there) is removed,
+        # never written through; the state is its owner's alone, as mkstemp made it before.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(temporary, flags, 0o600)
         try:
             view = memoryview(data)
             while view:

@@ -234,10 +234,12 @@ class DatabaseTarget:
         saved = self.state.load()
         if saved is None:
             if self._checked and any(store.row_count(table) for table in job.tables):
+                tables = ", ".join(job.tables)
+                if len(job.tables) > 1:
+                    tables = f"its {tables} tables"
                 raise StateConflict(
-                    f"{store.path} already has rows in {', '.join(job.tables)} but no saved "
-                    "progress for this export; choose another --out, or rerun with --fresh to "
-                    "replace them."
+                    f"{store.path} already has rows in {tables} but no saved progress for this "
+                    "export; choose another --out, or rerun with --fresh to replace them."
                 )
             return job.new_progress()
         return parse_progress(job, saved, self.state.description)

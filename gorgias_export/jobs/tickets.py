@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from gorgias_export.api.client import GorgiasClient, Params
@@ -86,6 +87,11 @@ class TicketsJob:
                 f"{store.path} holds the messages command's table, which the tickets mirror "
                 "would overwrite; give tickets another --out."
             )
+        return None
+
+    def refused_state(self, output: Path, state: Path) -> str | None:
+        if state == output:
+            return "--state must not be the --out file; choose another path for it."
         return None
 
     def encoder(self) -> RowEncoder:
