@@ -367,3 +367,17 @@ def test_all_proxy_is_still_honoured(settings: Settings, monkeypatch: pytest.Mon
     _no_proxy_settings(monkeypatch)
     monkeypatch.setenv("ALL_PROXY", "http://proxy.example:3128")
     assert _dialled(monkeypatch, settings) == [("proxy.example", 3128)]
+
+
+def test_the_verbose_log_names_the_whole_request_as_before(
+    settings: Settings, api: FakeApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """REVIEW: 0.1.0's --verbose line was `GET <url>?limit=100&order_by=...&cursor=... -> 200`
+    (requests' response.url, redacted); Answer.url is now the base URL and path only, so the
+    log no longer says which page (cursor, filters) a request was for."""
+    api.get("/tickets", json=page([{"id": 1}]), headers=LIMIT)
+    client = make_client(settings, FakeTime())
+    with caplog.at_level(logging.DEBUG, logger="gorgias_export"):
+        client.fetch_page("/tickets", [("limit", 100), ("order_by", "id:asc")], "abc")
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("GET "))
+    assert "/tickets?limit=100&order_by=id%3Aasc&cursor=abc -> 200" in line
