@@ -42,3 +42,15 @@ def test_every_entity_column_is_documented_in_its_section(entity: Entity) -> Non
     section = README.split(f"### `gorgias-export {entity.name}`")[1].split("\n### ")[0]
     for column in entity.csv_columns:
         assert f"`{column}`" in section
+
+
+def test_get_help_names_only_the_formats_get_writes() -> None:
+    """REVIEW: 0.1.0's `get --help` said "Output file (.jsonl or .ndjson), or - for stdout";
+    get now shares the entities' --out option, whose help offers .csv and .db/.sqlite, which
+    get refuses (flags.jsonl_output: exit 2)."""
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, ["get", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    out_line = next(line for line in result.stdout.splitlines() if "-o, --out" in line)
+    assert ".jsonl" in out_line and ".csv" not in out_line and "SQLite" not in out_line

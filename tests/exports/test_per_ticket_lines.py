@@ -128,3 +128,27 @@ def test_interrupted_while_writing_the_lines_then_rerun_gives_the_clean_file(
     monkeypatch.setattr(per_ticket.ConversationStage, "touched_after", real)
     export(sim, out)
     assert out.read_bytes() == clean.read_bytes()
+
+
+def test_a_lone_surrogate_in_a_ticket_does_not_stop_the_export(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """REVIEW (kept from 0.1.0, not introduced): an API that escapes non-ASCII gives a ticket
+    subject holding a lone surrogate (`\\ud83d` alone). The staging database stores pages as
+    `dumps_text` (ensure_ascii=False) and ConversationStage._guard only catches sqlite3.Error,
+    so the UnicodeEncodeError ends every run in "Internal error", exit 1, at that page. The
+    JSONL line could keep the escape, as JsonlEncoder does for rows."""
+    import gorgias_sim.api
+    import gorgias_sim.listing
+
+    def ascii_dumps(obj: object) -> bytes:
+        return json.dumps(obj, separators=(",", ":")).encode("ascii")
+
+    monkeypatch.setattr(gorgias_sim.listing, "dumps", ascii_dumps)
+    monkeypatch.setattr(gorgias_sim.api, "dumps", ascii_dumps)
+    ticket_id = sim.dataset.tickets[5]["id"]
+    sim.dataset.update_ticket(ticket_id, subject="half \ud83d emoji")
+    out = tmp_path / "t.jsonl"
+    export(sim, out)
+    lines = {line["id"]: line for line in read_jsonl(out)}
+    assert lines[ticket_id]["subject"] == "half \ud83d emoji"

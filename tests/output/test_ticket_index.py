@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from gorgias_export.output.conversation_csv import CsvContexts
 from gorgias_export.output.ticket_index import (
     CACHE_ENTRIES,
@@ -12,6 +14,7 @@ from gorgias_export.output.ticket_index import (
     KnownTickets,
     TicketIndex,
 )
+from gorgias_export.rows import ticket_context
 
 
 def test_contexts_survive_a_reopen(tmp_path: Path) -> None:
@@ -92,3 +95,23 @@ def test_a_cache_from_the_previous_release_is_still_read(tmp_path: Path) -> None
     db.commit()
     db.close()
     assert TicketIndex(path, JsonContexts()).get(7) == {"ticket_id": 7, "ticket_subject": "x"}
+
+
+@pytest.mark.parametrize("shape", [JsonContexts(), CsvContexts()], ids=["json", "csv"])
+def test_a_ticket_whose_text_holds_a_lone_surrogate_is_kept(
+    tmp_path: Path, shape: JsonContexts | CsvContexts
+) -> None:
+    """REVIEW: a broken `\\ud83d` escape in the API's JSON (a ticket subject, a customer name)
+    decodes to a lone surrogate, which UTF-8, and so SQLite, cannot hold. 0.1.0 stored such a
+    context as ASCII-escaped JSON; the shapes now pack it as text (`dumps_text` keeps the
+    surrogate, the CSV part is raw text), and `put_many` raises UnicodeEncodeError: the export
+    stops with "Internal error" at that ticket's page, on every rerun."""
+    path = tmp_path / "index.sqlite"
+    context = ticket_context({"id": 1, "subject": "half \ud83d emoji", "status": "open"})
+    index = TicketIndex(path, shape)
+    kept = index.put_many([(1, context)])  # raises UnicodeEncodeError
+    index.close()
+    again = TicketIndex(path, shape).get(1)
+    assert again is not None
+    if isinstance(shape, JsonContexts):
+        assert again == context == kept[1]
