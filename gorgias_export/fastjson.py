@@ -81,3 +81,15 @@ def dumps_text(value: Any) -> str:
         if data is not None:
             return data.decode("utf-8")
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps_storable(value: Any) -> str:
+    """`dumps_text(value)`, unless it holds a lone surrogate (from a broken `\\ud83d` escape in
+    the API's JSON), which UTF-8, and so a file or SQLite, cannot hold: then the ASCII-escaped
+    JSON, which `loads` turns back into the very same value."""
+    text = dumps_text(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":"))
+    return text

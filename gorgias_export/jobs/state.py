@@ -138,13 +138,18 @@ def save_state(path: Path, identity: dict[str, Any], progress: dict[str, Any]) -
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(temporary, flags, 0o600)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, path)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)  # the old state stands; nothing half-written stays behind
+            raise
         if created:
             # Makes the new name durable. Later renames need not be: a rename lost to a power
             # cut leaves the previous state, which the output (synced first) always covers.

@@ -27,7 +27,7 @@ from gorgias_export.exports.progress import BadProgress
 from gorgias_export.fastjson import dumps_text, loads
 from gorgias_export.jobs.state import StateSlot, export_lock
 from gorgias_export.output.sqlite_store import SqliteStore
-from gorgias_export.output.writers import RowEncoder, RowSink
+from gorgias_export.output.writers import RowEncoder, RowSink, fsync_directory
 
 if TYPE_CHECKING:
     from gorgias_export.jobs.lifecycle import Job, Progress
@@ -69,6 +69,7 @@ class FileSnapshot:
         if self.partial.exists():  # else a crash came after the rename: it is done already
             try:
                 os.replace(self.partial, self.output)
+                fsync_directory(self.output.parent)  # the new snapshot's name, made durable
             except OSError as exc:
                 raise OutputError(
                     f"Could not move {self.partial} over {self.output} "

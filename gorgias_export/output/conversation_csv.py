@@ -15,7 +15,13 @@ from typing import Any
 
 from gorgias_export.fastjson import dumps_text
 from gorgias_export.output.writers import RowSink, quote_cell, quoted_if_needed
-from gorgias_export.rows import CONVERSATION_CSV_KINDS, TICKET_COLUMNS, message_body, party
+from gorgias_export.rows import (
+    CONVERSATION_COLUMNS_VERSION,
+    CONVERSATION_CSV_KINDS,
+    TICKET_COLUMNS,
+    message_body,
+    party,
+)
 from gorgias_export.timeutil import normalize_api_datetime
 
 _EMPTY_MESSAGE_CELLS = "," * 16  # the 17 message columns after message_id, all empty
@@ -103,7 +109,8 @@ TicketPart = tuple[str, str]  # (ticket_id cell, the ticket's 20 other cells joi
 class CsvContexts:
     """What the ticket index keeps of a ticket for CSV: its part of the line, ready to use."""
 
-    table = "csv_ticket_parts"
+    # By columns version: parts laid out for other columns are never read.
+    table = f"csv_ticket_parts_v{CONVERSATION_COLUMNS_VERSION}"
 
     def pack(self, context: dict[str, Any]) -> str:
         ticket_id = quoted_if_needed(_plain(context.get("ticket_id")))
@@ -117,7 +124,12 @@ class CsvContexts:
                 for cell in cells
             ]
         )
-        return f"{len(ticket_id)}:{ticket_id}{rest}"  # the id's length first: any text may follow
+        text = f"{len(ticket_id)}:{ticket_id}{rest}"  # the id's length first: any text follows
+        if not text.isascii():
+            # A lone surrogate (a broken escape in the API's JSON) cannot be stored as UTF-8:
+            # replaced now by the '?' the line's encoding would give it.
+            text = text.encode("utf-8", "replace").decode("utf-8")
+        return text
 
     def unpack(self, text: str) -> TicketPart:
         length, _, both = text.partition(":")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gorgias_export.errors import OutputError
-from gorgias_export.fastjson import dumps_text
+from gorgias_export.fastjson import dumps_storable
 from gorgias_export.timeutil import sort_key
 
 _SCHEMA = """
@@ -49,7 +49,7 @@ class ConversationStage:
     # The Mirror protocol of export.ConversationExport: raw items of each page. Only what
     # changed marks a ticket as touched: the overlap a rerun reads again writes nothing.
     def tickets(self, items: list[dict[str, Any]]) -> None:
-        bodies = {t["id"]: dumps_text(t) for t in items if isinstance(t.get("id"), int)}
+        bodies = {t["id"]: dumps_storable(t) for t in items if isinstance(t.get("id"), int)}
         changed = self._changed("tickets", bodies)
         self._guard(
             lambda: self._db.executemany(
@@ -66,7 +66,7 @@ class ConversationStage:
 
     def messages(self, items: list[dict[str, Any]]) -> None:
         by_id = {m["id"]: m for m in items if isinstance(m.get("id"), int)}
-        bodies = {mid: dumps_text(m) for mid, m in by_id.items()}
+        bodies = {mid: dumps_storable(m) for mid, m in by_id.items()}
         changed = self._changed("messages", bodies)
         rows = [
             (

@@ -20,6 +20,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from gorgias_export import fastjson
 from gorgias_export.errors import OutputError
+from gorgias_export.rows import CONVERSATION_COLUMNS_VERSION
 
 CACHE_ENTRIES = 2048
 QUERY_IDS = 500  # ids per SELECT, well under SQLite's limit on parameters
@@ -49,10 +50,15 @@ class ContextShape(Protocol[T_co]):
 class JsonContexts:
     """Contexts as they are: dictionaries, stored as compact JSON (rows built as dicts)."""
 
-    table = "tickets"  # the table of releases before shapes existed: same content
+    # 0.1.0's table, whose contexts have these columns; contexts of other columns get their own.
+    table = (
+        "tickets"
+        if CONVERSATION_COLUMNS_VERSION == 1
+        else f"tickets_v{CONVERSATION_COLUMNS_VERSION}"
+    )
 
     def pack(self, context: dict[str, Any]) -> str:
-        return fastjson.dumps_text(context)
+        return fastjson.dumps_storable(context)
 
     def unpack(self, text: str) -> dict[str, Any]:
         value: dict[str, Any] = fastjson.loads(text)

@@ -352,18 +352,20 @@ def _no_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_proxy_given_without_a_port_is_reached_on_port_80_as_before(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """REVIEW: 0.1.0 (requests/urllib3) reached `HTTPS_PROXY=http://proxy.corp` on port 80,
-    the http scheme's port. api/http.py's _https_proxy defaults to 8080: the same environment
-    now dials another port, and every run fails with "Could not reach the API"."""
+    """Regression (found by the review of the redesign): 0.1.0 (requests/urllib3) reached
+    `HTTPS_PROXY=http://proxy.corp` on port 80, the http scheme's port. api/http.py's
+    _https_proxy defaults to 8080: the same environment now dials another port, and every run
+    fails with "Could not reach the API"."""
     _no_proxy_settings(monkeypatch)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example")
     assert _dialled(monkeypatch, settings) == [("proxy.example", 80)]
 
 
 def test_all_proxy_is_still_honoured(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    """REVIEW: 0.1.0 (requests) used ALL_PROXY when no HTTPS_PROXY is set, as curl does.
-    api/http.py reads only the `https` entry, so a network that only sets ALL_PROXY is now
-    bypassed: the API is dialled directly (and unreachable there)."""
+    """Regression (found by the review of the redesign): 0.1.0 (requests) used ALL_PROXY when no
+    HTTPS_PROXY is set, as curl does. api/http.py reads only the `https` entry, so a network
+    that only sets ALL_PROXY is now bypassed: the API is dialled directly (and unreachable
+    there)."""
     _no_proxy_settings(monkeypatch)
     monkeypatch.setenv("ALL_PROXY", "http://proxy.example:3128")
     assert _dialled(monkeypatch, settings) == [("proxy.example", 3128)]
@@ -372,9 +374,10 @@ def test_all_proxy_is_still_honoured(settings: Settings, monkeypatch: pytest.Mon
 def test_the_verbose_log_names_the_whole_request_as_before(
     settings: Settings, api: FakeApi, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """REVIEW: 0.1.0's --verbose line was `GET <url>?limit=100&order_by=...&cursor=... -> 200`
-    (requests' response.url, redacted); Answer.url is now the base URL and path only, so the
-    log no longer says which page (cursor, filters) a request was for."""
+    """Regression (found by the review of the redesign): 0.1.0's --verbose line was `GET
+    <url>?limit=100&order_by=...&cursor=... -> 200` (requests' response.url, redacted);
+    Answer.url is now the base URL and path only, so the log no longer says which page (cursor,
+    filters) a request was for."""
     api.get("/tickets", json=page([{"id": 1}]), headers=LIMIT)
     client = make_client(settings, FakeTime())
     with caplog.at_level(logging.DEBUG, logger="gorgias_export"):

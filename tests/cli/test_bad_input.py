@@ -99,9 +99,9 @@ def test_output_path_problems_exit_6(sim: Simulator, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("port", ["99999", "abc"])
 def test_a_base_url_with_a_bad_port_is_a_config_error_not_an_internal_one(port: str) -> None:
-    """REVIEW: validate_base_url never reads the port; api/http.Transport does (urlsplit's
-    .port raises ValueError), so `check` ends in "Internal error (ValueError); please report
-    it", exit 1, for a typo in GORGIAS_BASE_URL."""
+    """Regression (found by the review of the redesign): validate_base_url never reads the port;
+    api/http.Transport does (urlsplit's .port raises ValueError), so `check` ends in "Internal
+    error (ValueError); please report it", exit 1, for a typo in GORGIAS_BASE_URL."""
     env = {
         "GORGIAS_EMAIL": EMAIL,
         "GORGIAS_API_KEY": SECRET_KEY,
@@ -114,8 +114,9 @@ def test_a_base_url_with_a_bad_port_is_a_config_error_not_an_internal_one(port: 
 def test_a_proxy_with_a_bad_port_is_a_config_error_and_keeps_its_password(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """REVIEW: api/http._https_proxy reads `parts.port` unguarded: HTTPS_PROXY with a port
-    typo ends in "Internal error (ValueError)", exit 1."""
+    """Regression (found by the review of the redesign): api/http._https_proxy reads
+    `parts.port` unguarded: HTTPS_PROXY with a port typo ends in "Internal error (ValueError)",
+    exit 1."""
     for name in ("https_proxy", "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTPS_PROXY", "http://user:proxy-pw-123@proxy.example:31 28")
@@ -126,11 +127,11 @@ def test_a_proxy_with_a_bad_port_is_a_config_error_and_keeps_its_password(
 
 
 def test_a_base_url_path_with_non_ascii_is_not_an_internal_error(sim: Simulator) -> None:
-    """REVIEW: requests percent-encoded the URL (0.1.0: a 404, exit 5, "The API has no
-    /account"); http.client refuses non-ASCII in the request line with UnicodeEncodeError,
-    which api/http.Transport.get does not catch: "Internal error", exit 1. (A space in the path
-    raises InvalidURL, which is retried as a connection error for the 60 s first-contact
-    budget instead.)"""
+    """Regression (found by the review of the redesign): requests percent-encoded the URL
+    (0.1.0: a 404, exit 5, "The API has no /account"); http.client refuses non-ASCII in the
+    request line with UnicodeEncodeError, which api/http.Transport.get does not catch: "Internal
+    error", exit 1. (A space in the path raises InvalidURL, which is retried as a connection
+    error for the 60 s first-contact budget instead.)"""
     env = {"GORGIAS_BASE_URL": sim.url.removesuffix("/api") + "/äpi"}
     result = run_cli(sim, "check", env=env)
     assert result.exit_code != ExitCode.INTERNAL, result.stderr

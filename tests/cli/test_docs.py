@@ -45,9 +45,9 @@ def test_every_entity_column_is_documented_in_its_section(entity: Entity) -> Non
 
 
 def test_get_help_names_only_the_formats_get_writes() -> None:
-    """REVIEW: 0.1.0's `get --help` said "Output file (.jsonl or .ndjson), or - for stdout";
-    get now shares the entities' --out option, whose help offers .csv and .db/.sqlite, which
-    get refuses (flags.jsonl_output: exit 2)."""
+    """Regression (found by the review of the redesign): 0.1.0's `get --help` said "Output file
+    (.jsonl or .ndjson), or - for stdout"; get now shares the entities' --out option, whose help
+    offers .csv and .db/.sqlite, which get refuses (flags.jsonl_output: exit 2)."""
     from typer.testing import CliRunner
 
     result = CliRunner().invoke(app, ["get", "--help"], env={"COLUMNS": "200"})

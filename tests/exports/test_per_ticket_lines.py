@@ -133,11 +133,11 @@ def test_interrupted_while_writing_the_lines_then_rerun_gives_the_clean_file(
 def test_a_lone_surrogate_in_a_ticket_does_not_stop_the_export(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """REVIEW (kept from 0.1.0, not introduced): an API that escapes non-ASCII gives a ticket
-    subject holding a lone surrogate (`\\ud83d` alone). The staging database stores pages as
-    `dumps_text` (ensure_ascii=False) and ConversationStage._guard only catches sqlite3.Error,
-    so the UnicodeEncodeError ends every run in "Internal error", exit 1, at that page. The
-    JSONL line could keep the escape, as JsonlEncoder does for rows."""
+    """Regression, from 0.1.0 (found by the review of the redesign): an API that escapes non-
+    ASCII gives a ticket subject holding a lone surrogate (`\\ud83d` alone). The staging
+    database stores pages as `dumps_text` (ensure_ascii=False) and ConversationStage._guard only
+    catches sqlite3.Error, so the UnicodeEncodeError ends every run in "Internal error", exit 1,
+    at that page. The JSONL line could keep the escape, as JsonlEncoder does for rows."""
     import gorgias_sim.api
     import gorgias_sim.listing
 

@@ -186,11 +186,12 @@ def test_a_window_run_keeps_an_empty_ticket_updated_while_tickets_are_walked(
 def test_a_lone_surrogate_in_a_ticket_does_not_stop_the_export(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    """REVIEW: an API that escapes non-ASCII (`\\ud83d` alone: half an emoji cut by a length
-    limit upstream) gives a ticket subject with a lone surrogate. 0.1.0 exported it (the CSV
-    and SQLite writers replace it with '?', JSONL keeps the escape). Now the ticket index
-    cannot store the ticket's packed context and every run ends in "Internal error
-    (UnicodeEncodeError)", exit 1, at the same page: the export can never finish."""
+    """Regression (found by the review of the redesign): an API that escapes non-ASCII
+    (`\\ud83d` alone: half an emoji cut by a length limit upstream) gives a ticket subject with
+    a lone surrogate. 0.1.0 exported it (the CSV and SQLite writers replace it with '?', JSONL
+    keeps the escape). Now the ticket index cannot store the ticket's packed context and every
+    run ends in "Internal error (UnicodeEncodeError)", exit 1, at the same page: the export can
+    never finish."""
     import json
 
     import gorgias_sim.api

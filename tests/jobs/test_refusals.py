@@ -163,10 +163,11 @@ def test_state_at_the_snapshot_partial_path_is_refused(sim: Simulator, tmp_path:
 def test_the_state_at_the_output_is_refused_with_the_previous_message(
     sim: Simulator, tmp_path: Path, command: str, state_name: str
 ) -> None:
-    """REVIEW: the refactor promised the same messages. 0.1.0 refused `--state` at an entity's
-    --out (or its .partial) with one sentence for every entity; jobs/lifecycle.open_target now
-    says "...; choose another path for it." and drops "or its .partial snapshot" for entities
-    that are not snapshots, even when the state named is that .partial."""
+    """Regression (found by the review of the redesign): the refactor promised the same
+    messages. 0.1.0 refused `--state` at an entity's --out (or its .partial) with one sentence
+    for every entity; jobs/lifecycle.open_target now says "...; choose another path for it." and
+    drops "or its .partial snapshot" for entities that are not snapshots, even when the state
+    named is that .partial."""
     out = tmp_path / "out.csv"
     result = run_cli(sim, command, "--out", str(out), "--state", str(tmp_path / state_name))
     stderr = assert_one_line_error(result, ExitCode.USAGE)
@@ -179,9 +180,9 @@ def test_the_state_at_the_output_is_refused_with_the_previous_message(
 def test_tickets_takes_a_state_named_like_a_partial_as_before(
     sim: Simulator, tmp_path: Path
 ) -> None:
-    """REVIEW: `tickets` writes no snapshot, and 0.1.0 ran `tickets --out t.csv --state
-    t.csv.partial`; open_target now refuses it (exit 2) with "--state must not be the --out
-    file", which it is not."""
+    """Regression (found by the review of the redesign): `tickets` writes no snapshot, and 0.1.0
+    ran `tickets --out t.csv --state t.csv.partial`; open_target now refuses it (exit 2) with "
+    --state must not be the --out file", which it is not."""
     out = tmp_path / "t.csv"
     result = run_cli(sim, "tickets", "--out", str(out), "--state", str(tmp_path / "t.csv.partial"))
     assert result.exit_code == 0, result.stderr
@@ -190,8 +191,9 @@ def test_tickets_takes_a_state_named_like_a_partial_as_before(
 def test_tickets_rows_without_state_in_a_database_keep_the_previous_message(
     sim: Simulator, tmp_path: Path
 ) -> None:
-    """REVIEW: 0.1.0 said "already has rows in its tickets, messages, conversations tables";
-    DatabaseTarget.start words it "already has rows in tickets, messages, conversations"."""
+    """Regression (found by the review of the redesign): 0.1.0 said "already has rows in its
+    tickets, messages, conversations tables"; DatabaseTarget.start words it "already has rows in
+    tickets, messages, conversations"."""
     import sqlite3
 
     out = tmp_path / "t.db"
@@ -204,14 +206,17 @@ def test_tickets_rows_without_state_in_a_database_keep_the_previous_message(
     assert "already has rows in its tickets, messages, conversations tables" in stderr
 
 
-def test_messages_fresh_into_a_tickets_mirror_exits_as_before(
+def test_messages_fresh_into_a_tickets_mirror_is_refused_and_changes_nothing(
     sim: Simulator, tmp_path: Path
 ) -> None:
-    """REVIEW (a behaviour change to confirm, not necessarily a bug): 0.1.0 ran `messages --out
-    t.db --fresh` over a database holding the tickets mirror (exit 0, the mirror's messages
-    table replaced); EntityJob.shared_tables_conflict is now checked before --fresh and the
-    run exits 7. Safer, but the exit code changed and no note says so."""
+    """A change from 0.1.0, on purpose (found by the review): `messages --out t.db --fresh` over
+    a database holding the tickets mirror emptied the mirror's `messages` table under the
+    tickets command's state. --fresh means "start this export over", not "destroy another
+    one": it is refused like the run without --fresh, and the database is left as it was."""
     out = tmp_path / "t.db"
     assert run_cli(sim, "tickets", "--out", str(out)).exit_code == 0
+    before = out.read_bytes()
     result = run_cli(sim, "messages", "--out", str(out), "--fresh")
-    assert result.exit_code == 0, result.stderr
+    stderr = assert_one_line_error(result, ExitCode.CONFLICT)
+    assert "holds the tickets command's mirror" in stderr
+    assert out.read_bytes() == before

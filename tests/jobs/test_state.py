@@ -91,11 +91,11 @@ def test_a_second_run_cannot_take_the_lock(tmp_path: Path) -> None:
 
 
 def test_saving_never_writes_through_a_file_at_the_temporary_name(tmp_path: Path) -> None:
-    """REVIEW: save_state now writes a fixed `<state>.tmp`, opened with O_CREAT|O_TRUNC and
-    no O_EXCL/O_NOFOLLOW (0.1.0: mkstemp, a fresh name each time). Whatever sits at that name
-    is truncated and overwritten with the state before the rename: here a symlink to another
-    file (in a directory others can write to, a way to clobber any file of the user running
-    the export), or just a file of that name."""
+    """Regression (found by the review of the redesign): save_state now writes a fixed
+    `<state>.tmp`, opened with O_CREAT|O_TRUNC and no O_EXCL/O_NOFOLLOW (0.1.0: mkstemp, a fresh
+    name each time). Whatever sits at that name is truncated and overwritten with the state
+    before the rename: here a symlink to another file (in a directory others can write to, a way
+    to clobber any file of the user running the export), or just a file of that name."""
     precious = tmp_path / "precious.txt"
     precious.write_text("keep me\n")
     path = tmp_path / "out.csv.state.json"
@@ -105,10 +105,10 @@ def test_saving_never_writes_through_a_file_at_the_temporary_name(tmp_path: Path
 
 
 def test_a_state_file_is_readable_by_its_owner_only_as_before(tmp_path: Path) -> None:
-    """REVIEW: 0.1.0's state files were created by mkstemp, mode 0600; they are now created
-    0644 (less the umask), and every save of an old state widens it. A state holds the export's
-    identity: the filter values (`customers --email`, `get --param search=...`), the output
-    path, the API host."""
+    """Regression (found by the review of the redesign): 0.1.0's state files were created by
+    mkstemp, mode 0600; they are now created 0644 (less the umask), and every save of an old
+    state widens it. A state holds the export's identity: the filter values (`customers
+    --email`, `get --param search=...`), the output path, the API host."""
     import os
     import stat
 

@@ -101,11 +101,12 @@ def test_a_cache_from_the_previous_release_is_still_read(tmp_path: Path) -> None
 def test_a_ticket_whose_text_holds_a_lone_surrogate_is_kept(
     tmp_path: Path, shape: JsonContexts | CsvContexts
 ) -> None:
-    """REVIEW: a broken `\\ud83d` escape in the API's JSON (a ticket subject, a customer name)
-    decodes to a lone surrogate, which UTF-8, and so SQLite, cannot hold. 0.1.0 stored such a
-    context as ASCII-escaped JSON; the shapes now pack it as text (`dumps_text` keeps the
-    surrogate, the CSV part is raw text), and `put_many` raises UnicodeEncodeError: the export
-    stops with "Internal error" at that ticket's page, on every rerun."""
+    """Regression (found by the review of the redesign): a broken `\\ud83d` escape in the API's
+    JSON (a ticket subject, a customer name) decodes to a lone surrogate, which UTF-8, and so
+    SQLite, cannot hold. 0.1.0 stored such a context as ASCII-escaped JSON; the shapes now pack
+    it as text (`dumps_text` keeps the surrogate, the CSV part is raw text), and `put_many`
+    raises UnicodeEncodeError: the export stops with "Internal error" at that ticket's page, on
+    every rerun."""
     path = tmp_path / "index.sqlite"
     context = ticket_context({"id": 1, "subject": "half \ud83d emoji", "status": "open"})
     index = TicketIndex(path, shape)
