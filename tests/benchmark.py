@@ -85,6 +85,8 @@ def run_exporter(
         [EXPORTER_PYTHON, "-m", "gorgias_export", "tickets", "--out", str(out), "--quiet"],
         env=env,
         stdout=subprocess.DEVNULL,
+        # Not the repository: `-m` would import its gorgias_export, whatever the interpreter.
+        cwd=out.parent,
     )
     if kill_at_request is not None:
         seen = iter(range(1, 10**9))
