@@ -165,7 +165,7 @@ class Workspace:
             env=full_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            preexec_fn=_limit_file_size(fsize_limit) if fsize_limit else None,
+            preexec_fn=_as_from_a_terminal(fsize_limit),
         )
         if on_start:
             on_start(process)
@@ -238,11 +238,18 @@ class _ListHandler(logging.Handler):
         self.lines.append(self.format(record))
 
 
-def _limit_file_size(limit: int) -> Callable[[], None]:
+def _as_from_a_terminal(fsize_limit: int | None) -> Callable[[], None]:
+    """The child's signals as a user's shell leaves them: a suite started in the background
+    (nohup, `&` in a script) ignores SIGINT, and its children would then never stop at a
+    Ctrl-C; optionally, a file size limit."""
+
     def preexec() -> None:
-        # Ignored, SIGXFSZ no longer kills the process: a write past the limit fails with EFBIG.
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if fsize_limit:
+            # Ignored, SIGXFSZ no longer kills the process: a write past the limit fails with
+            # EFBIG.
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize_limit, fsize_limit))
 
     return preexec
 

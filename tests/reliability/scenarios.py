@@ -304,6 +304,8 @@ def _kills_against(
         clean = clean_export(ws, sim, f"clean-{mode}.csv")
         exports, recoveries, first_stop = 0, 0, stops
         while TALLY.kills < target:
+            # Bounded: each export is stopped several times, so this many cannot fall short.
+            assert exports < 10 * scale.kills, f"only {TALLY.kills} kills in {exports} exports"
             out = ws.path(f"killed-{mode}-{exports}.csv")
             exports += 1
             while True:
