@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from .config import SimConfig
+from .config import BUILT_CURSORS, SimConfig
 from .server import Simulator
 
 
@@ -21,6 +21,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-rate-limit", action="store_true", help="turn the leaky bucket off")
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
     p.add_argument("--cursor-ttl", type=float, default=None, help="seconds a cursor stays valid")
+    p.add_argument(
+        "--built-cursors",
+        choices=BUILT_CURSORS,
+        default="accept",
+        help="how a cursor the server never issued is answered",
+    )
     p.add_argument("--email", default=SimConfig.email, help="the accepted Basic-auth user")
     p.add_argument("--api-key", default=SimConfig.api_key, help="the accepted Basic-auth password")
     return p.parse_args(argv)
@@ -36,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit=not args.no_rate_limit,
         latency=args.latency,
         cursor_ttl=args.cursor_ttl,
+        built_cursors=args.built_cursors,
     )
     sim = Simulator(config, port=args.port).start()
     ds = sim.dataset

@@ -32,6 +32,9 @@ class Faults:
             raise ValueError("Faults.retry_after must not be negative")
 
 
+BUILT_CURSORS = ("accept", "refuse-4xx", "refuse-5xx")
+
+
 @dataclass
 class SimConfig:
     """Everything about a simulator run except its data; tests may change it while it serves."""
@@ -45,6 +48,13 @@ class SimConfig:
     bucket_window: float = 20.0  # seconds to drain a full bucket
     latency: float = 0.0  # seconds added before every response
     cursor_ttl: float | None = None  # seconds a cursor keeps working after it is issued
+    # How a cursor this server never issued (built by the client) is answered: "accept", or
+    # "refuse-4xx" (400) or "refuse-5xx" (500; malformed ones too). The real API is unsure.
+    built_cursors: str = "accept"
     # False: the subdomain does not exist, and every request gets the 404 web page Gorgias sends.
     account_exists: bool = True
     faults: Faults = field(default_factory=Faults)
+
+    def __post_init__(self) -> None:
+        if self.built_cursors not in BUILT_CURSORS:
+            raise ValueError(f"SimConfig.built_cursors must be one of {BUILT_CURSORS}")

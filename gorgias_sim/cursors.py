@@ -1,10 +1,18 @@
-"""Opaque cursors: base64url of `["next", <sort value>, <id>]`, like the real ones, plus expiry.
+"""Opaque cursors in the real API's encoding, plus expiry and a policy for hand-built ones.
 
-The sort value is the item's value of the order field as the API shows it: a datetime string for
-the datetime orders, a name or a number for the others, a list for a compound order.
+A token is standard base64, with `=` padding, of `json.dumps(["next", <sort value>, <id>])`
+with json's default separators, as Gorgias's own fixtures show
+(`WyJuZXh0IiwgIjIwMjItMDEtMjRUMTM6MTE6NDQuODEyNzE3IiwgMTEwMF0=`). The sort value is the item's
+value of the order field: a naive datetime with microseconds for the datetime orders, a name or
+a number for the others, a list for a compound order.
+
+Decoding is strict: a token in any other encoding (urlsafe, unpadded, compact JSON, a datetime
+with an offset) is malformed, so a client that builds cursors by hand is held to the real form.
 
 The issue time is kept server-side rather than inside the token, so tokens decode to exactly the
 three-element shape the real API uses; with a TTL set, a token this server never issued is expired.
+`SimConfig.built_cursors` says how a token it never issued is answered otherwise: taken, or
+refused with a 400 or a 500 (whether the real API takes them is unsure).
 """
 
 from __future__ import annotations
@@ -21,18 +29,24 @@ _MAX_REMEMBERED = 200_000  # tokens whose issue time is kept; the oldest are for
 
 
 class InvalidCursor(ValueError):
-    """Malformed, unknown or expired: the API answers all of these with the same 400."""
+    """Malformed, unknown or expired: answered with a 400 (or, by policy, a 500)."""
+
+
+class CrashingCursor(InvalidCursor):
+    """A cursor this server answers with a 500, as an API whose cursor code fails on a token it
+    did not write might."""
 
 
 def encode(kind: str, value: CursorValue, item_id: int) -> str:
-    raw = json.dumps([kind, value, item_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    raw = json.dumps([kind, value, item_id]).encode()  # default separators: ", "
+    return base64.b64encode(raw).decode("ascii")
 
 
 def decode(token: str) -> tuple[str, CursorValue, int]:
-    """(kind, sort value, id); raises InvalidCursor for anything else."""
+    """(kind, sort value, id); raises InvalidCursor for anything else, a token in another
+    encoding of the same list too."""
     try:
-        raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
+        raw = base64.b64decode(token, validate=True)  # standard alphabet, padding required
         parsed = json.loads(raw)
     except (binascii.Error, ValueError, RecursionError) as e:  # JSON and UTF-8 errors included
         raise InvalidCursor(token) from e
@@ -40,6 +54,8 @@ def decode(token: str) -> tuple[str, CursorValue, int]:
         case [str(kind), value, int(item_id)] if (
             kind in KINDS and _is_value(value) and not isinstance(item_id, bool)
         ):
+            if encode(kind, value, item_id) != token:  # compact JSON, say
+                raise InvalidCursor(token)
             return kind, value, item_id
     raise InvalidCursor(token)
 
@@ -55,10 +71,16 @@ def _is_scalar(value: object) -> bool:
 
 
 class CursorBook:
-    """Issues tokens and remembers when, so that a TTL can be enforced; thread-safe."""
+    """Issues tokens and remembers when, so that a TTL can be enforced; thread-safe.
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    `built_cursors()` gives the policy for tokens it never issued (SimConfig.built_cursors,
+    read on every request so that a test may change it while the server runs)."""
+
+    def __init__(
+        self, clock: Callable[[], float], built_cursors: Callable[[], str] = lambda: "accept"
+    ) -> None:
         self._clock = clock
+        self._built_cursors = built_cursors
         self._issued: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -74,11 +96,19 @@ class CursorBook:
         return token
 
     def redeem(self, token: str, ttl: float | None) -> tuple[str, CursorValue, int]:
-        """Decode `token`, refusing it once older than `ttl` seconds (None: never)."""
-        decoded = decode(token)
-        if ttl is not None:
-            with self._lock:
-                issued = self._issued.get(token)
-            if issued is None or self._clock() - issued > ttl:
-                raise InvalidCursor(token)
+        """Decode `token`, refusing it once older than `ttl` seconds (None: never), and a
+        token never issued as the built-cursor policy says."""
+        policy = self._built_cursors()
+        try:
+            decoded = decode(token)
+        except InvalidCursor:
+            if policy == "refuse-5xx":
+                raise CrashingCursor(token) from None
+            raise
+        with self._lock:
+            issued = self._issued.get(token)
+        if issued is None and policy != "accept":
+            raise (CrashingCursor if policy == "refuse-5xx" else InvalidCursor)(token)
+        if ttl is not None and (issued is None or self._clock() - issued > ttl):
+            raise InvalidCursor(token)
         return decoded

@@ -7,7 +7,7 @@ from .keyset import Page, Position
 from .orders import Order
 from .params import Query, single
 from .records import Obj
-from .replies import BadRequest, Reply, dumps
+from .replies import BadRequest, Reply, ServerFailure, dumps
 
 
 def read_position(
@@ -20,6 +20,8 @@ def read_position(
     try:
         kind, value, item_id = book.redeem(token, ttl)
         return Position(kind, (order.parse(value), item_id))
+    except cursors.CrashingCursor as e:
+        raise ServerFailure() from e
     except (cursors.InvalidCursor, ValueError, TypeError) as e:
         raise BadRequest("Invalid cursor.") from e
 

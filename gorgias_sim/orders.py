@@ -13,7 +13,7 @@ from typing import Any
 
 from .cursors import CursorValue
 from .records import Obj
-from .timefmt import parse_us
+from .timefmt import SECOND, format_us, parse_us
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,11 @@ class Order:
 
 
 def datetime_order(field: str) -> Order:
-    return Order(field, lambda o: parse_us(o[field]), lambda o: o[field], _parse_datetime)
+    # The cursor holds the datetime naive, with microseconds (`2022-01-24T13:11:44.812717`),
+    # as the real API's do, not as the item shows it.
+    return Order(
+        field, lambda o: parse_us(o[field]), lambda o: cursor_datetime(o[field]), _parse_datetime
+    )
 
 
 def text_order(name: str, *path: str) -> Order:
@@ -44,9 +48,17 @@ def int_order(field: str) -> Order:
     return Order(field, lambda o: int(o[field]), lambda o: int(o[field]), _parse_int)
 
 
+def cursor_datetime(shown: str) -> str:
+    us = parse_us(shown)
+    return format_us(us)[:19] + f".{us % SECOND:06d}"
+
+
 def _parse_datetime(value: CursorValue) -> int:
     if not isinstance(value, str):
         raise TypeError("a datetime cursor holds a string")
+    if len(value) != 26 or value[19] != ".":
+        # The real form only: naive, with microseconds (an offset or a Z is another encoding)
+        raise ValueError("a datetime cursor holds YYYY-MM-DDTHH:MM:SS.ffffff")
     return parse_us(value)
 
 

@@ -35,3 +35,11 @@ class BadRequest(Exception):
     def __init__(self, msg: str, data: Obj | None = None) -> None:
         super().__init__(msg)
         self.reply = error(400, msg, data)
+
+
+class ServerFailure(BadRequest):
+    """Raised while reading a request that this server fails on: answered with a 500."""
+
+    def __init__(self) -> None:
+        super().__init__("Internal server error.")
+        self.reply = error(500, "Internal server error.")

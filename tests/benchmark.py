@@ -34,6 +34,7 @@ from pathlib import Path
 import requests
 
 from gorgias_sim import RequestRecord, SimConfig, Simulator
+from gorgias_sim.config import BUILT_CURSORS
 
 # The interpreter the exporter runs in: --exporter-python measures another installation (an
 # earlier release's virtualenv, say) against the same simulator, for before/after figures.
@@ -155,12 +156,10 @@ def measure(
     latency: float,
     rate_limited: bool,
     workdir: Path,
-    refuse_built_cursors: bool = False,
+    built_cursors: str = "accept",
 ) -> Result:
     config = SimConfig(
-        # A TTL makes the simulator refuse cursors it did not issue (the split point's); one
-        # this long never expires the cursors it did issue.
-        cursor_ttl=10**7 if refuse_built_cursors else None,
+        built_cursors=built_cursors,  # how the split point's hand-built cursor is answered
         seed=11,
         tickets=tickets,
         email=EMAIL,
@@ -277,9 +276,11 @@ def main() -> int:
         "rate: just the throttled runs",
     )
     parser.add_argument(
-        "--refuse-built-cursors",
-        action="store_true",
-        help="an API that refuses hand-built cursors: the first run reads from the ends only",
+        "--built-cursors",
+        choices=BUILT_CURSORS,
+        default="accept",
+        help="how the API answers hand-built cursors: refused, the first run reads from the "
+        "ends only (default: accept, in the real encoding)",
     )
     parser.add_argument(
         "--latency",
@@ -315,8 +316,9 @@ def main() -> int:
         workdir = Path(scratch)
         for name, tickets in sizes.items():
             for latency in latencies:
-                label = f"{name} @{latency:g}s" + (" refused" if args.refuse_built_cursors else "")
-                result = measure(label, tickets, latency, True, workdir, args.refuse_built_cursors)
+                refused = "" if args.built_cursors == "accept" else f" {args.built_cursors}"
+                label = f"{name} @{latency:g}s{refused}"
+                result = measure(label, tickets, latency, True, workdir, args.built_cursors)
                 print(table([result]).splitlines()[-1], flush=True)
                 results.append(result)
         if args.only == "rate":

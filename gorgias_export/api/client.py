@@ -68,13 +68,20 @@ class BrokenBody(Exception):
     """A page whose body is not a list page (its request was answered, not its question)."""
 
 
+class OptionalRequestFailed(ApiError):
+    """An optional request (see `fetch_page`) failed in a way that is usually retried."""
+
+
 class _Retry(Exception):
     """Internal: this attempt failed in a way worth retrying."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, retry_after: float | None = None, rate_limited: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.rate_limited = rate_limited
 
 
 class GorgiasClient:
@@ -124,15 +131,29 @@ class GorgiasClient:
         )
         return payload
 
-    def fetch_page(self, path: str, params: Params, cursor: str | None = None) -> Page:
-        """One page of a list endpoint; `limit` and `order_by` must be in `params` every time."""
-        return _page(self.get_json(path, _with_cursor(params, cursor), is_list=True))
+    def fetch_page(
+        self, path: str, params: Params, cursor: str | None = None, optional: bool = False
+    ) -> Page:
+        """One page of a list endpoint; `limit` and `order_by` must be in `params` every time.
 
-    def fetch_body(self, path: str, params: Params, cursor: str | None = None) -> Answer:
+        `optional`: the caller has another way to the same rows (a cursor built by hand), so
+        the request is tried once: a 5xx or a broken connection raises OptionalRequestFailed
+        at once instead of being retried for minutes. Only a 429 is still waited out, since
+        it says nothing about the request."""
+        params = _with_cursor(params, cursor)
+        payload: dict[str, Any] = self._retrying(
+            path, params, lambda answer: self._payload(answer, is_list=True), optional
+        )
+        return _page(payload)
+
+    def fetch_body(
+        self, path: str, params: Params, cursor: str | None = None, optional: bool = False
+    ) -> Answer:
         """A page's answer, retried on its status but not decoded: `page_of` decodes it on the
         thread that uses it, so that pages asked for ahead wait as bytes, not as objects three
-        times their size."""
-        answer: Answer = self._retrying(path, _with_cursor(params, cursor), lambda answer: answer)
+        times their size. `optional` as for `fetch_page`."""
+        params = _with_cursor(params, cursor)
+        answer: Answer = self._retrying(path, params, lambda answer: answer, optional)
         return answer
 
     def page_of(self, answer: Answer) -> Page:
@@ -143,8 +164,11 @@ class GorgiasClient:
             self.stats.count("retries")
             raise BrokenBody(broken.reason) from None
 
-    def _retrying(self, path: str, params: Params, accept: Callable[[Answer], T]) -> T:
-        """Attempts until one is accepted, within the retry budget."""
+    def _retrying(
+        self, path: str, params: Params, accept: Callable[[Answer], T], optional: bool = False
+    ) -> T:
+        """Attempts until one is accepted, within the retry budget (an optional request: one
+        attempt, and waits for 429s)."""
         failures = 0
         streak_started = self._clock()
         while True:
@@ -153,6 +177,10 @@ class GorgiasClient:
             try:
                 return accept(self._attempt(path, params))
             except _Retry as retry:
+                if optional and not retry.rate_limited:
+                    raise OptionalRequestFailed(
+                        f"GET {path} failed ({retry.reason}); it was optional, not retried."
+                    ) from None
                 failures += 1
                 budget = self._retry_budget if self._had_success else self._first_contact_budget
                 elapsed = self._clock() - streak_started
@@ -207,7 +235,7 @@ class GorgiasClient:
             self.stats.count("rate_limited")
             retry_after = parse_retry_after(answer.headers)
             self.pacer.note_rate_limited(retry_after)
-            raise _Retry("429 Too Many Requests", retry_after)
+            raise _Retry("429 Too Many Requests", retry_after, rate_limited=True)
         if status >= 500:
             raise _Retry(f"HTTP {status}", parse_retry_after(answer.headers))
         if status >= 400:

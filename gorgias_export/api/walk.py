@@ -2,14 +2,17 @@
 
 A walk fetches a page, hands its new items to the caller, and only moves its position when the
 caller says the page is done (after the rows are durable). Items at or before the saved key are
-dropped, which makes a repeated page harmless and lets a walk whose cursor was refused start
-over from the top and skip what it already did.
+dropped, which makes a repeated page harmless.
 
-A walk can also enter a listing in the middle, through a cursor built by hand (`keyset_cursor`):
-the API's cursors appear to be base64url of `["next", <sort value>, <id>]` (gorgias-api.md, an
-inference). Whether the real API takes such a cursor is unsure, so it is checked: a refusal, or a
-page that does not start past the key asked for, raises `EntryRefused`, and the export reads
-that stretch from the ends instead (exports/account_walks.py, meeting.py).
+A walk can also enter a listing at a key of its own, through a cursor built by hand
+(`keyset_cursor`, in the real API's encoding: docs/cursors.md):
+- a middle walk enters at the split point of the message listing (exports/account_walks.py);
+- a walk whose saved cursor is refused re-enters right after its saved position, instead of
+  re-reading the listing from the top.
+Whether the API takes a built cursor is unsure, so such a request is optional (one try, no long
+retries) and its page is checked: a refusal, an error, or a page that does not lie past the key
+asked for, makes a middle walk raise `EntryRefused` (the ends read that stretch instead) and
+an end walk start over from the top, skipping by key what it already did.
 """
 
 from __future__ import annotations
@@ -38,11 +41,14 @@ class EntryRefused(Exception):
 
 
 def keyset_cursor(key: Key) -> str:
-    """A cursor for the items after `key` in the walk's order, in the API's shape. The sort
-    value is written as the API shows datetimes (`+00:00`), the id as a number."""
-    value = key[0][:-1] + "+00:00" if key[0].endswith("Z") else key[0]
-    raw = json.dumps(["next", value, key[1]], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    """A cursor for the items after `key` in the walk's order, byte for byte as the API writes
+    its own: standard base64, padded, of `json.dumps(["next", <naive datetime with
+    microseconds>, <id>])` with json's default separators (docs/cursors.md). "next" means
+    onward in the listing's own order, descending ones too. Keys hold UTC datetimes as
+    `YYYY-MM-DDTHH:MM:SS.ffffffZ`; the API's cursors hold the same instant without the zone."""
+    value = key[0][:-1] if key[0].endswith("Z") else key[0]
+    raw = json.dumps(["next", value, key[1]]).encode()
+    return base64.b64encode(raw).decode("ascii")
 
 
 def item_key(item: dict[str, Any], field: str) -> Key:
@@ -127,66 +133,102 @@ class ListingWalk:
         try:
             return self._fetch(cursor, ahead)
         except CursorRejected as refused:
-            # Cursors are short-lived: start over and skip by key, which costs requests but
-            # never a row. (Only a cursor we saved can be refused; the first page has none.)
-            log.warning("%s Re-reading %s from the start, skipping done rows.", refused, self.path)
-            self.recoveries += 1
-            return self._fetch(None, ahead)
+            # Only a cursor we saved can be refused (the first page has none). Cursors are
+            # short-lived: enter again right after the saved position, which re-reads nothing.
+            entry = self._reentry_key()
+            if entry is None or keyset_cursor(entry) == cursor:
+                return self._restart(str(refused), ahead)
+            log.info("%s Entering %s again after the saved position.", refused, self.path)
+            try:
+                return self._fetch(keyset_cursor(entry), ahead, entry=entry)
+            except ApiError as failed:
+                return self._restart(f"{refused} {failed}", ahead)
+
+    def _reentry_key(self) -> Key | None:
+        """The key to build a re-entry cursor from: only where the walk skips by a time key
+        (the cursors hold a datetime), and never an unreadable one."""
+        after = self.position.after
+        if after is None or not self.skip_by_key or not self.order_field or not after[0]:
+            return None
+        return after
+
+    def _restart(self, reason: str, ahead: bool) -> Fetched:
+        """Start over from the top and skip by key: costs requests, never a row."""
+        log.warning("%s Re-reading %s from the start, skipping done rows.", reason, self.path)
+        self.recoveries += 1
+        return self._fetch(None, ahead)
 
     def _fetch(self, cursor: str | None, ahead: bool, entry: Key | None = None) -> Fetched:
+        # A built cursor (`entry`) has another way to its rows, so its request is optional:
+        # one try, never the minutes of retries an API that cannot read it might cause.
+        optional = entry is not None
         if ahead:
-            answer = self.client.fetch_body(self.path, self.params, cursor)
+            answer = self.client.fetch_body(self.path, self.params, cursor, optional=optional)
             return Fetched(None, cursor, entry, answer)
-        return Fetched(self.client.fetch_page(self.path, self.params, cursor), cursor, entry)
+        page = self.client.fetch_page(self.path, self.params, cursor, optional=optional)
+        return Fetched(page, cursor, entry)
 
     def _request_entered(self, cursor: str | None, ahead: bool) -> Fetched:
         after = self.position.after
-        built = keyset_cursor(after) if after is not None else None
-        if after is not None and after[1] == 0 and cursor == built:
-            # The split point itself (no item has id 0): only a hand-built cursor leads there.
-            # An API that cannot read one may answer anything, a 5xx too; failing the run
-            # would fail every rerun at the same request, so any error ends this walk.
-            try:
-                return self._fetch(built, ahead, entry=after)
-            except ApiError as failed:
-                raise self._refused() from failed
+        if after is None:
+            return self._fetch(cursor, ahead)
+        if after[1] == 0 and cursor == self.position.cursor:
+            # The split point itself (no item has id 0): only a built cursor leads there,
+            # whatever was saved (0.2.0 and earlier saved it in another encoding). An API that
+            # cannot read it may answer anything, a 5xx too; failing the run would fail every
+            # rerun at the same request, so any error ends this walk. (A page asked for ahead
+            # of the first one carries that page's next cursor, not this one.)
+            return self._enter_at(after, ahead)
         try:
-            return self._fetch(cursor, ahead, entry=after if cursor == built else None)
+            return self._fetch(cursor, ahead)
         except CursorRejected as refused:
-            if built is None or cursor == built:
+            # Entered in the middle: never restarted from the top (which would re-read the
+            # other walks' part), only entered again at its position.
+            if cursor == keyset_cursor(after):
                 raise self._refused() from refused
-            log.info(
-                "%s Entering %s again with a cursor built from the position.", refused, self.path
-            )
-            try:
-                return self._fetch(built, ahead, entry=after)
-            except CursorRejected as again:
-                raise self._refused() from again
+            log.info("%s Entering %s again after the saved position.", refused, self.path)
+            return self._enter_at(after, ahead)
 
-    def _decoded(self, fetched: Fetched) -> tuple[Page, Fetched]:
-        """The page of `fetched`, decoding a page asked for ahead; one whose body turns out
-        broken is asked for again, now, with the client's retries."""
-        if fetched.page is not None:
-            return fetched.page, fetched
-        assert fetched.answer is not None
+    def _enter_at(self, key: Key, ahead: bool) -> Fetched:
         try:
-            return self.client.page_of(fetched.answer), fetched
-        except BrokenBody as broken:
-            log.info("retrying %s now after %s", self.path, broken)
-        again = self.request(fetched.cursor)
-        assert again.page is not None
-        return again.page, again
+            return self._fetch(keyset_cursor(key), ahead, entry=key)
+        except ApiError as failed:
+            raise self._refused() from failed
 
     def _refused(self) -> EntryRefused:
         # Not the client's "refused a saved cursor": this one was built here (the request's
         # status is in the --verbose log line just before).
         return EntryRefused(f"The API did not take a hand-built cursor on {self.path}.")
 
+    def _decoded(self, fetched: Fetched) -> tuple[Page, Fetched]:
+        """The page of `fetched`, decoding a page asked for ahead and checking the page of a
+        built cursor. A page asked for ahead whose body turns out broken is asked for again,
+        now, with the client's retries; a built cursor's is a failed entry."""
+        page = fetched.page
+        if page is None:
+            assert fetched.answer is not None
+            try:
+                page = self.client.page_of(fetched.answer)
+            except BrokenBody as broken:
+                if fetched.entry is not None:
+                    return self._entry_failed(f"{broken} on a hand-built cursor on {self.path}.")
+                log.info("retrying %s now after %s", self.path, broken)
+                return self._decoded(self.request(fetched.cursor))
+        if fetched.entry is not None and not self._lies_past(page.items, fetched.entry):
+            return self._entry_failed(
+                f"The API answered a hand-built cursor on {self.path} out of place."
+            )
+        return page, fetched
+
+    def _entry_failed(self, reason: str) -> tuple[Page, Fetched]:
+        """A middle walk gives its stretch up to the walk it meets; an end walk starts over."""
+        if self.entered:
+            raise EntryRefused(reason)
+        return self._decoded(self._restart(reason, ahead=False))
+
     def page_from(self, fetched: Fetched) -> WalkPage:
         """Keep the items not done yet; guard against a cursor that comes back."""
         page, fetched = self._decoded(fetched)
-        if fetched.entry is not None:
-            self._check_entry(page.items, fetched.entry)
         if page.next_cursor is not None and page.next_cursor == fetched.cursor:
             raise ApiError(
                 f"The API returned a cursor on {self.path} that leads back to the same page; "
@@ -213,16 +255,16 @@ class ListingWalk:
             last_key=keys[-1] if keys else None,
         )
 
-    def _check_entry(self, items: list[dict[str, Any]], entry: Key) -> None:
-        """A page from a hand-built cursor must lie wholly past its key: an API that ignored or
+    def _lies_past(self, items: list[dict[str, Any]], entry: Key) -> bool:
+        """Whether a built cursor's page lies wholly past its key: an API that ignored or
         misread the cursor would answer with another place in the listing. It must not be
         empty either: past any key a middle walk enters at lie at least the rows its partner
         (an end) has read, and an empty last page would end the walk and its partner with the
-        rows between them unread."""
+        rows between them unread. An end walk's saved cursor is not given for an empty page,
+        so an empty one is not trusted there either (the walk starts over instead)."""
         keys = [self.key(item) for item in items]
         past = all(k < entry for k in keys) if self.descending else all(k > entry for k in keys)
-        if not keys or not past:
-            raise EntryRefused(f"The API answered a hand-built cursor on {self.path} out of place.")
+        return bool(keys) and past
 
     def _is_new(self, key: Key) -> bool:
         after = self.position.after

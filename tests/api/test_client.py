@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from gorgias_export.api import http as http_module
-from gorgias_export.api.client import GorgiasClient
+from gorgias_export.api.client import GorgiasClient, OptionalRequestFailed
 from gorgias_export.api.http import Transport
 from gorgias_export.config import Settings
 from gorgias_export.errors import (
@@ -129,6 +129,39 @@ def test_retriable_failures_are_retried_with_backoff(
     assert client.stats.retries == 3
     assert len(time.sleeps) == 3
     assert time.sleeps[0] < time.sleeps[2]  # backing off
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"status": 503, "body": "oops"},
+        {"status": 200, "body": '{"data": [1, 2'},
+        {"reset": True},
+        {"delay": 1.0},
+    ],
+    ids=["5xx", "truncated-json", "reset", "timeout"],
+)
+def test_an_optional_request_is_tried_once(
+    settings: Settings, failure: dict[str, object], api: FakeApi
+) -> None:
+    # A built cursor has another way to its rows: minutes of retries would only stall the run.
+    time = FakeTime()
+    api.get("/tickets", **failure)  # type: ignore[arg-type]
+    api.get("/tickets", json=page([{"id": 1}]), headers=LIMIT)  # what a retry would get
+    client = make_client(settings, time, read_timeout=0.1)
+    with pytest.raises(OptionalRequestFailed, match="optional"):
+        client.fetch_page("/tickets", [("limit", 100)], "c1", optional=True)
+    assert len(api.calls) == 1 and time.sleeps == []
+    assert client.fetch_page("/tickets", [("limit", 100)], "c1").items == [{"id": 1}]
+
+
+def test_an_optional_request_still_waits_out_a_429(settings: Settings, api: FakeApi) -> None:
+    time = FakeTime()
+    api.get("/tickets", status=429, headers={"Retry-after": "3", **LIMIT})
+    api.get("/tickets", json=page([{"id": 1}]), headers=LIMIT)
+    client = make_client(settings, time)
+    assert client.fetch_page("/tickets", [], "c1", optional=True).items == [{"id": 1}]
+    assert max(time.sleeps) >= 3
 
 
 def test_an_unreachable_host_gives_up_within_a_minute(settings: Settings) -> None:

@@ -7,6 +7,7 @@ import json
 import random
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -69,17 +70,56 @@ def test_a_cursor_leading_back_to_its_own_page_stops_the_walk(
         step(walk)
 
 
-def test_a_refused_cursor_restarts_from_the_top_and_skips_done_items(
+INVALID = {"status": 400, "json": {"error": {"msg": "Invalid cursor."}}}
+SAVED = WalkPosition(cursor="c2", after=("2024-01-01T00:00:02.000000Z", 2))
+
+
+def test_a_refused_saved_cursor_reenters_after_the_saved_position(
     settings: Settings, api: FakeApi
 ) -> None:
-    api.get("/tags", status=400, json={"error": {"msg": "Invalid cursor."}})
-    api.get("/tags", json=page([1, 2], "c2"))  # the same keyset cursor as before
+    api.get("/tags", **INVALID)
     api.get("/tags", json=page([3, 4], None))
-    saved = WalkPosition(cursor="c2", after=("2024-01-01T00:00:02.000000Z", 2))
-    walk = walk_over(settings, saved)
+    walk = walk_over(settings, replace(SAVED))
+    assert step(walk) == [3, 4] and walk.done
+    assert sent_cursor(api, 1) == keyset_cursor(SAVED.after)  # type: ignore[arg-type]
+    assert len(api.calls) == 2 and walk.recoveries == 0  # nothing read twice
+
+
+@pytest.mark.parametrize(
+    "reentry",
+    [
+        INVALID,  # built cursors refused too
+        {"status": 500, "json": {"error": {"msg": "Internal server error."}}},
+        {"json": page([1, 2], "c2")},  # misread: a page from before the position
+        {"json": page([], None)},  # an empty page is not trusted to be the end
+    ],
+    ids=["400", "500", "out-of-place", "empty"],
+)
+def test_a_failed_reentry_restarts_from_the_top_and_skips_done_items(
+    settings: Settings, api: FakeApi, reentry: dict[str, Any]
+) -> None:
+    api.get("/tags", **INVALID)
+    api.get("/tags", **reentry)  # tried once: a 500 is not retried
+    api.get("/tags", json=page([1, 2], "c2"))  # from the top: the same keyset cursor as before
+    api.get("/tags", json=page([3, 4], None))
+    walk = walk_over(settings, replace(SAVED))
     assert step(walk) == []  # re-read, all done already; not called a loop
     assert step(walk) == [3, 4] and walk.done
-    assert walk.recoveries == 1
+    assert walk.recoveries == 1 and len(api.calls) == 4
+    assert sent_cursor(api, 2) is None
+
+
+def test_a_saved_cursor_equal_to_the_built_one_restarts_at_once(
+    settings: Settings, api: FakeApi
+) -> None:
+    # The API's own cursor for the last row done is the one we would build: asking again
+    # with the same string would only be refused again.
+    api.get("/tags", **INVALID)
+    api.get("/tags", json=page([1, 2, 3], None))
+    position = replace(SAVED, cursor=keyset_cursor(SAVED.after))  # type: ignore[arg-type]
+    walk = walk_over(settings, position)
+    assert step(walk) == [3] and walk.done
+    assert len(api.calls) == 2 and sent_cursor(api, 1) is None
 
 
 # -- entering a listing in the middle with a hand-built cursor ---------------------------------
@@ -97,12 +137,52 @@ def sent_cursor(api: FakeApi, call_number: int) -> str | None:
     return api.calls[call_number].query.get("cursor", [None])[0]
 
 
-def test_a_hand_built_cursor_has_the_shape_of_the_apis() -> None:
-    token = keyset_cursor(SPLIT)
-    assert "=" not in token
-    decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    assert decoded == ["next", "2024-01-01T00:00:30.000000+00:00", 0]
-    assert cursors.decode(token) == ("next", "2024-01-01T00:00:30.000000+00:00", 0)
+def test_a_hand_built_cursor_is_byte_for_byte_the_apis_encoding() -> None:
+    # Gorgias's own frontend fixture: standard base64, padded, of json.dumps with its default
+    # separators, the datetime naive with microseconds.
+    key = ("2022-01-24T13:11:44.812717Z", 1100)
+    assert keyset_cursor(key) == "WyJuZXh0IiwgIjIwMjItMDEtMjRUMTM6MTE6NDQuODEyNzE3IiwgMTEwMF0="
+    # A real 9-digit message id needs padding; a whole second keeps its six zeros.
+    token = keyset_cursor(("2024-11-01T10:59:29.000000Z", 385_000_001))
+    assert token.endswith("=") and "-" not in token and "_" not in token
+    assert json.loads(base64.b64decode(token, validate=True)) == [
+        "next",
+        "2024-11-01T10:59:29.000000",
+        385_000_001,
+    ]
+    assert cursors.decode(token) == ("next", "2024-11-01T10:59:29.000000", 385_000_001)
+
+
+def test_the_simulator_refuses_cursors_in_any_other_encoding() -> None:
+    good = keyset_cursor(SPLIT)
+    raw = base64.b64decode(good)
+    for other in (
+        base64.urlsafe_b64encode(raw).rstrip(b"=").decode(),  # unpadded
+        base64.b64encode(json.dumps(json.loads(raw), separators=(",", ":")).encode()).decode(),
+    ):
+        with pytest.raises(cursors.InvalidCursor):
+            cursors.decode(other)
+
+
+def test_a_split_point_cursor_failing_with_a_5xx_ends_the_walk_at_once(
+    settings: Settings, api: FakeApi
+) -> None:
+    api.get("/tags", status=503, json={"error": {"msg": "Service unavailable."}})
+    api.get("/tags", json=page([31], None))  # would be served to a retry
+    walk = entered_walk(settings, descending=False)
+    with pytest.raises(EntryRefused):
+        walk.request(walk.position.cursor)
+    assert len(api.calls) == 1  # optional: one try, not minutes of retries
+
+
+def test_a_split_point_saved_by_an_earlier_release_is_entered_in_the_real_encoding(
+    settings: Settings, api: FakeApi
+) -> None:
+    api.get("/tags", json=page([31, 32], None))
+    walk = entered_walk(settings, descending=False)
+    walk.position.cursor = "WyJuZXh0IiwiMjAyNC0wMS0wMVQwMDowMDozMC4wMDAwMDArMDA6MDAiLDBd"  # 0.2.0's
+    assert step(walk) == [31, 32]
+    assert sent_cursor(api, 0) == keyset_cursor(SPLIT)
 
 
 def test_an_entered_walk_reads_on_from_its_split_point(settings: Settings, api: FakeApi) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -98,6 +99,50 @@ def test_resume_after_the_saved_cursor_expired(
     assert result.exit_code == 0, result.stderr
     assert any(record.status == 400 for record in sim.requests)  # the cursor was refused
     assert "Re-reading" in result.stderr
+    assert out.read_bytes() == clean
+
+
+def _foreign_cursors(state: object) -> object:
+    """The state with every saved cursor replaced by one in a form the API no longer reads (as
+    after Gorgias changed its cursor format: its reference shows an older form)."""
+    if isinstance(state, dict):
+        return {
+            key: f"next__{value}"
+            if key == "cursor" and isinstance(value, str)
+            else _foreign_cursors(value)
+            for key, value in state.items()
+        }
+    if isinstance(state, list):
+        return [_foreign_cursors(value) for value in state]
+    return state
+
+
+@pytest.mark.sim(seed=5, tickets=300)  # takes cursors built in the real encoding
+@pytest.mark.parametrize("request_number", [5, 9, 14])
+def test_a_resume_whose_saved_cursors_are_refused_rereads_no_page(
+    sim: Simulator, clean: bytes, tmp_path: Path, request_number: int
+) -> None:
+    """Each walk whose saved cursor is refused enters again right after its saved position,
+    with a cursor built in the API's encoding: one refused request per walk, no page read
+    twice. It used to start that listing over from the top."""
+    out = tmp_path / "tickets.csv"
+    state_file = out.with_name("tickets.csv.state.json")
+    assert interrupt_at_request(sim, out, request_number).returncode == -signal.SIGKILL
+    killed, state = out.read_bytes(), json.loads(state_file.read_text())
+
+    sim.reset_stats()
+    assert run_cli(sim, "tickets", "--out", str(out)).exit_code == 0
+    plain = sim.count()
+    assert out.read_bytes() == clean
+    out.write_bytes(killed)  # the same interrupted export, its cursors now refused
+    state_file.write_text(json.dumps(_foreign_cursors(state)))
+    sim.reset_stats()
+    result = run_cli(sim, "tickets", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    refused = [r for r in sim.requests if r.status == 400]
+    assert refused and all(r.query["cursor"][0].startswith("next__") for r in refused)
+    assert sim.count() == plain + len(refused)  # nothing else asked for again
+    assert "Re-reading" not in result.stderr
     assert out.read_bytes() == clean
 
 

@@ -4,6 +4,8 @@ requests it records."""
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,6 +114,48 @@ def test_malformed_cursor_answers_400(sim: Simulator, cursor: str) -> None:
     r = session(sim).get(f"{sim.url}/messages", params={"cursor": cursor}, timeout=5)
     assert r.status_code == 400
     assert r.json() == {"error": {"msg": "Invalid cursor."}}
+
+
+@pytest.mark.sim(**PRIVATE)
+def test_cursors_are_in_the_real_apis_encoding(sim: Simulator) -> None:
+    s, url = session(sim), f"{sim.url}/messages"
+    params = {"limit": 5, "order_by": "created_datetime:asc"}
+    page = s.get(url, params=params, timeout=5).json()
+    token = page["meta"]["next_cursor"]
+    last = page["data"][-1]
+    # Standard base64, padded, of json.dumps with its default separators; the datetime naive,
+    # with microseconds even where the item shows none.
+    shown = datetime.fromisoformat(last["created_datetime"])
+    naive = shown.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    assert (
+        base64.b64decode(token, validate=True) == json.dumps(["next", naive, last["id"]]).encode()
+    )
+    # The same position written any other way is malformed (unpadded only differs when the
+    # encoding needs padding).
+    for other in (
+        base64.urlsafe_b64encode(base64.b64decode(token)).rstrip(b"=").decode(),
+        base64.b64encode(json.dumps(["next", naive, last["id"]], separators=(",", ":")).encode()),
+        base64.b64encode(json.dumps(["next", last["created_datetime"], last["id"]]).encode()),
+    ):
+        if other != token:
+            assert s.get(url, params={**params, "cursor": other}, timeout=5).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("built_cursors", "status"), [("accept", 200), ("refuse-4xx", 400), ("refuse-5xx", 500)]
+)
+def test_cursors_it_never_issued_are_answered_as_configured(
+    sim: Simulator, built_cursors: str, status: int
+) -> None:
+    sim.config.built_cursors = built_cursors
+    s, url = session(sim), f"{sim.url}/messages"
+    params = {"limit": 5, "order_by": "created_datetime:asc"}
+    issued = s.get(url, params=params, timeout=5).json()["meta"]["next_cursor"]
+    assert s.get(url, params={**params, "cursor": issued}, timeout=5).status_code == 200
+    built = base64.b64encode(json.dumps(["next", "2024-01-01T00:00:00.000000", 0]).encode())
+    assert s.get(url, params={**params, "cursor": built}, timeout=5).status_code == status
+    malformed = s.get(url, params={**params, "cursor": "not-base64!"}, timeout=5)
+    assert malformed.status_code == (500 if built_cursors == "refuse-5xx" else 400)
 
 
 @pytest.mark.sim(**PRIVATE, cursor_ttl=60.0, fake_clock=True)
