@@ -198,3 +198,25 @@ def test_a_ticket_tied_with_a_pages_last_is_not_written_twice(tmp_path: Path) ->
     result, _ = run_against(by_cursor(pages), tmp_path)
     assert result.exit_code == 0, result.stderr
     assert [row["id"] for row in read_jsonl(tmp_path / "o.jsonl")] == [1, 2, 3, 4]
+
+
+def test_our_limit_and_order_win_over_the_links_and_direction_is_added(tmp_path: Path) -> None:
+    """A link like the frontend fixture's (`/items/?cursor=..&limit=25`): our limit=100 and
+    the user's order_by are sent, once each; the link's cursor, and direction=next."""
+    pages = {
+        None: ([1], "/api/views/5/items/?cursor=a%2Bb&limit=25&order_by=created_datetime:desc"),
+        "a+b": ([2], None),
+    }
+    with FakeApi() as api:
+        api.answer_with("/views/5/items", by_cursor(pages))
+        env = {"GORGIAS_BASE_URL": api.url, "GORGIAS_EMAIL": EMAIL, "GORGIAS_API_KEY": SECRET_KEY}
+        order = "order_by=created_datetime:asc"
+        out = str(tmp_path / "o.jsonl")
+        result = run_cli(None, "get", "/api/views/5/items", "--param", order, "--out", out, env=env)
+    assert result.exit_code == 0, result.stderr
+    assert api.calls[-1].query == {
+        "limit": ["100"],
+        "order_by": ["created_datetime:asc"],
+        "cursor": ["a+b"],
+        "direction": ["next"],
+    }
