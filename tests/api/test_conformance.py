@@ -551,3 +551,43 @@ def test_a_view_items_link_cursor_goes_back_as_the_api_encoded_it(
     assert read_jsonl(tmp_path / "v.jsonl") == [TICKET, later]
     followed = api.calls[2].query
     assert followed["cursor"] == [ODD_CURSOR] and followed["ignored_item"] == [str(TICKET_ID)]
+
+
+SURVEY: Obj = {
+    "id": 7_654_321,
+    "ticket_id": TICKET_ID,
+    "customer_id": CUSTOMER_ID,
+    "score": None,  # sent, not scored yet
+    "body_text": None,
+    "meta": None,
+    "created_datetime": "2024-11-03T09:15:01+00:00",
+    "sent_datetime": "2024-11-04T09:15:01",
+    "should_send_datetime": "2024-11-04T09:15:00+00:00",
+    "scored_datetime": None,
+    "uri": "/api/satisfaction-surveys/7654321/",
+}
+EVENT: Obj = {
+    "id": 998_877_665,
+    "context": "3f2c9a4e-5b1d-4c8e-9a7f-0e6d5c4b3a21",
+    "created_datetime": "2024-11-03T09:15:00+00:00",
+    "data": {"status": {"old": "open", "new": "closed"}},
+    "object_id": TICKET_ID,
+    "object_type": "Ticket",
+    "type": "ticket-updated",
+    "user_id": None,  # done by a rule, not a person
+    "uri": "/api/events/998877665/",
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "path", "item"),
+    [("satisfaction-surveys", "/satisfaction-surveys", SURVEY), ("events", "/events", EVENT)],
+)
+def test_surveys_and_events_as_sent_and_as_exact_csv_rows(
+    api: FakeApi, tmp_path: Path, command: str, path: str, item: Obj
+) -> None:
+    api.answer_with(path, listing([item], f"/api{path}"))
+    run_on(api, command, "--out", str(tmp_path / "e.jsonl"))
+    assert read_jsonl(tmp_path / "e.jsonl") == [item]
+    run_on(api, command, "--out", str(tmp_path / "e.csv"))
+    assert read_csv(tmp_path / "e.csv") == [{**as_csv(item), "extra_fields": ""}]
