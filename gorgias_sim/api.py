@@ -16,6 +16,7 @@ from .listing import list_reply, read_position
 from .orders import datetime_order
 from .records import Obj
 from .replies import BadRequest, Reply, dumps, error
+from .view_items import VIEW_ITEMS_PATH, view_items
 
 TICKET_PARAMS = frozenset(
     {
@@ -59,6 +60,9 @@ class Api:
             match = _TICKET_PATH.fullmatch(path)
             if match:
                 return self._ticket(int(match.group(1)), query)
+            match = VIEW_ITEMS_PATH.fullmatch(path)
+            if match:
+                return view_items(self.dataset, target, int(match.group(1)), query)
         except BadRequest as e:
             return e.reply
         return error(404, "Not found.")

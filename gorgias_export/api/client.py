@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 from gorgias_export import fastjson
 from gorgias_export.api.http import (
@@ -140,11 +142,11 @@ class GorgiasClient:
         the request is tried once: a 5xx or a broken connection raises OptionalRequestFailed
         at once instead of being retried for minutes. Only a 429 is still waited out, since
         it says nothing about the request."""
-        params = _with_cursor(params, cursor)
+        sent = _with_cursor(path, params, cursor)
         payload: dict[str, Any] = self._retrying(
-            path, params, lambda answer: self._payload(answer, is_list=True), optional
+            path, sent, lambda answer: self._payload(answer, is_list=True), optional
         )
-        return _page(payload)
+        return _page(path, payload)
 
     def fetch_body(
         self, path: str, params: Params, cursor: str | None = None, optional: bool = False
@@ -152,17 +154,19 @@ class GorgiasClient:
         """A page's answer, retried on its status but not decoded: `page_of` decodes it on the
         thread that uses it, so that pages asked for ahead wait as bytes, not as objects three
         times their size. `optional` as for `fetch_page`."""
-        params = _with_cursor(params, cursor)
-        answer: Answer = self._retrying(path, params, lambda answer: answer, optional)
+        sent = _with_cursor(path, params, cursor)
+        answer: Answer = self._retrying(path, sent, lambda answer: answer, optional)
         return answer
 
-    def page_of(self, answer: Answer) -> Page:
-        """The page in `answer`; raises BrokenBody when it holds none (ask for it again)."""
+    def page_of(self, answer: Answer, path: str) -> Page:
+        """The page of `path` in `answer`; raises BrokenBody when it holds none (ask for it
+        again)."""
         try:
-            return _page(self._payload(answer, is_list=True))
+            payload = self._payload(answer, is_list=True)
         except _Retry as broken:
             self.stats.count("retries")
             raise BrokenBody(broken.reason) from None
+        return _page(path, payload)
 
     def _retrying(
         self, path: str, params: Params, accept: Callable[[Answer], T], optional: bool = False
@@ -308,14 +312,59 @@ class GorgiasClient:
     # -- lists -----------------------------------------------------------------------------
 
 
-def _with_cursor(params: Params, cursor: str | None) -> Params:
-    return [*params, ("cursor", cursor)] if cursor else params
+# The one listing known to page by links (`meta.next_items`) instead of `meta.next_cursor`.
+_LINK_PAGED = re.compile(r"/views/[^/]+/items/?")
 
 
-def _page(payload: dict[str, Any]) -> Page:
+def link_paged(path: str) -> bool:
+    """Whether `path` (under /api) pages with `meta.next_items` links: a view's items. Their
+    walk's cursor is then the link's query string (docs/walks.md, "View items")."""
+    return _LINK_PAGED.fullmatch(path) is not None
+
+
+def _with_cursor(path: str, params: Params, cursor: str | None) -> Params:
+    if not cursor:
+        return params
+    if not link_paged(path):
+        return [*params, ("cursor", cursor)]
+    # The link's own parameters (cursor, ignored_item, direction), as the API wrote them;
+    # ours (limit, order_by, filters) are sent again and win, as on every other listing.
+    ours = {name for name, _ in params}
+    linked = [(k, v) for k, v in parse_qsl(cursor, keep_blank_values=True) if k not in ours]
+    if not any(name == "direction" for name, _ in linked):
+        linked.append(("direction", "next"))  # what the links and the peers send
+    return [*params, *linked]
+
+
+def _page(path: str, payload: dict[str, Any]) -> Page:
     meta = payload.get("meta")
-    next_cursor = meta.get("next_cursor") if isinstance(meta, dict) else None
-    return Page(payload["data"], next_cursor if isinstance(next_cursor, str) else None)
+    meta = meta if isinstance(meta, dict) else {}
+    items = payload["data"]
+    if link_paged(path):
+        return Page(items, _next_link(path, meta.get("next_items"), items))
+    next_cursor = meta.get("next_cursor")
+    if next_cursor is None and isinstance(meta.get("next_items"), str):
+        # Read as a cursor listing, this page would look like the last one.
+        raise ApiError(
+            f"The API pages {path} with next_items links, which gorgias-export follows only "
+            "on /api/views/{id}/items; stopping rather than ending after the first page."
+        )
+    return Page(items, next_cursor if isinstance(next_cursor, str) else None)
+
+
+def _next_link(path: str, link: Any, items: list[dict[str, Any]]) -> str | None:
+    """The query of a `next_items` link, kept as sent (it is the walk's opaque cursor); None
+    at the end: no link, or an empty page (nothing lies past its cursor)."""
+    if not isinstance(link, str) or not link or not items:
+        return None
+    query = urlsplit(link).query
+    if not any(name == "cursor" for name, _ in parse_qsl(query, keep_blank_values=True)):
+        # Following it would read the first page again, and again.
+        raise ApiError(
+            f"The API's next_items link on {path} has no cursor ({link[:200]}); stopping "
+            "rather than reading the first page again."
+        )
+    return query
 
 
 def _is_list_envelope(payload: dict[str, Any]) -> bool:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gorgias_export.api.client import BrokenBody, GorgiasClient, Page, Params
+from gorgias_export.api.client import BrokenBody, GorgiasClient, Page, Params, link_paged
 from gorgias_export.api.http import Answer
 from gorgias_export.errors import ApiError, CursorRejected
 from gorgias_export.exports.progress import Key, WalkPosition
@@ -116,6 +116,9 @@ class ListingWalk:
         self.recoveries = 0
         self._recoveries_seen = 0
         self._recent_cursors: deque[str] = deque(maxlen=64)
+        # A view's items: a link's cursor includes its own value and leaves out one item, so a
+        # ticket tied with the last one of a page comes again on the next (api/client.py).
+        self._previous_ids: set[Any] | None = set() if link_paged(path) else None
 
     @property
     def done(self) -> bool:
@@ -208,7 +211,7 @@ class ListingWalk:
         if page is None:
             assert fetched.answer is not None
             try:
-                page = self.client.page_of(fetched.answer)
+                page = self.client.page_of(fetched.answer, self.path)
             except BrokenBody as broken:
                 if fetched.entry is not None:
                     return self._entry_failed(f"{broken} on a hand-built cursor on {self.path}.")
@@ -246,8 +249,12 @@ class ListingWalk:
         self._recoveries_seen = self.recoveries
         keys = [self.key(item) for item in page.items]
         fresh = [
-            (item, key) for item, key in zip(page.items, keys, strict=True) if self._is_new(key)
+            (item, key)
+            for item, key in zip(page.items, keys, strict=True)
+            if self._is_new(key) and not self._on_previous_page(item)
         ]
+        if self._previous_ids is not None:
+            self._previous_ids = {item.get("id") for item in page.items}
         return WalkPage(
             items=[item for item, _ in fresh],
             keys=[key for _, key in fresh],
@@ -265,6 +272,12 @@ class ListingWalk:
         keys = [self.key(item) for item in items]
         past = all(k < entry for k in keys) if self.descending else all(k > entry for k in keys)
         return bool(keys) and past
+
+    def _on_previous_page(self, item: dict[str, Any]) -> bool:
+        item_id = item.get("id")
+        return (
+            self._previous_ids is not None and item_id is not None and item_id in self._previous_ids
+        )
 
     def _is_new(self, key: Key) -> bool:
         after = self.position.after

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from gorgias_export.api.client import Params as ApiParams
+from gorgias_export.api.client import link_paged
 from gorgias_export.cli import flags
 from gorgias_export.cli.display import table
 from gorgias_export.cli.execute import Session, execute, requests_line
@@ -268,7 +269,8 @@ def get(
     """
 
     def plan() -> tuple[str, ApiParams]:
-        api_path, params = flags.api_path(path), flags.query_params(param or [])
+        api_path = flags.api_path(path)
+        params = flags.query_params(param or [], link_paged(api_path))
         flags.refuse_resume_on_stdout(out, state, fresh)
         flags.jsonl_output(out, "items.jsonl")
         return api_path, params

@@ -92,19 +92,23 @@ def filter_name(flag: str) -> str:
 
 
 _RESERVED_PARAMS = ("cursor", "limit")
+# A view's items page with links whose parameters these are (api/client.py, `link_paged`).
+_LINK_PARAMS = ("direction", "ignored_item")
 
 
-def query_params(pairs: list[str]) -> Params:
+def query_params(pairs: list[str], link_paged: bool = False) -> Params:
     """`get --param key=value` pairs; the paging parameters are ours."""
     params: list[tuple[str, str | int]] = []
+    reserved = _RESERVED_PARAMS + (_LINK_PARAMS if link_paged else ())
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"--param {pair!r} is not key=value; write e.g. --param search=vip.")
-        if key.strip() in _RESERVED_PARAMS:
+        if key.strip() in reserved:
+            how = "next_items links" if link_paged else "cursor and limit=100"
             raise UsageError(
-                f"--param {key} is set by gorgias-export itself (it pages with cursor and "
-                "limit=100); leave it out."
+                f"--param {key} is set by gorgias-export itself (it pages with {how}); "
+                "leave it out."
             )
         params.append((key.strip(), value))
     return params

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from gorgias_export.api.client import GorgiasClient, Params
 from gorgias_export.api.prefetch import Chain
 from gorgias_export.api.walk import ListingWalk, below, stays_above
+from gorgias_export.errors import ApiError
 from gorgias_export.exports.checkpoints import Checkpointing
 from gorgias_export.exports.progress import EntityProgress, EntityRun, WalkPosition
 from gorgias_export.exports.status import EntityStatus, StatusCallback
@@ -96,11 +97,20 @@ class EntityExport(Checkpointing):
         if self._snapshot is not None and self.progress.run.plan == "full":
             self._snapshot.begin(self.progress.completed_runs + 1)
         try:
+            started_over = False
             while True:
                 try:
                     self._read_everything(self.progress.run)
                     break
                 except _StartOver:
+                    if started_over:
+                        # The API refuses cursors it gave in this very run: starting over
+                        # again would read the same pages forever.
+                        raise ApiError(
+                            f"The API refused its own cursor on {self.entity.path} again after "
+                            "a restart from the start; stopping instead of looping."
+                        ) from None
+                    started_over = True
                     self._start_over()
             self._finish(self.progress.run)
         except BaseException:
