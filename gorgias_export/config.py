@@ -127,43 +127,21 @@ def load_settings(
     flags: RawSettings, environ: Mapping[str, str], dotenv: Mapping[str, str]
 ) -> Settings:
     """Resolve, validate and combine the settings; raises ConfigError naming what to fix."""
-
-    def pick(flag: str | None, names: tuple[str, ...]) -> tuple[str | None, int]:
-        if flag:
-            return flag.strip(), _FLAG
-        for level, source in ((_ENVIRON, environ), (_DOTENV, dotenv)):
-            for name in names:
-                if source.get(name, "").strip():
-                    return source[name].strip(), level
-        return None, _NOWHERE
-
-    base_url_value, _ = pick(flags.base_url, BASE_URL_ENV)
-    domain_value, _ = pick(flags.domain, DOMAIN_ENV)
-    token, token_level = pick(flags.access_token, ACCESS_TOKEN_ENV)
-    email, _ = pick(flags.email, EMAIL_ENV)
-    key, key_level = pick(flags.api_key, KEY_ENV)
-    auth_string = None
-    if not (email and key):  # an incomplete pair is no key: the auth string may stand in
-        auth_string, key_level = pick(None, AUTH_STRING_ENV)
-    use_token = token is not None and token_level <= key_level
-    if auth_string and not use_token:
-        email, key = _split_auth_string(auth_string)
+    sources = (environ, dotenv)
+    base_url_value, _ = _pick(flags.base_url, BASE_URL_ENV, sources)
+    domain_value, _ = _pick(flags.domain, DOMAIN_ENV, sources)
+    token, email, key = _credentials(flags, sources)
 
     missing = []
     if not base_url_value and not domain_value:
         missing.append(("GORGIAS_DOMAIN", "--domain"))
-    if not use_token:
-        if not email:
-            missing.append(("GORGIAS_EMAIL", "--api-user"))  # every command takes it
-        if not key:
-            missing.append(("GORGIAS_API_KEY", "--api-key"))
+    if not token and not email:
+        missing.append(("GORGIAS_EMAIL", "--api-user"))  # every command takes it
+    if not token and not key:
+        missing.append(("GORGIAS_API_KEY", "--api-key"))
     if missing:
         names = ", ".join(f"{env} ({flag})" for env, flag in missing)
-        oauth = (
-            " (an OAuth app sets GORGIAS_ACCESS_TOKEN instead of the email and key)"
-            if not use_token and (not email or not key)
-            else ""
-        )
+        oauth = "" if token or (email and key) else " (or, for an OAuth app, GORGIAS_ACCESS_TOKEN)"
         raise ConfigError(
             f"Missing setting: {names}; set each as a flag, an environment variable, "
             f"or a line in .env (see .env.example){oauth}."
@@ -173,11 +151,41 @@ def load_settings(
     else:
         assert domain_value
         base_url = f"https://{normalize_domain(domain_value)}.gorgias.com/api"
-    if use_token:
-        assert token
+    if token:
         return Settings(base_url=base_url, access_token=Secret(_validate_token(token)))
     assert email and key  # narrowed by the check above
     return Settings(base_url=base_url, email=email, api_key=Secret(key))
+
+
+def _pick(
+    flag: str | None, names: tuple[str, ...], sources: tuple[Mapping[str, str], ...]
+) -> tuple[str | None, int]:
+    """The value and the level it was found at: the flag, else the first source naming it."""
+    if flag:
+        return flag.strip(), _FLAG
+    for level, source in zip((_ENVIRON, _DOTENV), sources, strict=True):
+        for name in names:
+            if source.get(name, "").strip():
+                return source[name].strip(), level
+    return None, _NOWHERE
+
+
+def _credentials(
+    flags: RawSettings, sources: tuple[Mapping[str, str], ...]
+) -> tuple[str | None, str | None, str | None]:
+    """`(token, None, None)` when the token wins (see the module's docstring), else
+    `(None, email, key)`, either of them None when missing."""
+    token, token_level = _pick(flags.access_token, ACCESS_TOKEN_ENV, sources)
+    email, _ = _pick(flags.email, EMAIL_ENV, sources)
+    key, key_level = _pick(flags.api_key, KEY_ENV, sources)
+    auth_string = None
+    if not (email and key):  # an incomplete pair is no key: the auth string may stand in
+        auth_string, key_level = _pick(None, AUTH_STRING_ENV, sources)
+    if token is not None and token_level <= key_level:
+        return token, None, None
+    if auth_string:
+        email, key = _split_auth_string(auth_string)
+    return None, email, key
 
 
 def _validate_token(value: str) -> str:
