@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,7 +57,7 @@ def test_the_access_token_appears_nowhere(sim: Simulator, tmp_path: Path) -> Non
     out = tmp_path / "t.jsonl"
     oauth = oauth_env_for(sim)
 
-    def run(*args: str, env: dict[str, str] | None = None) -> object:
+    def run(*args: str, env: dict[str, str] | None = None) -> Any:
         return run_cli(None, *args, "--verbose", env={**oauth, **(env or {})})
 
     outputs = [
@@ -72,9 +73,9 @@ def test_the_access_token_appears_nowhere(sim: Simulator, tmp_path: Path) -> Non
     ]
     sim.config.token_lifetime = sim.count() + 3  # it expires three requests into the next run
     outputs.append(run("tickets", "--out", str(tmp_path / "expired.csv")))
-    stderrs = [o.stderr for o in outputs]  # type: ignore[attr-defined]
+    stderrs = [o.stderr for o in outputs]
     assert "GET http" in stderrs[0] and "mid-run" in stderrs[-1]
-    texts = [o.stdout.encode() + o.stderr.encode() for o in outputs]  # type: ignore[attr-defined]
+    texts = [o.stdout.encode() + o.stderr.encode() for o in outputs]
     texts += [path.read_bytes() for path in tmp_path.iterdir() if path.is_file()]
     assert sum(len(t) for t in texts) > 100_000
     for text in texts:

@@ -5,6 +5,7 @@ the 403's reason on stderr."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.sim(seed=5, tickets=300, rate_limit=True)
 FRESH = "oat-TEST-fresh-token-of-the-rerun"
 
 
-def run_oauth(sim: Simulator, *args: str, token: str = SECRET_TOKEN) -> object:
+def run_oauth(sim: Simulator, *args: str, token: str = SECRET_TOKEN) -> Any:
     """The CLI with only a base URL and a token: no email, no key anywhere."""
     return run_cli(None, *args, env=oauth_env_for(sim, token))
 
@@ -27,7 +28,7 @@ def run_oauth(sim: Simulator, *args: str, token: str = SECRET_TOKEN) -> object:
 def test_an_oauth_only_export_completes_exactly(sim: Simulator, tmp_path: Path) -> None:
     out = tmp_path / "t.csv"
     result = run_oauth(sim, "tickets", "--out", str(out))
-    assert result.exit_code == 0, result.stderr  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.stderr
     assert row_ids(read_csv(out)) == expected_ids(sim)
     assert {r.scheme for r in sim.requests} == {"Bearer"}
     assert {r.status for r in sim.requests} == {200} and sim.rate_limited == 0
@@ -53,7 +54,7 @@ def test_an_expired_token_mid_run_then_a_new_one_resumes_exactly_once(
     sim.config.token_lifetime = None
     sim.reset_stats()
     resumed = run_oauth(sim, "tickets", "--out", str(out), token=FRESH)
-    assert resumed.exit_code == 0, resumed.stderr  # type: ignore[attr-defined]
+    assert resumed.exit_code == 0, resumed.stderr
     assert out.read_bytes() == clean.read_bytes()  # every row once, as an uninterrupted run
     assert sim.count() < clean_requests  # resumed, not started over
 
@@ -78,8 +79,8 @@ def test_a_refused_token_on_the_first_request_exits_4_and_creates_nothing(
 
 def test_check_reports_the_80_request_bucket(sim: Simulator) -> None:
     result = run_oauth(sim, "check")
-    assert result.exit_code == 0, result.stderr  # type: ignore[attr-defined]
-    assert "1 of 80 requests" in result.stdout  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.stderr
+    assert "1 of 80 requests" in result.stdout
 
 
 def test_a_key_given_as_a_flag_beats_a_token_in_the_environment(
@@ -106,3 +107,10 @@ def test_a_403_prints_the_servers_reason_after_ours(sim: Simulator, tmp_path: Pa
     stderr = assert_one_line_error(result, ExitCode.AUTH)
     assert "may not read /tickets (403); use a key whose user's role has access" in stderr
     assert stderr.rstrip().endswith("The API said: " + sim.config.forbidden_reason)
+
+
+def test_the_token_is_read_from_dotenv_like_every_setting(sim: Simulator) -> None:
+    Path(".env").write_text(f"GORGIAS_BASE_URL={sim.url}\nGORGIAS_ACCESS_TOKEN={SECRET_TOKEN}\n")
+    result = run_cli(None, "check")  # the working directory is the test's own (conftest)
+    assert result.exit_code == 0, result.stderr
+    assert [r.scheme for r in sim.requests] == ["Bearer"]
