@@ -68,6 +68,19 @@ def test_a_401_after_a_success_says_the_token_expired_and_progress_is_saved(
     assert len(api.calls) == 2  # a 401 is never retried
 
 
+def test_a_page_asked_ahead_and_not_decoded_yet_counts_as_the_token_working(
+    api: FakeApi,
+) -> None:
+    """Pages asked for ahead wait as bytes: the token worked once a 2xx came, decoded or not,
+    so a 401 after one is an expiry even if no page was decoded yet."""
+    api.get("/messages", json={"data": [], "meta": {"next_cursor": None}})
+    api.get("/messages", status=401, json={"error": {"msg": "Unauthorized."}})
+    client = client_for(oauth(api))
+    client.fetch_body("/messages", [("limit", 100)])
+    with pytest.raises(TokenExpired):
+        client.fetch_body("/messages", [("limit", 100)], "next")
+
+
 def test_a_401_with_a_key_keeps_its_own_message_even_mid_run(api: FakeApi) -> None:
     api.get("/tickets", json={"data": [], "meta": {"next_cursor": None}})
     api.get("/tickets", status=401, json={"error": {"msg": "Unauthorized."}})
