@@ -1,7 +1,14 @@
 """Connection settings from flags, the environment and `.env`, validated before any request.
 
 Precedence: a flag beats the environment, which beats a `.env` line in the working directory.
-The API key is wrapped in `Secret` so that no repr, log line or error can show it.
+The API key and the OAuth access token are wrapped in `Secret` so that no repr, log line or
+error can show them.
+
+Credentials come in two forms: an email and an API key (HTTP Basic), or an OAuth access token
+(Bearer). When both are set, the one set at the more specific level wins (a flag over the
+environment over `.env`, as for every setting), and the token on a tie: a token exported for
+one run then needs no edit of a `.env` that holds a key, and a key given as a flag is never
+overruled by a token left in the environment. The form not used is ignored entirely.
 """
 
 from __future__ import annotations
@@ -24,8 +31,13 @@ EMAIL_ENV = ("GORGIAS_EMAIL", "GORGIAS_USERNAME", "GORGIAS_API_USER")
 KEY_ENV = ("GORGIAS_API_KEY",)
 AUTH_STRING_ENV = ("GORGIAS_AUTH_STRING",)
 BASE_URL_ENV = ("GORGIAS_BASE_URL",)
+ACCESS_TOKEN_ENV = ("GORGIAS_ACCESS_TOKEN",)
 
 _DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# Visible ASCII only: anything else could not travel in a header, or would split it.
+_TOKEN = re.compile(r"^[\x21-\x7e]+$")
+# Where a value was found: the lower, the more specific (and the stronger).
+_FLAG, _ENVIRON, _DOTENV, _NOWHERE = range(4)
 
 
 class Secret:
@@ -51,23 +63,39 @@ class Secret:
 
 @dataclass(frozen=True)
 class Settings:
-    """Where to connect and as whom."""
+    """Where to connect and as whom: an email and API key, or an OAuth access token."""
 
     base_url: str  # e.g. https://acme.gorgias.com/api, no trailing slash
-    email: str
-    api_key: Secret
+    email: str = ""
+    api_key: Secret | None = None
+    access_token: Secret | None = None  # when set, it is what authenticates (Bearer)
+
+    @property
+    def uses_token(self) -> bool:
+        return self.access_token is not None
+
+    def authorization(self) -> str:
+        """The `Authorization` header's value."""
+        if self.access_token is not None:
+            return f"Bearer {self.access_token.reveal()}"
+        key = self.api_key.reveal() if self.api_key is not None else ""
+        return "Basic " + base64.b64encode(f"{self.email}:{key}".encode()).decode("ascii")
 
     def redact(self, text: str) -> str:
-        """`text` with the key (and the Basic-auth token built from it) replaced by ***."""
+        """`text` with the key, the token (and the Basic-auth token built from the key) replaced
+        by ***."""
         for secret in self._secret_forms():
-            if secret:
-                text = text.replace(secret, "***")
+            text = text.replace(secret, "***")
         return text
 
     def _secret_forms(self) -> tuple[str, ...]:
-        key = self.api_key.reveal()
-        token = base64.b64encode(f"{self.email}:{key}".encode()).decode()
-        return (key, token)
+        forms = []
+        if self.access_token is not None and self.access_token.reveal():
+            forms.append(self.access_token.reveal())
+        if self.api_key is not None and self.api_key.reveal():
+            key = self.api_key.reveal()
+            forms += [key, base64.b64encode(f"{self.email}:{key}".encode()).decode()]
+        return tuple(forms)
 
 
 @dataclass(frozen=True)
@@ -78,6 +106,7 @@ class RawSettings:
     email: str | None = None
     api_key: str | None = None
     base_url: str | None = None
+    access_token: str | None = None
 
 
 def read_dotenv(directory: Path | None = None) -> dict[str, str]:
@@ -98,45 +127,77 @@ def load_settings(
     flags: RawSettings, environ: Mapping[str, str], dotenv: Mapping[str, str]
 ) -> Settings:
     """Resolve, validate and combine the settings; raises ConfigError naming what to fix."""
-
-    def pick(flag: str | None, names: tuple[str, ...]) -> str | None:
-        if flag:
-            return flag.strip()
-        for source in (environ, dotenv):
-            for name in names:
-                if source.get(name, "").strip():
-                    return source[name].strip()
-        return None
-
-    base_url_value = pick(flags.base_url, BASE_URL_ENV)
-    domain_value = pick(flags.domain, DOMAIN_ENV)
-    email = pick(flags.email, EMAIL_ENV)
-    key = pick(flags.api_key, KEY_ENV)
-    if not (email and key):
-        auth_string = pick(None, AUTH_STRING_ENV)
-        if auth_string:
-            email, key = _split_auth_string(auth_string)
+    sources = (environ, dotenv)
+    base_url_value, _ = _pick(flags.base_url, BASE_URL_ENV, sources)
+    domain_value, _ = _pick(flags.domain, DOMAIN_ENV, sources)
+    token, email, key = _credentials(flags, sources)
 
     missing = []
     if not base_url_value and not domain_value:
         missing.append(("GORGIAS_DOMAIN", "--domain"))
-    if not email:
+    if not token and not email:
         missing.append(("GORGIAS_EMAIL", "--api-user"))  # every command takes it
-    if not key:
+    if not token and not key:
         missing.append(("GORGIAS_API_KEY", "--api-key"))
     if missing:
         names = ", ".join(f"{env} ({flag})" for env, flag in missing)
+        oauth = "" if token or (email and key) else " (or, for an OAuth app, GORGIAS_ACCESS_TOKEN)"
         raise ConfigError(
             f"Missing setting: {names}; set each as a flag, an environment variable, "
-            "or a line in .env (see .env.example)."
+            f"or a line in .env (see .env.example){oauth}."
         )
-    assert email and key  # narrowed by the check above
     if base_url_value:
         base_url = validate_base_url(base_url_value)
     else:
         assert domain_value
         base_url = f"https://{normalize_domain(domain_value)}.gorgias.com/api"
+    if token:
+        return Settings(base_url=base_url, access_token=Secret(_validate_token(token)))
+    assert email and key  # narrowed by the check above
     return Settings(base_url=base_url, email=email, api_key=Secret(key))
+
+
+def _pick(
+    flag: str | None, names: tuple[str, ...], sources: tuple[Mapping[str, str], ...]
+) -> tuple[str | None, int]:
+    """The value and the level it was found at: the flag, else the first source naming it."""
+    if flag:
+        return flag.strip(), _FLAG
+    for level, source in zip((_ENVIRON, _DOTENV), sources, strict=True):
+        for name in names:
+            if source.get(name, "").strip():
+                return source[name].strip(), level
+    return None, _NOWHERE
+
+
+def _credentials(
+    flags: RawSettings, sources: tuple[Mapping[str, str], ...]
+) -> tuple[str | None, str | None, str | None]:
+    """`(token, None, None)` when the token wins (see the module's docstring), else
+    `(None, email, key)`, either of them None when missing."""
+    token, token_level = _pick(flags.access_token, ACCESS_TOKEN_ENV, sources)
+    email, _ = _pick(flags.email, EMAIL_ENV, sources)
+    key, key_level = _pick(flags.api_key, KEY_ENV, sources)
+    auth_string = None
+    if not (email and key):  # an incomplete pair is no key: the auth string may stand in
+        auth_string, key_level = _pick(None, AUTH_STRING_ENV, sources)
+    if token is not None and token_level <= key_level:
+        return token, None, None
+    if auth_string:
+        email, key = _split_auth_string(auth_string)
+    return None, email, key
+
+
+def _validate_token(value: str) -> str:
+    """The token alone: a pasted `Bearer ` prefix is dropped; never quoted in the error."""
+    if value[:7].lower() == "bearer ":
+        value = value[7:].strip()
+    if not _TOKEN.match(value):
+        raise ConfigError(
+            "GORGIAS_ACCESS_TOKEN holds spaces or characters no access token has; "
+            "set it to the token alone, as the OAuth app received it."
+        )
+    return value
 
 
 def _split_auth_string(auth_string: str) -> tuple[str, str]:

@@ -46,6 +46,10 @@ class AuthError(ExportError):
     exit_code = ExitCode.AUTH
 
 
+class TokenExpired(AuthError):
+    """A 401 for an OAuth access token that worked earlier in the run: it expired (24 h)."""
+
+
 class ApiError(ExportError):
     exit_code = ExitCode.API
 

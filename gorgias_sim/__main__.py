@@ -29,6 +29,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--email", default=SimConfig.email, help="the accepted Basic-auth user")
     p.add_argument("--api-key", default=SimConfig.api_key, help="the accepted Basic-auth password")
+    p.add_argument(
+        "--access-token",
+        default=SimConfig.access_token,
+        help="the accepted OAuth Bearer token (80-request bucket)",
+    )
+    p.add_argument(
+        "--token-lifetime",
+        type=int,
+        default=None,
+        help="requests after which the token has expired (401)",
+    )
     return p.parse_args(argv)
 
 
@@ -39,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         tickets=args.tickets,
         email=args.email,
         api_key=args.api_key,
+        access_token=args.access_token,
+        token_lifetime=args.token_lifetime,
         rate_limit=not args.no_rate_limit,
         latency=args.latency,
         cursor_ttl=args.cursor_ttl,

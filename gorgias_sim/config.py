@@ -53,6 +53,15 @@ class SimConfig:
     built_cursors: str = "accept"
     # False: the subdomain does not exist, and every request gets the 404 web page Gorgias sends.
     account_exists: bool = True
+    # OAuth: the one accepted `Authorization: Bearer` token (None: Basic auth only). OAuth apps
+    # have their own bucket, 80 per window against the key's 40.
+    access_token: str | None = "sim-access-token"
+    oauth_bucket_capacity: int = 80
+    # After this many requests with one token, it has expired: 401, as after its 24 h. Counted
+    # per token value, so setting a new `access_token` mid-test is a fresh token.
+    token_lifetime: int | None = None
+    # What a 403 says, in the real body's shape ({"error": {"msg": ...}}).
+    forbidden_reason: str = "You do not have enough permissions to perform this action."
     faults: Faults = field(default_factory=Faults)
 
     def __post_init__(self) -> None:

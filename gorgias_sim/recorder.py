@@ -14,6 +14,7 @@ class RequestRecord:
     status: int  # 0 while unanswered (as `on_request` sees it) and when the connection was reset
     authorized: bool  # the credentials matched a user, including the one without permissions
     time: float  # time.time() when the request arrived
+    scheme: str = ""  # the Authorization header's scheme as sent: "Basic", "Bearer" or ""
 
 
 class Recorder:

@@ -2,6 +2,10 @@
 
 A request goes: record it → `on_request` → latency → fault → auth (401) → method (405) →
 bucket (429) → permission (403) → the endpoint. Only 127.0.0.1 is ever bound.
+
+Two kinds of caller, as on the real API: an agent's email and API key (HTTP Basic), with the
+account's 40-request bucket, and an OAuth app's access token (Bearer), with its own bucket of 80
+(`oauth_bucket_capacity`); the call-limit header reports the bucket of the kind that asked.
 """
 
 from __future__ import annotations
@@ -71,6 +75,9 @@ class Simulator:
         self.on_request: Callable[[RequestRecord], None] | None = None
         self._port = port
         self._bucket = LeakyBucket(clock)
+        self._oauth_bucket = LeakyBucket(clock)
+        self._token_uses: dict[str, int] = {}
+        self._token_lock = threading.Lock()
         self._faults = FaultPlan(clock)
         self._api = Api(self.dataset, CursorBook(clock, lambda: self.config.built_cursors))
         self._log = Recorder()
@@ -167,8 +174,12 @@ class Simulator:
     def _handle(self, h: _Handler) -> None:
         split = urlsplit(h.path)
         query = parse_qs(split.query, keep_blank_values=True)
-        role = self._role(h.headers.get("Authorization"))
-        record = RequestRecord(h.command, split.path, query, 0, role is not None, time.time())
+        authorization = h.headers.get("Authorization") or ""
+        role = self._role(authorization)
+        scheme = authorization.split(" ", 1)[0] if " " in authorization else ""
+        record = RequestRecord(
+            h.command, split.path, query, 0, role is not None, time.time(), scheme
+        )
         index = self._log.add(record)
         if self.on_request is not None:
             try:
@@ -178,13 +189,19 @@ class Simulator:
         if h.command != "GET":
             h.discard_body()
         self._pause(self.config.latency)
-        outcome = self._outcome(h.command, h.path, split.path, query, role)
+        outcome = self._outcome(h.command, h.path, split.path, query, role, scheme == "Bearer")
         # Logged before sending, so a client that has its answer also finds it in the log.
         self._log.answered(index, record, 0 if outcome.reply is None else outcome.reply.status)
         h.deliver(outcome)
 
     def _outcome(
-        self, method: str, target: str, path: str, query: dict[str, list[str]], role: str | None
+        self,
+        method: str,
+        target: str,
+        path: str,
+        query: dict[str, list[str]],
+        role: str | None,
+        oauth: bool,
     ) -> _Outcome:
         cfg = self.config
         fault = self._faults.pick(cfg.faults)
@@ -193,42 +210,56 @@ class Simulator:
             if fault.kind == "slow":
                 self._pause(cfg.faults.slow_seconds)
             elif fault.kind != "truncated":
-                return _Outcome(self._fault_reply(fault))
-        reply = self._answer(method, target, path, query, role)
+                return _Outcome(self._fault_reply(fault, oauth))
+        reply = self._answer(method, target, path, query, role, oauth)
         return _Outcome(reply, truncate=fault is not None and fault.kind == "truncated")
 
     def _answer(
-        self, method: str, target: str, path: str, query: dict[str, list[str]], role: str | None
+        self,
+        method: str,
+        target: str,
+        path: str,
+        query: dict[str, list[str]],
+        role: str | None,
+        oauth: bool,
     ) -> Reply:
         cfg = self.config
         if not cfg.account_exists:
             return Reply(404, _HTML_404, "text/html; charset=utf-8")
         if role is None:
-            return self._with_limit(error(401, "Unauthorized."))
+            return self._with_limit(error(401, "Unauthorized."), oauth)
         if method != "GET":
-            return self._with_limit(replace(error(405, "Method not allowed."), headers=_ALLOW))
+            reply = replace(error(405, "Method not allowed."), headers=_ALLOW)
+            return self._with_limit(reply, oauth)
         if cfg.rate_limit:
-            admission = self._bucket.take(cfg.bucket_capacity, cfg.bucket_window)
+            bucket, capacity = self._bucket_of(oauth)
+            admission = bucket.take(capacity, cfg.bucket_window)
             if not admission.admitted:
                 headers = (
-                    (LIMIT_HEADER, f"{admission.used}/{cfg.bucket_capacity}"),
+                    (LIMIT_HEADER, f"{admission.used}/{capacity}"),
                     ("Retry-after", str(admission.retry_after)),
                 )
                 return replace(error(429, "Too many requests."), headers=headers)
         if role == "noperm" and path.rstrip("/") != "/api/account":
-            reply = error(403, "Forbidden.")
+            reply = error(403, cfg.forbidden_reason)
         else:
             reply = self._api.get(target, path, query, cfg.cursor_ttl)
-        return self._with_limit(reply)
+        return self._with_limit(reply, oauth)
 
-    def _fault_reply(self, fault: Fault) -> Reply | None:
+    def _bucket_of(self, oauth: bool) -> tuple[LeakyBucket, int]:
+        """The bucket a caller's requests go through, and its capacity."""
+        if oauth:
+            return self._oauth_bucket, self.config.oauth_bucket_capacity
+        return self._bucket, self.config.bucket_capacity
+
+    def _fault_reply(self, fault: Fault, oauth: bool) -> Reply | None:
         if fault.kind == "reset":
             return None
         if fault.kind == "html_error":
             return Reply(502, _HTML_502, "text/html; charset=utf-8")
         if fault.kind == "429":
             # Other clients filled the shared bucket: a real 429 then reports it full.
-            capacity = self.config.bucket_capacity
+            capacity = self._bucket_of(oauth)[1]
             full = ((LIMIT_HEADER, f"{capacity}/{capacity}"),) if self.config.rate_limit else ()
             retry_after = (("Retry-after", str(self.config.faults.retry_after)),)
             return replace(error(429, "Too many requests."), headers=(*full, *retry_after))
@@ -237,22 +268,26 @@ class Simulator:
         msg = (
             "Internal server error." if fault.status == 500 else "Service temporarily unavailable."
         )
-        return self._with_limit(error(fault.status, msg))
+        return self._with_limit(error(fault.status, msg), oauth)
 
-    def _with_limit(self, reply: Reply) -> Reply:
+    def _with_limit(self, reply: Reply, oauth: bool) -> Reply:
         """Add the call-limit header as every real response has it (unless limits are off)."""
         cfg = self.config
         if not cfg.rate_limit:
             return reply
-        used = self._bucket.peek(cfg.bucket_capacity, cfg.bucket_window)
-        header = (LIMIT_HEADER, f"{used}/{cfg.bucket_capacity}")
+        bucket, capacity = self._bucket_of(oauth)
+        used = bucket.peek(capacity, cfg.bucket_window)
+        header = (LIMIT_HEADER, f"{used}/{capacity}")
         if any(name == LIMIT_HEADER for name, _ in reply.headers):
             return reply
         return replace(reply, headers=(header, *reply.headers))
 
-    def _role(self, authorization: str | None) -> str | None:
-        """'agent', 'noperm', or None when the Basic credentials match no one."""
-        if not authorization or not authorization.startswith("Basic "):
+    def _role(self, authorization: str) -> str | None:
+        """'agent', 'noperm', 'oauth', or None when the credentials match no one (or the token
+        has expired)."""
+        if authorization.startswith("Bearer "):
+            return "oauth" if self._token_valid(authorization[7:].strip()) else None
+        if not authorization.startswith("Basic "):
             return None
         try:
             decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
@@ -264,6 +299,16 @@ class Simulator:
         if email == self.config.email:
             return "agent"
         return "noperm" if email == NOPERM_EMAIL else None
+
+    def _token_valid(self, token: str) -> bool:
+        """Whether `token` is the accepted one and still within its lifetime; counts its use."""
+        accepted = self.config.access_token
+        if accepted is None or token != accepted:
+            return False
+        with self._token_lock:
+            uses = self._token_uses[token] = self._token_uses.get(token, 0) + 1
+        lifetime = self.config.token_lifetime
+        return lifetime is None or uses <= lifetime
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0:

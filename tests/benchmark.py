@@ -13,6 +13,9 @@ Measures, per run: requests against the floor ceil(T/100)+ceil(M/100); the achie
 as a share of what the bucket allows over the run (its burst plus its drain); 429 responses;
 rows per CPU-second of the exporter process; its peak RSS. Then the CPU run (no latency, no rate
 limit), a kill -9 resume, and the per-ticket baseline the tool replaces.
+
+With --oauth, the exporter authenticates with an access token only (no email, no key), and
+the throttled runs go through the OAuth bucket: 80 requests, scaled the same way (80 per 5 s).
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ EXPORTER_PYTHON = sys.executable
 TIME_SCALE = 4.0
 CAPACITY = 40
 REAL_WINDOW = 20.0
-EMAIL, KEY = "bench@example.com", "bench-key"
+OAUTH_CAPACITY = 80  # an OAuth app's bucket: 80 per 20 s
+EMAIL, KEY, TOKEN = "bench@example.com", "bench-key", "bench-access-token"
 
 
 @dataclass
@@ -70,15 +74,15 @@ def floor_of(tickets: int, messages: int) -> int:
 
 
 def run_exporter(
-    sim: Simulator, out: Path, kill_at_request: int | None = None
+    sim: Simulator, out: Path, kill_at_request: int | None = None, oauth: bool = False
 ) -> tuple[int, float, float]:
     """Run `gorgias-export tickets` in its own process; returns (status, CPU s, peak RSS MB)."""
-    env = {
-        **os.environ,
-        "GORGIAS_BASE_URL": sim.url,
-        "GORGIAS_EMAIL": EMAIL,
-        "GORGIAS_API_KEY": KEY,
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GORGIAS_")}
+    env["GORGIAS_BASE_URL"] = sim.url
+    if oauth:  # the token alone: an OAuth app's run
+        env["GORGIAS_ACCESS_TOKEN"] = TOKEN
+    else:
+        env.update(GORGIAS_EMAIL=EMAIL, GORGIAS_API_KEY=KEY)
     # As installed: with its bytecode cached (a user's pip install compiles it), whatever this
     # shell says; otherwise each run would also pay for compiling the package.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -141,13 +145,15 @@ def count_rows(out: Path) -> int:
         return sum(1 for _ in csv.DictReader(handle))
 
 
-def achieved_share(records: list[RequestRecord], rate: float) -> float | None:
+def achieved_share(
+    records: list[RequestRecord], rate: float, capacity: int = CAPACITY
+) -> float | None:
     """Requests served over the run against the most the bucket admits in that time."""
     times = sorted(r.time for r in records)
     if len(times) < 2:
         return None
     span = times[-1] - times[0]
-    return len(times) / (CAPACITY + rate * span)
+    return len(times) / (capacity + rate * span)
 
 
 def measure(
@@ -157,26 +163,32 @@ def measure(
     rate_limited: bool,
     workdir: Path,
     built_cursors: str = "accept",
+    oauth: bool = False,
 ) -> Result:
+    capacity = OAUTH_CAPACITY if oauth else CAPACITY
     config = SimConfig(
         built_cursors=built_cursors,  # how the split point's hand-built cursor is answered
         seed=11,
         tickets=tickets,
         email=EMAIL,
         api_key=KEY,
+        access_token=TOKEN,
         rate_limit=rate_limited,
         bucket_capacity=CAPACITY,
+        oauth_bucket_capacity=OAUTH_CAPACITY,
         bucket_window=REAL_WINDOW / TIME_SCALE,
         latency=latency / TIME_SCALE,
     )
     with Simulator(config) as sim:
         out = workdir / f"{label}.csv"
         started = time.monotonic()
-        status, cpu, rss = run_exporter(sim, out)
+        status, cpu, rss = run_exporter(sim, out, oauth=oauth)
         wall = time.monotonic() - started
         assert status == 0, f"{label}: exporter exited with {status}"
+        if oauth:
+            assert {r.scheme for r in sim.requests} == {"Bearer"}, f"{label}: not OAuth only"
         ds = sim.dataset
-        rate = CAPACITY / config.bucket_window
+        rate = capacity / config.bucket_window
         return Result(
             label,
             len(ds.tickets),
@@ -184,7 +196,7 @@ def measure(
             latency,
             sim.count(),
             floor_of(len(ds.tickets), len(ds.messages)),
-            achieved_share(sim.requests, rate) if rate_limited else None,
+            achieved_share(sim.requests, rate, capacity) if rate_limited else None,
             sim.rate_limited,
             count_rows(out),
             cpu,
@@ -283,6 +295,12 @@ def main() -> int:
         "ends only (default: accept, in the real encoding)",
     )
     parser.add_argument(
+        "--oauth",
+        action="store_true",
+        help="authenticate with an access token only: the throttled runs use the OAuth bucket "
+        f"({OAUTH_CAPACITY} per {REAL_WINDOW:g} s)",
+    )
+    parser.add_argument(
         "--latency",
         type=float,
         action="append",
@@ -305,9 +323,11 @@ def main() -> int:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
+    capacity = OAUTH_CAPACITY if args.oauth else CAPACITY
     print(
-        f"bucket: {CAPACITY} per {REAL_WINDOW / TIME_SCALE:g} s "
-        f"(real {CAPACITY} per {REAL_WINDOW:g} s, time x{TIME_SCALE:g})"
+        f"bucket: {capacity} per {REAL_WINDOW / TIME_SCALE:g} s "
+        f"(real {capacity} per {REAL_WINDOW:g} s, time x{TIME_SCALE:g})"
+        + (", OAuth token only" if args.oauth else "")
     )
     results: list[Result] = []
     if args.only == "cpu":
@@ -317,8 +337,10 @@ def main() -> int:
         for name, tickets in sizes.items():
             for latency in latencies:
                 refused = "" if args.built_cursors == "accept" else f" {args.built_cursors}"
-                label = f"{name} @{latency:g}s{refused}"
-                result = measure(label, tickets, latency, True, workdir, args.built_cursors)
+                label = f"{name} @{latency:g}s{refused}" + (" oauth" if args.oauth else "")
+                result = measure(
+                    label, tickets, latency, True, workdir, args.built_cursors, args.oauth
+                )
                 print(table([result]).splitlines()[-1], flush=True)
                 results.append(result)
         if args.only == "rate":

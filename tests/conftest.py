@@ -49,7 +49,7 @@ def sim(request: pytest.FixtureRequest) -> Iterator[Simulator]:
         pytestmark = pytest.mark.sim(seed=5, tickets=300, cursor_ttl=60, fake_clock=True)
 
     Options are SimConfig's fields (here `rate_limit` defaults to False, and the credentials
-    are EMAIL and SECRET_KEY), plus
+    are EMAIL and SECRET_KEY, the access token SECRET_TOKEN), plus
         fake_clock=True  it runs on the `clock` fixture, which the test can move;
         scope="module"   one simulator for the module's tests with the same options: only for
                          tests that change neither its data nor its config;

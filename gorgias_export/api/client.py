@@ -15,6 +15,7 @@ import random
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -30,7 +31,14 @@ from gorgias_export.api.http import (
 )
 from gorgias_export.api.pacing import BucketPacer, parse_retry_after
 from gorgias_export.config import Settings
-from gorgias_export.errors import ApiError, AuthError, ConfigError, CursorRejected, UsageError
+from gorgias_export.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    CursorRejected,
+    TokenExpired,
+    UsageError,
+)
 
 log = logging.getLogger("gorgias_export")
 
@@ -43,6 +51,8 @@ FIRST_CONTACT_BUDGET_SECONDS = 60.0
 RETRY_BUDGET_SECONDS = 600.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 30.0
+# The server's reason for a 403 is shown as it came, but a body is not ours to print in full.
+REASON_LIMIT = 300
 
 
 @dataclass
@@ -112,6 +122,9 @@ class GorgiasClient:
         self._first_contact_budget = first_contact_budget
         self._retry_budget = retry_budget
         self._had_success = False
+        # A 2xx answer came: the credentials were accepted, so a later 401 means they stopped
+        # being (an expired token). Set before any decoding, which pages asked ahead wait for.
+        self._accepted = False
         self.pacer = BucketPacer(clock, max_rate=max_rate)
         self.stats = ClientStats(started=clock())
 
@@ -231,6 +244,8 @@ class GorgiasClient:
                 self.pacer.limit or "?",
             )
         self._check_status(path, params, answer)
+        if answer.status < 300:
+            self._accepted = True
         return answer
 
     def _check_status(self, path: str, params: Params, answer: Answer) -> None:
@@ -268,15 +283,17 @@ class GorgiasClient:
     def _client_error(self, path: str, params: Params, status: int, body: bytes) -> Exception:
         detail = _error_message(body)
         if status == 401:
-            return AuthError(
-                "The API refused the credentials (401); check GORGIAS_EMAIL and GORGIAS_API_KEY "
-                "(or GORGIAS_AUTH_STRING)."
-            )
+            return self._unauthorized()
         if status == 403:
-            return AuthError(
-                f"The API key's user may not read {path} (403); use a key whose user's role "
-                "has access to it."
+            reason = _server_reason(body)
+            said = f" The API said: {reason}" if reason else ""
+            who = "The access token" if self.settings.uses_token else "The API key's user"
+            fix = (
+                "an OAuth app whose scopes and user's role cover it"
+                if self.settings.uses_token
+                else "a key whose user's role has access to it"
             )
+            return AuthError(f"{who} may not read {path} (403); use {fix}.{said}")
         if status == 404 and not self._had_success and _looks_like_html(body):
             return ConfigError(
                 "The API host answered 404 with a web page; check GORGIAS_DOMAIN "
@@ -292,6 +309,23 @@ class GorgiasClient:
         if status == 404:
             return ApiError(f"The API has no {path} (404{detail}); check the path.")
         return ApiError(f"The API answered {status} to GET {path}{detail}; this is not retried.")
+
+    def _unauthorized(self) -> AuthError:
+        if not self.settings.uses_token:
+            return AuthError(
+                "The API refused the credentials (401); check GORGIAS_EMAIL and GORGIAS_API_KEY "
+                "(or GORGIAS_AUTH_STRING)."
+            )
+        if self._accepted:  # it worked until now: it expired (tokens last 24 h)
+            return TokenExpired(
+                "The API stopped accepting the access token mid-run (401): OAuth tokens last "
+                "24 hours, so it has most likely expired; progress is saved, rerun the same "
+                "command with a new GORGIAS_ACCESS_TOKEN to continue."
+            )
+        return AuthError(
+            "The API refused the access token (401); check GORGIAS_ACCESS_TOKEN (tokens last "
+            "24 hours: get a new one from the OAuth app if it has expired)."
+        )
 
     def _backoff(self, failures: int, retry_after: float | None) -> float:
         capped = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (failures - 1))
@@ -374,15 +408,25 @@ def _is_list_envelope(payload: dict[str, Any]) -> bool:
 
 def _error_message(body: bytes) -> str:
     """`: <msg>` from a Gorgias error body, or '' when there is none."""
+    message = _server_reason(body, 200)
+    return f": {message.rstrip('. ')}" if message else ""  # it goes inside our own sentence
+
+
+def _server_reason(body: bytes, limit: int = REASON_LIMIT) -> str:
+    """The `error.msg` of a Gorgias error body, made safe to print on one line: control and
+    format characters (newlines, escapes, bidi overrides) become spaces, runs of spaces one,
+    and past `limit` characters it is cut with an ellipsis. '' when the body has none."""
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return ""
-    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-        message = payload["error"].get("msg")
-        if isinstance(message, str) and message:
-            return f": {message[:200].rstrip('. ')}"  # it goes inside our own sentence
-    return ""
+    error = payload.get("error") if isinstance(payload, dict) else None
+    message = error.get("msg") if isinstance(error, dict) else None
+    if not isinstance(message, str):
+        return ""
+    printable = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in message)
+    text = " ".join(printable.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _looks_like_html(body: bytes) -> bool:

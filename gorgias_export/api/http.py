@@ -111,12 +111,11 @@ class Transport:
         self._port = parts.port or (443 if self._https else 80)
         # Percent-encoded as requests did: http.client sends the request line as it is given.
         self._prefix = quote(parts.path.rstrip("/"), safe="/%:@!$&'()*+,;=~")
-        token = f"{settings.email}:{settings.api_key.reveal()}".encode()
         self._headers = {
             "User-Agent": f"gorgias-export/{__version__}",
             "Accept": "application/json",
             "Accept-Encoding": "gzip",
-            "Authorization": "Basic " + base64.b64encode(token).decode("ascii"),
+            "Authorization": settings.authorization(),  # Basic, or Bearer with a token
         }
         self._timeouts = _Timeouts(*timeout)
         self._context = _tls_context() if self._https else None

@@ -20,7 +20,7 @@ from gorgias_export.api.client import GorgiasClient
 from gorgias_export.cli.display import ProgressDisplay
 from gorgias_export.cli.options import Connection
 from gorgias_export.config import RawSettings, Settings, load_settings, read_dotenv
-from gorgias_export.errors import ExitCode, ExportError
+from gorgias_export.errors import ExitCode, ExportError, TokenExpired
 from gorgias_export.exports.status import StatusCallback
 
 log = logging.getLogger("gorgias_export")
@@ -57,6 +57,7 @@ def execute(
             email=connection.api_user,
             api_key=connection.api_key,
             base_url=connection.base_url,
+            access_token=connection.access_token,
         )
         settings = load_settings(flags, os.environ, read_dotenv())
         holder.append(settings)
@@ -142,6 +143,16 @@ def _errors_to_exit_codes(debug: bool, settings: list[Settings], resumable: bool
     log.disabled = False
     try:
         yield
+    except TokenExpired as error:
+        if resumable:
+            fail(error.message, error.exit_code)
+        # To stdout nothing is saved: what it printed is what there is.
+        fail(
+            "The API stopped accepting the access token mid-run (401): OAuth tokens last 24 "
+            "hours, so it has most likely expired; the rows printed so far are complete, run "
+            "again with a new GORGIAS_ACCESS_TOKEN for the rest.",
+            error.exit_code,
+        )
     except ExportError as error:
         fail(error.message, error.exit_code)
     except KeyboardInterrupt:

@@ -159,7 +159,8 @@ _SHARED: dict[str, tuple[Any, Any]] = {
     ),
     "verbose": (
         Annotated[
-            bool, _option("--verbose", "-v", help="Log each request and retry (key redacted).")
+            bool,
+            _option("--verbose", "-v", help="Log each request and retry (credentials redacted)."),
         ],
         False,
     ),
@@ -193,6 +194,17 @@ _SHARED: dict[str, tuple[Any, Any]] = {
         ],
         None,
     ),
+    "access_token": (
+        Annotated[
+            str | None,
+            _option(
+                "--access-token",
+                help="OAuth access token (sent as Bearer; email and key are then not needed); "
+                "prefer the environment or .env. [env: GORGIAS_ACCESS_TOKEN]",
+            ),
+        ],
+        None,
+    ),
     "base_url": (
         Annotated[
             str | None,
@@ -221,6 +233,7 @@ class Connection:
     domain: str | None = None
     api_user: str | None = None  # the email of the API key's user
     api_key: str | None = None
+    access_token: str | None = None
     base_url: str | None = None
 
 

@@ -17,7 +17,7 @@ import pytest
 from gorgias_export.api import http as http_module
 from gorgias_export.api.client import GorgiasClient, OptionalRequestFailed
 from gorgias_export.api.http import Transport
-from gorgias_export.config import Settings
+from gorgias_export.config import Secret, Settings
 from gorgias_export.errors import (
     ApiError,
     AuthError,
@@ -26,7 +26,7 @@ from gorgias_export.errors import (
     ExitCode,
     UsageError,
 )
-from tests.support.account import SECRET_KEY
+from tests.support.account import SECRET_KEY, SECRET_TOKEN
 from tests.support.fake_api import FakeApi
 from tests.support.fakes import FakeTime
 
@@ -351,9 +351,12 @@ def test_plain_http_to_loopback_never_goes_through_a_proxy(
     assert len(server.ports) == 1
 
 
-def test_a_redirect_is_not_followed(settings: Settings, api: FakeApi) -> None:
-    """The credentials go to the configured host only: a 3xx is an error naming where it
-    pointed, and nothing is sent there."""
+@pytest.mark.parametrize("token", [None, SECRET_TOKEN])
+def test_a_redirect_is_not_followed(settings: Settings, api: FakeApi, token: str | None) -> None:
+    """The credentials (a key, or an OAuth token) go to the configured host only: a 3xx is an
+    error naming where it pointed, and nothing is sent there."""
+    if token:
+        settings = replace(settings, access_token=Secret(token))
     api.get("/account", status=302, headers={"Location": "https://evil.example/x"})
     client = make_client(settings, FakeTime())
     with pytest.raises(ConfigError, match=r"evil\.example") as raised:

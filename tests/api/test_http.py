@@ -15,9 +15,9 @@ import pytest
 
 from gorgias_export.api import http
 from gorgias_export.api.client import GorgiasClient
-from gorgias_export.config import Settings
+from gorgias_export.config import Secret, Settings
 from gorgias_export.errors import ApiError, ConfigError, ExitCode
-from tests.support.account import SECRET_KEY
+from tests.support.account import SECRET_KEY, SECRET_TOKEN
 from tests.support.fake_api import FakeApi
 from tests.support.fakes import FakeTime
 
@@ -150,12 +150,16 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
         sink.close()
 
 
+@pytest.mark.parametrize("scheme", ["Basic", "Bearer"])
 def test_https_goes_through_the_proxy_in_a_tunnel_the_proxy_cannot_read(
     settings: Settings,
     tls_api: FakeApi,
     certificate: Path,
     monkeypatch: pytest.MonkeyPatch,
+    scheme: str,
 ) -> None:
+    if scheme == "Bearer":  # an OAuth token travels exactly as the key does
+        settings = replace(settings, access_token=Secret(SECRET_TOKEN))
     proxy = _ConnectProxy()
     try:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate))
@@ -167,9 +171,10 @@ def test_https_goes_through_the_proxy_in_a_tunnel_the_proxy_cannot_read(
         proxy.close()
     assert len(proxy.heard) == 1 and proxy.heard[0].startswith(b"CONNECT 127.0.0.1:")
     assert b"Proxy-Authorization: Basic" in proxy.heard[0]  # the proxy's own credentials
-    assert b"Authorization: Basic" not in proxy.heard[0].replace(b"Proxy-Authorization", b"")
+    assert b"Authorization" not in proxy.heard[0].replace(b"Proxy-Authorization", b"")
     assert SECRET_KEY.encode() not in proxy.heard[0]
-    assert tls_api.calls[0].headers["authorization"].startswith("Basic ")
+    assert SECRET_TOKEN.encode() not in proxy.heard[0]
+    assert tls_api.calls[0].headers["authorization"].startswith(f"{scheme} ")
 
 
 def test_no_proxy_reaches_the_host_directly(

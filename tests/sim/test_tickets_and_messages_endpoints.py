@@ -37,7 +37,7 @@ def test_auth_failures_answer_401_and_403(sim: Simulator) -> None:
     noperm = session(sim, NOPERM_EMAIL)
     forbidden = noperm.get(f"{sim.url}/tickets", timeout=5)
     assert forbidden.status_code == 403
-    assert forbidden.json() == {"error": {"msg": "Forbidden."}}
+    assert forbidden.json() == {"error": {"msg": sim.config.forbidden_reason}}
     assert noperm.get(f"{sim.url}/account", timeout=5).status_code == 200
 
 

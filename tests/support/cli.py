@@ -17,13 +17,18 @@ from typer.testing import CliRunner
 from gorgias_export.cli.app import app
 from gorgias_export.errors import ExitCode
 from gorgias_sim import RequestRecord, Simulator
-from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.account import EMAIL, SECRET_KEY, SECRET_TOKEN
 
 REPO = Path(__file__).resolve().parents[2]  # children run from here, to import `tests`
 
 
 def env_for(sim: Simulator) -> dict[str, str]:
     return {"GORGIAS_BASE_URL": sim.url, "GORGIAS_EMAIL": EMAIL, "GORGIAS_API_KEY": SECRET_KEY}
+
+
+def oauth_env_for(sim: Simulator, token: str = SECRET_TOKEN) -> dict[str, str]:
+    """An OAuth app's settings: the base URL and a token, no email and no key."""
+    return {"GORGIAS_BASE_URL": sim.url, "GORGIAS_ACCESS_TOKEN": token}
 
 
 def run_cli(sim: Simulator | None, *args: str, env: dict[str, str] | None = None) -> Any:

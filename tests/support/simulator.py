@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from gorgias_sim import RequestRecord, SimConfig, Simulator, cursors
-from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.account import EMAIL, SECRET_KEY, SECRET_TOKEN
 
 SCOPES = ("function", "module")
 
@@ -58,7 +58,12 @@ class SimSpec:
         return cls.from_options(options)
 
     def sim_config(self) -> SimConfig:
-        defaults = {"rate_limit": False, "email": EMAIL, "api_key": SECRET_KEY}
+        defaults = {
+            "rate_limit": False,
+            "email": EMAIL,
+            "api_key": SECRET_KEY,
+            "access_token": SECRET_TOKEN,
+        }
         return SimConfig(**{**defaults, **self.config})
 
     def build(self, clock: Callable[[], float] = time.monotonic) -> Simulator:
