@@ -10,6 +10,7 @@ cursors the exporter must send back untouched.
 
 from __future__ import annotations
 
+import base64
 import copy
 import io
 import json
@@ -23,7 +24,7 @@ from urllib.parse import quote
 import pytest
 
 from gorgias_export.api.client import GorgiasClient
-from gorgias_export.api.walk import ListingWalk
+from gorgias_export.api.walk import ListingWalk, keyset_cursor
 from gorgias_export.config import Settings
 from gorgias_export.exports.progress import WalkPosition
 from gorgias_export.output.conversation_csv import CsvConversationLines
@@ -337,9 +338,31 @@ def client_for(api: FakeApi, settings: Settings) -> GorgiasClient:
 ODD_CURSOR = "WyJuZXh0IiwgIjIwMjQtMTEtMDFUMTA6NTk6MjkiLCAzODUxMjM0NTZd+/a=="
 OLD_FORM_CURSOR = "prev__6__2021-03-03 06:00:00"  # an older form the reference shows
 VIEW_CURSOR = "1593164300000000-false"
+# The real encoding, ordered on two fields: ["next", false, "Victor test", 3529] (a frontend
+# fixture); the exporter never builds one of these, only sends it back.
+TWO_FIELD_CURSOR = "WyJuZXh0IiwgZmFsc2UsICJWaWN0b3IgdGVzdCIsIDM1Mjld"
+# The API reference's example, which the exporter does build: see tests/api/test_walk.py.
+DOC_CURSOR = "WyJuZXh0IiwgIjIwMjItMDEtMjRUMTM6MTE6NDQuODEyNzE3IiwgMTEwMF0="
 
 
-@pytest.mark.parametrize("cursor", [ODD_CURSOR, OLD_FORM_CURSOR, VIEW_CURSOR])
+def test_the_documented_cursors_decode_to_keyset_positions() -> None:
+    assert json.loads(base64.b64decode(DOC_CURSOR, validate=True)) == [
+        "next",
+        "2022-01-24T13:11:44.812717",
+        1100,
+    ]
+    assert keyset_cursor(("2022-01-24T13:11:44.812717Z", 1100)) == DOC_CURSOR
+    assert json.loads(base64.b64decode(TWO_FIELD_CURSOR, validate=True)) == [
+        "next",
+        False,
+        "Victor test",
+        3529,
+    ]
+
+
+@pytest.mark.parametrize(
+    "cursor", [ODD_CURSOR, OLD_FORM_CURSOR, VIEW_CURSOR, TWO_FIELD_CURSOR, DOC_CURSOR]
+)
 def test_a_cursor_goes_back_byte_for_byte_and_percent_encoded(
     api: FakeApi, settings: Settings, cursor: str
 ) -> None:
