@@ -175,12 +175,13 @@ class ListingWalk:
         after = self.position.after
         if after is None:
             return self._fetch(cursor, ahead)
-        if after[1] == 0 and cursor == self.position.cursor:
+        if not ahead and after[1] == 0 and cursor == self.position.cursor:
             # The split point itself (no item has id 0): only a built cursor leads there,
             # whatever was saved (0.2.0 and earlier saved it in another encoding). An API that
             # cannot read it may answer anything, a 5xx too; failing the run would fail every
-            # rerun at the same request, so any error ends this walk. (A page asked for ahead
-            # of the first one carries that page's next cursor, not this one.)
+            # rerun at the same request, so any error ends this walk. Only the walk's first
+            # page is asked for there, and never ahead: a page asked for ahead runs on another
+            # thread while the consumer moves `position`, so its fields may not agree.
             return self._enter_at(after, ahead)
         try:
             return self._fetch(cursor, ahead)

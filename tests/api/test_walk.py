@@ -175,6 +175,22 @@ def test_a_split_point_cursor_failing_with_a_5xx_ends_the_walk_at_once(
     assert len(api.calls) == 1  # optional: one try, not minutes of retries
 
 
+def test_a_page_asked_for_ahead_never_goes_back_to_the_split_point(
+    settings: Settings, api: FakeApi
+) -> None:
+    # The next page is requested on a worker thread while the consumer advances the position:
+    # caught between its two fields (cursor moved on, key still the split point's), the
+    # request once took itself for the entry and fetched the first page again, which then
+    # stopped the run as a cursor "already given".
+    api.get("/tags", json=page([31, 32], "c1"))
+    api.get("/tags", json=page([33], None))
+    walk = entered_walk(settings, descending=False)
+    first = walk.page_from(walk.request(walk.position.cursor))
+    walk.position.cursor = first.next_cursor  # advance() half done
+    fetched = walk.request(first.next_cursor, ahead=True)
+    assert sent_cursor(api, 1) == "c1" and fetched.entry is None
+
+
 def test_a_split_point_saved_by_an_earlier_release_is_entered_in_the_real_encoding(
     settings: Settings, api: FakeApi
 ) -> None:
