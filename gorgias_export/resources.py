@@ -311,6 +311,9 @@ ENTITIES: tuple[Entity, ...] = (
             "uri",
         ),
         incremental=Incremental.FULL,
+        # The API may list archived macros only with archived=true: ask for both, and
+        # de-duplicate by id, which is right whichever way it answers.
+        listings=(Listing(), Listing(params=(("archived", "true"),))),
         example="gorgias-export macros --out macros.csv",
     ),
     Entity(

@@ -48,3 +48,8 @@ class SimConfig:
     # False: the subdomain does not exist, and every request gets the 404 web page Gorgias sends.
     account_exists: bool = True
     faults: Faults = field(default_factory=Faults)
+    # Where public sources disagree on the real API, each answer can be chosen, so that tests
+    # show the exporter handles both:
+    # - False: /api/macros lists archived macros only with archived=true (the spec's "defaults
+    #   to false"); True: it lists every macro and ignores `archived`.
+    macros_list_archived: bool = False

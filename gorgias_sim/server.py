@@ -72,7 +72,7 @@ class Simulator:
         self._port = port
         self._bucket = LeakyBucket(clock)
         self._faults = FaultPlan(clock)
-        self._api = Api(self.dataset, CursorBook(clock))
+        self._api = Api(self.dataset, CursorBook(clock), lambda: self.config)
         self._log = Recorder()
         self._stopping = threading.Event()
         self._server: _Server | None = None

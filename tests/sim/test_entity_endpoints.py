@@ -23,6 +23,7 @@ from gorgias_sim import (
     NOPERM_EMAIL,
     UNDOCUMENTED_FIELD,
     Dataset,
+    SimConfig,
     Simulator,
     make_dataset,
 )
@@ -56,6 +57,14 @@ def walk(api: Api, entity: str, **params: Any) -> list[Obj]:
         if cursor is None:
             return items
     raise AssertionError("next_cursor never ran out")
+
+
+def listed(ds: Dataset, entity: str) -> list[Obj]:
+    """What a listing without filters shows: archived macros only come with archived=true."""
+    items = ds.entity_items(entity)
+    if entity == "macros":
+        return [m for m in items if m["archived_datetime"] is None]
+    return items
 
 
 def ids(items: list[Obj]) -> list[int]:
@@ -127,7 +136,7 @@ def test_each_order_pages_every_item_once_in_keyset_order(
     ds: Dataset, api: Api, entity: str, field: str, direction: str, limit: int
 ) -> None:
     items = walk(api, entity, order_by=f"{field}:{direction}", limit=limit)
-    everything = ds.entity_items(entity)
+    everything = listed(ds, entity)
     expected = sorted(
         everything, key=lambda o: (SORTS[field](o), o["id"]), reverse=direction == "desc"
     )
@@ -140,7 +149,7 @@ def test_each_order_pages_every_item_once_in_keyset_order(
 def test_default_order_pages_what_entity_items_returns(
     ds: Dataset, api: Api, entity: str, limit: int
 ) -> None:
-    assert walk(api, entity, limit=limit) == ds.entity_items(entity)
+    assert walk(api, entity, limit=limit) == listed(ds, entity)
 
 
 def test_default_orders(ds: Dataset, api: Api) -> None:
@@ -252,6 +261,7 @@ def test_the_list_envelope(api: Api) -> None:
         ("customers", {"ticket_id": "1"}, "ticket_id"),
         ("teams", {"type": "email"}, "type"),
         ("macros", {"search": "refund"}, "search"),
+        ("macros", {"archived": "maybe"}, "archived"),
         ("satisfaction-surveys", {"ticket_id": "x"}, "ticket_id"),
         ("users", {"limit": "101"}, "limit"),
     ],
@@ -696,3 +706,26 @@ def test_entities_over_http(sim: Simulator) -> None:
     assert bad.status_code == 400 and "nope" in bad.json()["error"]["msg"]
     forbidden = requests.get(f"{sim.url}/tags", auth=(NOPERM_EMAIL, sim.config.api_key), timeout=5)
     assert forbidden.status_code == 403
+
+
+# -- where public sources disagree: each answer can be chosen --------------------------------------
+
+
+def _api_with(ds: Dataset, **config: Any) -> Api:
+    chosen = SimConfig(**config)
+    return Api(ds, CursorBook(time.monotonic), lambda: chosen)
+
+
+def test_archived_macros_are_listed_only_with_archived_true(ds: Dataset, api: Api) -> None:
+    default = walk(api, "macros")
+    archived = walk(api, "macros", archived="true")
+    assert default and all(m["archived_datetime"] is None for m in default)
+    assert archived and all(m["archived_datetime"] is not None for m in archived)
+    assert sorted(ids(default + archived)) == sorted(ids(ds.entity_items("macros")))
+
+
+def test_macros_can_list_every_macro_and_ignore_archived(ds: Dataset) -> None:
+    api = _api_with(ds, macros_list_archived=True)
+    everything = ids(ds.entity_items("macros"))
+    assert ids(walk(api, "macros")) == everything == ids(walk(api, "macros", archived="true"))
+    assert any(m["archived_datetime"] for m in ds.entity_items("macros"))
