@@ -49,6 +49,7 @@ class Filter:
     help: str
     repeatable: bool = False
     integer: bool = False
+    needs: str = ""  # another flag without which the API refuses this one
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,13 @@ ENTITIES: tuple[Entity, ...] = (
                 repeatable=True,
             ),
             Filter("--object-type", "object_type", "Only events about this object type."),
+            Filter(
+                "--object-id",
+                "object_id",
+                "Only events about this object (with --object-type).",
+                integer=True,
+                needs="--object-type",
+            ),
         ),
         example="gorgias-export events --type ticket-deleted --type ticket-merged "
         "--out deletions.csv",

@@ -51,6 +51,8 @@ class EntityApi:
         cfg = self._config()
         if entity == "macros" and cfg.macros_list_archived:
             endpoint = Endpoint(frozenset({"archived"}))  # accepted, and ignored
+        if entity == "events" and cfg.events_need_object_id:
+            _need_object_id(query)
         params.check_params(query, PAGING | endpoint.params)
         limit = params.limit(query)
         order, descending = _order(entity, endpoint, query)
@@ -79,6 +81,13 @@ class EntityApi:
                 accept=accept_all if tests else None,
             )
             return list_reply(self.book, target, [items[i] for i in page.ids], order, page)
+
+
+def _need_object_id(query: Query) -> None:
+    if params.single(query, "object_type") is not None and "object_id" not in query:
+        raise BadRequest(
+            "Invalid parameters.", {"object_id": ["Required when object_type is given."]}
+        )
 
 
 def _order(entity: str, endpoint: Endpoint, query: Query) -> tuple[Order, bool]:

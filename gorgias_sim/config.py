@@ -53,3 +53,8 @@ class SimConfig:
     # - False: /api/macros lists archived macros only with archived=true (the spec's "defaults
     #   to false"); True: it lists every macro and ignores `archived`.
     macros_list_archived: bool = False
+    # True: /api/events refuses object_type without object_id (400), as one live source says.
+    events_need_object_id: bool = False
+    # /api/account/settings as a list envelope ("list"), a bare JSON array ("array"), or one
+    # object mapping each setting's type to its data ("object").
+    account_settings_shape: str = "list"

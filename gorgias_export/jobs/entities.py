@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gorgias_export.api.client import GorgiasClient, Params
+from gorgias_export.errors import UsageError
 from gorgias_export.exports.entities import EntityExport, RowShaper, Snapshot
 from gorgias_export.exports.progress import EntityProgress
 from gorgias_export.exports.status import EntityStatus, StatusCallback
@@ -151,8 +152,25 @@ class EntityJob:
                 on_status=on_status,
             )
             return export.run()
+        except UsageError as refused:
+            hint = self._refusal_hint()
+            if hint is None:
+                raise
+            raise UsageError(hint) from refused
         finally:
             sink.close()
+
+    def _refusal_hint(self) -> str | None:
+        """A better sentence than the API's 400, where the refusal is one we can foresee."""
+        given = {name for name, _ in self.filters}
+        if self.entity.name == "events" and "object_type" in given and "object_id" not in given:
+            # One live source says the API requires object_id with object_type; others do not.
+            return (
+                "The API refused --object-type without --object-id (400 on GET /events); add "
+                "--object-id ID for one object's events, or drop --object-type and filter the "
+                "output on its object_type column."
+            )
+        return None
 
 
 def is_list_endpoint(client: GorgiasClient, path: str, params: Params) -> bool:

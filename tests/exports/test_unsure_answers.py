@@ -1,5 +1,5 @@
 """Where the real API's answer is unsure (gorgias-api.md marks it so), the export is run against
-each answer the simulator can give: archived macros."""
+each answer the simulator can give: archived macros, events of one object type."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from gorgias_export.errors import ExitCode
 from gorgias_sim import Simulator
-from tests.support.cli import run_ok
+from tests.support.cli import assert_one_line_error, run_cli, run_ok
 from tests.support.outputs import read_csv, table_rows
 
 pytestmark = pytest.mark.sim(seed=11, tickets=300, cursor_ttl=60, fake_clock=True)
@@ -31,3 +32,38 @@ def test_macros_include_archived_ones_once_whichever_way_the_api_lists_them(
     assert len(table_rows(tmp_path / "macros.db", "macros")) == len(every)
     asked = [r.query.get("archived") for r in sim.requests if r.path == "/api/macros"]
     assert None in asked and ["true"] in asked
+
+
+# -- events --object-type without --object-id ------------------------------------------------
+
+
+@pytest.mark.sim(seed=11, tickets=100, events_need_object_id=True)
+def test_an_api_that_needs_object_id_is_explained_in_one_sentence(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "events.csv"
+    result = run_cli(sim, "events", "--object-type", "Ticket", "--out", str(out))
+    message = assert_one_line_error(result, ExitCode.USAGE)
+    assert "--object-id" in message and "drop --object-type" in message
+    assert not out.exists()
+    ticket_id = sim.dataset.tickets[0]["id"]
+    run_ok(
+        sim, "events", "--object-type", "Ticket", "--object-id", str(ticket_id), "--out", str(out)
+    )
+    rows = read_csv(out)
+    assert rows and {r["object_id"] for r in rows} == {str(ticket_id)}
+
+
+def test_object_type_alone_works_where_the_api_allows_it(sim: Simulator, tmp_path: Path) -> None:
+    out = tmp_path / "events.csv"
+    run_ok(sim, "events", "--object-type", "Customer", "--out", str(out))
+    rows = read_csv(out)
+    assert rows and {r["object_type"] for r in rows} == {"Customer"}
+
+
+def test_object_id_without_object_type_is_refused_before_any_request(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    result = run_cli(sim, "events", "--object-id", "5", "--out", str(tmp_path / "e.csv"))
+    assert "--object-type" in assert_one_line_error(result, ExitCode.USAGE)
+    assert sim.requests == []

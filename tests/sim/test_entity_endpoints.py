@@ -729,3 +729,12 @@ def test_macros_can_list_every_macro_and_ignore_archived(ds: Dataset) -> None:
     everything = ids(ds.entity_items("macros"))
     assert ids(walk(api, "macros")) == everything == ids(walk(api, "macros", archived="true"))
     assert any(m["archived_datetime"] for m in ds.entity_items("macros"))
+
+
+def test_events_can_require_object_id_with_object_type(ds: Dataset, api: Api) -> None:
+    strict = _api_with(ds, events_need_object_id=True)
+    refused(strict, "events", "object_id", object_type="Ticket")
+    ticket_id = ds.tickets[0]["id"]
+    one = walk(strict, "events", object_type="Ticket", object_id=ticket_id)
+    assert one and {e["object_id"] for e in one} == {ticket_id}
+    assert walk(api, "events", object_type="Ticket")  # by default, object_type alone is fine
