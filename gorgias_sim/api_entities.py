@@ -1,5 +1,6 @@
 """The entity endpoints beside tickets and messages: customers, satisfaction surveys, events,
-tags, users, teams, views, integrations, macros, rules and custom fields.
+tags, users, teams, views, integrations, macros, rules, custom fields, voice calls (their events
+and recordings), jobs and the account's settings.
 
 Each is a row of ENDPOINTS: the filters it takes and how they select items. Orders come from
 orders.py; paging, cursors and the envelope are the same as for tickets (listing.py).
@@ -22,7 +23,7 @@ from .listing import list_reply, read_position
 from .orders import ENTITY_ORDERS, Order, default_order
 from .params import Query
 from .records import Obj
-from .replies import BadRequest, Reply
+from .replies import BadRequest, Reply, dumps
 
 PAGING = frozenset({"cursor", "limit", "order_by"})
 Test = Callable[[Obj], bool]
@@ -49,6 +50,8 @@ class EntityApi:
         """Answer a listing of `entity` (a path segment of ENTITIES); raises BadRequest."""
         endpoint = ENDPOINTS[entity]
         cfg = self._config()
+        if entity == "account/settings" and cfg.account_settings_shape != "list":
+            return self._settings(query, cfg.account_settings_shape)
         if entity == "macros" and cfg.macros_list_archived:
             endpoint = Endpoint(frozenset({"archived"}))  # accepted, and ignored
         if entity == "events" and cfg.events_need_object_id:
@@ -81,6 +84,15 @@ class EntityApi:
                 accept=accept_all if tests else None,
             )
             return list_reply(self.book, target, [items[i] for i in page.ids], order, page)
+
+    def _settings(self, query: Query, shape: str) -> Reply:
+        """The settings as a bare array, or as one object keyed by type (no envelope, no paging)."""
+        params.check_params(query, frozenset())
+        with self.dataset.lock:
+            settings = self.dataset.entities.items("account/settings")
+        if shape == "array":
+            return Reply(200, dumps(settings))
+        return Reply(200, dumps({s["type"]: s["data"] for s in settings}))
 
 
 def _need_object_id(query: Query) -> None:
@@ -165,6 +177,16 @@ def _macro_filters(query: Query, store: EntityStore) -> list[Test]:
     # spec's "defaults to false" suggests (SimConfig.macros_list_archived picks the other answer).
     archived = params.bool_param(query, "archived") or False
     return [lambda m: (m["archived_datetime"] is not None) == archived]
+
+
+def _call_filters(query: Query, store: EntityStore) -> list[Test]:
+    ticket_id = params.int_param(query, "ticket_id")
+    return [] if ticket_id is None else [lambda c: bool(c["ticket_id"] == ticket_id)]
+
+
+def _of_call(query: Query, store: EntityStore) -> list[Test]:
+    call_id = params.int_param(query, "call_id")
+    return [] if call_id is None else [lambda o: bool(o["call_id"] == call_id)]
 
 
 def _integration_filters(query: Query, store: EntityStore) -> list[Test]:
@@ -260,4 +282,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     "macros": Endpoint(frozenset({"archived"}), _macro_filters),
     "rules": Endpoint(frozenset()),
     "custom-fields": Endpoint(frozenset({"object_type", "archived"}), _custom_field_filters),
+    "phone/voice-calls": Endpoint(frozenset({"ticket_id"}), _call_filters),
+    "phone/voice-call-events": Endpoint(frozenset({"call_id"}), _of_call),
+    "phone/voice-call-recordings": Endpoint(frozenset({"call_id"}), _of_call),
+    "jobs": Endpoint(frozenset()),
+    "account/settings": Endpoint(frozenset()),
 }

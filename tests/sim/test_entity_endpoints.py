@@ -262,6 +262,11 @@ def test_the_list_envelope(api: Api) -> None:
         ("teams", {"type": "email"}, "type"),
         ("macros", {"search": "refund"}, "search"),
         ("macros", {"archived": "maybe"}, "archived"),
+        ("phone/voice-calls", {"ticket_id": "x"}, "ticket_id"),
+        ("phone/voice-calls", {"call_id": "1"}, "call_id"),
+        ("phone/voice-call-events", {"call_id": "x"}, "call_id"),
+        ("phone/voice-call-recordings", {"ticket_id": "1"}, "ticket_id"),
+        ("jobs", {"status": "done"}, "status"),
         ("satisfaction-surveys", {"ticket_id": "x"}, "ticket_id"),
         ("users", {"limit": "101"}, "limit"),
     ],
@@ -738,3 +743,51 @@ def test_events_can_require_object_id_with_object_type(ds: Dataset, api: Api) ->
     one = walk(strict, "events", object_type="Ticket", object_id=ticket_id)
     assert one and {e["object_id"] for e in one} == {ticket_id}
     assert walk(api, "events", object_type="Ticket")  # by default, object_type alone is fine
+
+
+def test_account_settings_in_each_shape(ds: Dataset, api: Api) -> None:
+    settings = ds.entity_items("account/settings")
+    assert len(settings) >= 3 and all({"id", "type", "data"} <= set(s) for s in settings)
+    assert walk(api, "account/settings") == settings
+    status, array = call(_api_with(ds, account_settings_shape="array"), "account/settings")
+    assert status == 200 and array == settings
+    status, mapping = call(_api_with(ds, account_settings_shape="object"), "account/settings")
+    assert status == 200 and mapping == {s["type"]: s["data"] for s in settings}
+
+
+# -- phone calls, jobs -----------------------------------------------------------------------------
+
+
+def test_calls_belong_to_tickets_and_carry_summaries_and_private_recordings(ds: Dataset) -> None:
+    calls = ds.entity_items("phone/voice-calls")
+    recordings = ds.entity_items("phone/voice-call-recordings")
+    call_events = ds.entity_items("phone/voice-call-events")
+    tickets = {t["id"] for t in ds.tickets}
+    assert calls and all(c["ticket_id"] in tickets for c in calls)
+    assert any(c["summaries"] for c in calls) and any(not c["summaries"] for c in calls)
+    by_id = {c["id"]: c for c in calls}
+    assert all(by_id[r["call_id"]]["has_call_recording"] for r in recordings)
+    private = [r for r in recordings if r["error_code"] == "RECORDING_IS_PRIVATE"]
+    assert private and all(r["url"] is None for r in private)
+    assert any(r["url"] for r in recordings)
+    assert {e["call_id"] for e in call_events} == set(by_id)
+    assert ds.entity_items("jobs")
+
+
+def test_call_filters(ds: Dataset, api: Api) -> None:
+    some = ds.entity_items("phone/voice-calls")[1]
+    assert ids(filtered(api, "phone/voice-calls", ticket_id=some["ticket_id"])) == [some["id"]]
+    for entity in ("phone/voice-call-events", "phone/voice-call-recordings"):
+        found = filtered(api, entity, call_id=some["id"])
+        assert all(o["call_id"] == some["id"] for o in found)
+    assert filtered(api, "phone/voice-call-events", call_id=some["id"])
+
+
+def test_add_voice_call(fresh: Callable[[], tuple[Dataset, Api]]) -> None:
+    d, api = fresh()
+    before = len(d.entity_items("phone/voice-calls"))
+    made = d.add_voice_call(d.tickets[2]["id"])
+    calls = walk(api, "phone/voice-calls")
+    assert len(calls) == before + 1 and calls[0]["id"] == made["id"]  # newest first
+    assert made["ticket_id"] == d.tickets[2]["id"]
+    assert filtered(api, "phone/voice-call-events", call_id=made["id"])
