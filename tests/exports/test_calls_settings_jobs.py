@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from gorgias_export.errors import ExitCode
 from gorgias_sim import Simulator
-from tests.support.cli import run_ok
+from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.cli import assert_one_line_error, run_cli, run_ok
+from tests.support.fake_api import FakeApi
 from tests.support.outputs import read_csv, read_jsonl, table_rows
 
 pytestmark = pytest.mark.sim(seed=11, tickets=300, cursor_ttl=60, fake_clock=True)
@@ -134,3 +137,16 @@ def test_account_settings_follows_the_cursors_of_a_list(sim: Simulator, tmp_path
     rows = read_jsonl(out)
     assert len(rows) == len({row["id"] for row in rows}) == 134
     assert sim.count("/api/account/settings") > 1
+
+
+def test_a_listing_the_api_refuses_is_reported_as_ours_not_the_users(tmp_path: Path) -> None:
+    """One connector sends no order_by to the voice endpoints: if the real API refuses ours, the
+    user passed no flag to fix, and must not be told to check one."""
+    body = {"error": {"msg": "Invalid order_by"}}
+    with FakeApi() as api:
+        api.get("/phone/voice-calls", json=body, status=400)
+        env = {"GORGIAS_BASE_URL": api.url, "GORGIAS_EMAIL": EMAIL, "GORGIAS_API_KEY": SECRET_KEY}
+        result = run_cli(None, "voice-calls", "--out", str(tmp_path / "c.csv"), env=env)
+    message = assert_one_line_error(result, ExitCode.API)  # not the user's usage
+    assert "/phone/voice-calls" in message and "Invalid order_by" in message
+    assert "report" in message and "check the filter" not in message
