@@ -58,6 +58,16 @@ def test_every_entity_column_is_documented_in_its_section(entity: Entity) -> Non
         assert f"`{column}`" in section
 
 
+@pytest.mark.parametrize(
+    "entity", [e for e in ENTITIES if e.lookback and e.lookback.days], ids=lambda e: e.name
+)
+def test_a_rerun_s_lookback_in_help_is_the_entity_s_own(entity: Entity) -> None:
+    """Regression: the help of every lookback entity said "surveys ... the last 30 days"."""
+    assert entity.lookback is not None
+    result = run_cli(None, entity.name, "--help", env={"COLUMNS": "200"})
+    assert f"the last {entity.lookback.days} days" in result.stdout
+
+
 def test_get_help_names_only_the_formats_get_writes() -> None:
     """Regression (found by the review of the redesign): 0.1.0's `get --help` said "Output file
     (.jsonl or .ndjson), or - for stdout"; get now shares the entities' --out option, whose help
