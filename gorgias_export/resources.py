@@ -49,6 +49,7 @@ class Filter:
     help: str
     repeatable: bool = False
     integer: bool = False
+    needs: str = ""  # another flag without which the API refuses this one
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class Entity:
     key: str = "id"  # the SQLite primary key
     lookback: timedelta | None = None
     single_object: bool = False  # /account: one object, not a list
+    # The answer's shape is not documented (/account/settings): a list envelope (its cursors
+    # followed), a bare JSON array, or one object, each read with plain GETs (no order_by).
+    any_shape: bool = False
     # A full read de-duplicates by id within the run (a refused cursor restarts the listing).
     # Off for `get`, whose listings can be huge: there a refused cursor restarts the snapshot.
     keeps_ids: bool = True
@@ -83,6 +87,9 @@ EXTRA_COLUMN = "extra_fields"
 INCREMENTAL_OVERLAP = timedelta(minutes=15)
 EVENTS_LOOKBACK = timedelta(minutes=5)
 SURVEYS_LOOKBACK = timedelta(days=30)
+# Calls gain their status, AI summary and recording after they are created, with no update
+# order to find them by: a rerun re-reads the calls (and recordings) of the last week.
+VOICE_LOOKBACK = timedelta(days=7)
 
 _CONFIG_TIMES = ("created_datetime", "updated_datetime", "deactivated_datetime")
 
@@ -198,6 +205,13 @@ ENTITIES: tuple[Entity, ...] = (
                 repeatable=True,
             ),
             Filter("--object-type", "object_type", "Only events about this object type."),
+            Filter(
+                "--object-id",
+                "object_id",
+                "Only events about this object (with --object-type).",
+                integer=True,
+                needs="--object-type",
+            ),
         ),
         example="gorgias-export events --type ticket-deleted --type ticket-merged "
         "--out deletions.csv",
@@ -311,6 +325,9 @@ ENTITIES: tuple[Entity, ...] = (
             "uri",
         ),
         incremental=Incremental.FULL,
+        # The API may list archived macros only with archived=true: ask for both, and
+        # de-duplicate by id, which is right whichever way it answers.
+        listings=(Listing(), Listing(params=(("archived", "true"),))),
         example="gorgias-export macros --out macros.csv",
     ),
     Entity(
@@ -339,6 +356,96 @@ ENTITIES: tuple[Entity, ...] = (
         key="domain",
         single_object=True,
         example="gorgias-export account --out account.jsonl",
+    ),
+    Entity(
+        name="voice-calls",
+        path="/phone/voice-calls",
+        summary="Export the phone calls, with their AI summaries; reruns re-read the last 7 days.",
+        columns=(
+            "id",
+            "ticket_id",
+            "customer_id",
+            "direction",
+            "status",
+            "termination_status",
+            "duration",
+            "phone_number_source",
+            "phone_number_destination",
+            "summaries",
+            "has_call_recording",
+            "has_voicemail",
+            "initiated_by_agent_id",
+            "last_answered_by_agent_id",
+            "integration_id",
+            "external_id",
+            "started_datetime",
+            "created_datetime",
+            "updated_datetime",
+        ),
+        incremental=Incremental.LOOKBACK,
+        lookback=VOICE_LOOKBACK,
+        filters=(
+            Filter("--ticket-id", "ticket_id", "Only the calls of this ticket.", integer=True),
+        ),
+        example="gorgias-export voice-calls --out voice-calls.csv",
+    ),
+    Entity(
+        name="voice-call-events",
+        path="/phone/voice-call-events",
+        summary="Export the events of phone calls (ringing, answered, transferred...).",
+        columns=("id", "call_id", "type", "user_id", "customer_id", "meta", "created_datetime"),
+        incremental=Incremental.CREATED,
+        example="gorgias-export voice-call-events --out voice-call-events.csv",
+    ),
+    Entity(
+        name="voice-call-recordings",
+        path="/phone/voice-call-recordings",
+        summary="Export call recordings' metadata and URLs (no audio); reruns re-read 7 days.",
+        columns=(
+            "id",
+            "call_id",
+            "type",
+            "duration",
+            "url",
+            "error_code",
+            "transcription_status",
+            "created_datetime",
+            "deleted_datetime",
+        ),
+        incremental=Incremental.LOOKBACK,
+        lookback=VOICE_LOOKBACK,
+        example="gorgias-export voice-call-recordings --out recordings.csv",
+    ),
+    Entity(
+        name="account-settings",
+        path="/account/settings",
+        summary="Export the account's settings, one row each (read in full on every run).",
+        columns=("id", "type", "data"),
+        incremental=Incremental.FULL,
+        any_shape=True,
+        example="gorgias-export account-settings --out account-settings.jsonl",
+    ),
+    Entity(
+        name="jobs",
+        path="/jobs",
+        summary="Export the job history (exports, bulk updates, macros), read in full each run.",
+        columns=(
+            "id",
+            "type",
+            "status",
+            "user_id",
+            "params",
+            "info",
+            "meta",
+            "created_datetime",
+            "scheduled_datetime",
+            "started_datetime",
+            "ended_datetime",
+            "failed_datetime",
+            "cancelled_datetime",
+        ),
+        incremental=Incremental.FULL,
+        example="gorgias-export jobs --out jobs.csv",
     ),
 )
 

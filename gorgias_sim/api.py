@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from . import cursors, params
 from .api_entities import ENDPOINTS, EntityApi
+from .config import SimConfig
 from .data import Dataset, sort_key
 from .keyset import select
 from .listing import list_reply, read_position
@@ -38,10 +39,15 @@ _TICKET_PATH = re.compile(r"/api/tickets/([0-9]{1,18})")
 
 
 class Api:
-    def __init__(self, dataset: Dataset, book: cursors.CursorBook) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        book: cursors.CursorBook,
+        config: Callable[[], SimConfig] = SimConfig,
+    ) -> None:
         self.dataset = dataset
         self.book = book
-        self.entities = EntityApi(dataset, book)
+        self.entities = EntityApi(dataset, book, config)
 
     def get(self, target: str, path: str, query: dict[str, list[str]], ttl: float | None) -> Reply:
         """Answer GET `target` (the raw request path and query, echoed as the list `uri`)."""

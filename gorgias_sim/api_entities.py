@@ -1,5 +1,6 @@
 """The entity endpoints beside tickets and messages: customers, satisfaction surveys, events,
-tags, users, teams, views, integrations, macros, rules and custom fields.
+tags, users, teams, views, integrations, macros, rules, custom fields, voice calls (their events
+and recordings), jobs and the account's settings.
 
 Each is a row of ENDPOINTS: the filters it takes and how they select items. Orders come from
 orders.py; paging, cursors and the envelope are the same as for tickets (listing.py).
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from . import cursors, events, params
 from .conditions import customer_matches
+from .config import SimConfig
 from .data import Dataset
 from .entities import OBJECT_TYPES, EntityStore
 from .entity_texts import ROLES
@@ -21,7 +23,7 @@ from .listing import list_reply, read_position
 from .orders import ENTITY_ORDERS, Order, default_order
 from .params import Query
 from .records import Obj
-from .replies import BadRequest, Reply
+from .replies import BadRequest, Reply, dumps
 
 PAGING = frozenset({"cursor", "limit", "order_by"})
 Test = Callable[[Obj], bool]
@@ -37,13 +39,23 @@ class Endpoint:
 
 
 class EntityApi:
-    def __init__(self, dataset: Dataset, book: cursors.CursorBook) -> None:
+    def __init__(
+        self, dataset: Dataset, book: cursors.CursorBook, config: Callable[[], SimConfig]
+    ) -> None:
         self.dataset = dataset
         self.book = book
+        self._config = config  # read at each request: tests change it while it serves
 
     def get(self, target: str, entity: str, query: Query, ttl: float | None) -> Reply:
         """Answer a listing of `entity` (a path segment of ENTITIES); raises BadRequest."""
         endpoint = ENDPOINTS[entity]
+        cfg = self._config()
+        if entity == "account/settings" and cfg.account_settings_shape != "list":
+            return self._settings(query, cfg.account_settings_shape)
+        if entity == "macros" and cfg.macros_list_archived:
+            endpoint = Endpoint(frozenset({"archived"}))  # accepted, and ignored
+        if entity == "events" and cfg.events_need_object_id:
+            _need_object_id(query)
         params.check_params(query, PAGING | endpoint.params)
         limit = params.limit(query)
         order, descending = _order(entity, endpoint, query)
@@ -72,6 +84,22 @@ class EntityApi:
                 accept=accept_all if tests else None,
             )
             return list_reply(self.book, target, [items[i] for i in page.ids], order, page)
+
+    def _settings(self, query: Query, shape: str) -> Reply:
+        """The settings as a bare array, or as one object keyed by type (no envelope, no paging)."""
+        params.check_params(query, frozenset())
+        with self.dataset.lock:
+            settings = self.dataset.entities.items("account/settings")
+        if shape == "array":
+            return Reply(200, dumps(settings))
+        return Reply(200, dumps({s["type"]: s["data"] for s in settings}))
+
+
+def _need_object_id(query: Query) -> None:
+    if params.single(query, "object_type") is not None and "object_id" not in query:
+        raise BadRequest(
+            "Invalid parameters.", {"object_id": ["Required when object_type is given."]}
+        )
 
 
 def _order(entity: str, endpoint: Endpoint, query: Query) -> tuple[Order, bool]:
@@ -142,6 +170,23 @@ def _user_filters(query: Query, store: EntityStore) -> list[Test]:
         needle = search.casefold()
         tests.append(lambda u: any(needle in str(u[k] or "").casefold() for k in ("name", "email")))
     return tests
+
+
+def _macro_filters(query: Query, store: EntityStore) -> list[Test]:
+    # Only active macros unless archived=true, which lists only the archived ones: what the
+    # spec's "defaults to false" suggests (SimConfig.macros_list_archived picks the other answer).
+    archived = params.bool_param(query, "archived") or False
+    return [lambda m: (m["archived_datetime"] is not None) == archived]
+
+
+def _call_filters(query: Query, store: EntityStore) -> list[Test]:
+    ticket_id = params.int_param(query, "ticket_id")
+    return [] if ticket_id is None else [lambda c: bool(c["ticket_id"] == ticket_id)]
+
+
+def _of_call(query: Query, store: EntityStore) -> list[Test]:
+    call_id = params.int_param(query, "call_id")
+    return [] if call_id is None else [lambda o: bool(o["call_id"] == call_id)]
 
 
 def _integration_filters(query: Query, store: EntityStore) -> list[Test]:
@@ -234,7 +279,12 @@ ENDPOINTS: dict[str, Endpoint] = {
     "teams": Endpoint(frozenset()),
     "views": Endpoint(frozenset()),
     "integrations": Endpoint(frozenset({"type"}), _integration_filters),
-    "macros": Endpoint(frozenset()),
+    "macros": Endpoint(frozenset({"archived"}), _macro_filters),
     "rules": Endpoint(frozenset()),
     "custom-fields": Endpoint(frozenset({"object_type", "archived"}), _custom_field_filters),
+    "phone/voice-calls": Endpoint(frozenset({"ticket_id"}), _call_filters),
+    "phone/voice-call-events": Endpoint(frozenset({"call_id"}), _of_call),
+    "phone/voice-call-recordings": Endpoint(frozenset({"call_id"}), _of_call),
+    "jobs": Endpoint(frozenset()),
+    "account/settings": Endpoint(frozenset()),
 }

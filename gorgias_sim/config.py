@@ -63,6 +63,16 @@ class SimConfig:
     # What a 403 says, in the real body's shape ({"error": {"msg": ...}}).
     forbidden_reason: str = "You do not have enough permissions to perform this action."
     faults: Faults = field(default_factory=Faults)
+    # Where public sources disagree on the real API, each answer can be chosen, so that tests
+    # show the exporter handles both:
+    # - False: /api/macros lists archived macros only with archived=true (the spec's "defaults
+    #   to false"); True: it lists every macro and ignores `archived`.
+    macros_list_archived: bool = False
+    # True: /api/events refuses object_type without object_id (400), as one live source says.
+    events_need_object_id: bool = False
+    # /api/account/settings as a list envelope ("list"), a bare JSON array ("array"), or one
+    # object mapping each setting's type to its data ("object").
+    account_settings_shape: str = "list"
 
     def __post_init__(self) -> None:
         if self.built_cursors not in BUILT_CURSORS:

@@ -71,6 +71,7 @@ from .generate import (
 )
 from .generate_entities import GeneratedEntities, Source, generate_entities
 from .generate_events import message_event
+from .generate_voice import FIRST_CALL_ID, new_call
 from .records import Obj, dt, excerpt
 from .timefmt import EPOCH, HOUR, now_us, parse_us, to_us
 
@@ -306,7 +307,8 @@ class Dataset:
         return self.update_config("tags", tag_id, name=name)
 
     def update_config(self, entity: str, item_id: int, **fields: Any) -> Obj:
-        """Set fields of a configuration object (`entity` as in CONFIG_ENTITIES, e.g. "macros");
+        """Set fields of a configuration object (`entity` as in CONFIG_ENTITIES, e.g. "macros",
+        or in VOICE_ENTITIES and ACCOUNT_ENTITIES, e.g. "phone/voice-calls" or "jobs");
         updated_datetime, where the entity has one, is now unless given. A tag's new name or
         decoration shows in the tickets that carry it, which are not otherwise changed."""
         with self.lock:
@@ -314,6 +316,22 @@ class Dataset:
             if entity == "tags":
                 self._retag(item_id, embedded_tag(item))
             return item
+
+    def add_voice_call(self, ticket_id: int, created: datetime | None = None) -> Obj:
+        """A new phone call on a ticket (created now by default), with its events and, when
+        answered, its recording; summaries and recordings change later with update_config."""
+        with self.lock:
+            tk = self._tickets_by_id.get(ticket_id)
+            if tk is None:
+                raise KeyError(f"no ticket {ticket_id}")
+            calls = self.entities.config["phone/voice-calls"].items
+            n = max(calls, default=FIRST_CALL_ID - 1) - FIRST_CALL_ID + 1
+            when = now_us() if created is None else to_us(created)
+            made = new_call(len(calls), n, tk, when)
+            self.entities.add_items("phone/voice-calls", made.calls)
+            self.entities.add_items("phone/voice-call-events", made.call_events)
+            self.entities.add_items("phone/voice-call-recordings", made.recordings)
+            return made.calls[0]
 
     def delete_config(self, entity: str, item_id: int) -> Obj:
         """Remove a configuration object from its listing and return it. A deleted tag leaves

@@ -16,6 +16,7 @@ from .entity_records import tag as tag_record
 from .events import Event
 from .generate_entities import GeneratedEntities
 from .generate_events import FIRST_EVENT_ID
+from .generate_voice import GeneratedVoice
 from .orders import ENTITY_ORDERS, default_order
 from .records import Obj, dt
 from .table import Table
@@ -31,7 +32,18 @@ CONFIG_ENTITIES = (
     "rules",
     "custom-fields",
 )
-ENTITIES = ("customers", "satisfaction-surveys", "events", *CONFIG_ENTITIES)
+# Phone calls, the job history and the account's settings: lists without the configuration's
+# tag and view logic, changed by tests through update_config/delete_config all the same.
+VOICE_ENTITIES = ("phone/voice-calls", "phone/voice-call-events", "phone/voice-call-recordings")
+ACCOUNT_ENTITIES = ("jobs", "account/settings")
+ENTITIES = (
+    "customers",
+    "satisfaction-surveys",
+    "events",
+    *CONFIG_ENTITIES,
+    *VOICE_ENTITIES,
+    *ACCOUNT_ENTITIES,
+)
 OBJECT_TYPES = ("Ticket", "Customer")  # of custom fields
 
 
@@ -55,6 +67,16 @@ class EntityStore:
             "rules": gen.rules,
             "custom-fields": gen.custom_fields,
         }
+        voice = gen.voice or GeneratedVoice([], [], [], [], [])
+        lists.update(
+            {
+                "phone/voice-calls": voice.calls,
+                "phone/voice-call-events": voice.call_events,
+                "phone/voice-call-recordings": voice.recordings,
+                "jobs": voice.jobs,
+                "account/settings": voice.settings,
+            }
+        )
         self.config = {name: _table(name, {o["id"]: o for o in lists[name]}) for name in lists}
         self._view_conditions = dict(gen.view_conditions)
         self._rule_conditions = dict(gen.rule_conditions)
@@ -191,6 +213,10 @@ class EntityStore:
         if "updated_datetime" in item:
             fields = {"updated_datetime": dt(now), **fields}
         return table.change(item_id, lambda o: _updated(o, fields))
+
+    def add_items(self, entity: str, items: list[Obj]) -> None:
+        for item in items:
+            self.config[entity].add(item["id"], item)
 
     def delete_config(self, entity: str, item_id: int) -> Obj:
         table = self.config[entity]

@@ -21,6 +21,7 @@ from . import texts
 from .conditions import Condition, describe
 from .events import Event
 from .generate_events import generate_events
+from .generate_voice import GeneratedVoice, generate_voice
 from .records import Obj, customer, dt
 from .timefmt import DAY, HOUR, MINUTE, parse_us
 from .timeline import Timeline
@@ -79,6 +80,7 @@ class GeneratedEntities:
     events: list[Event]
     view_conditions: dict[int, Condition]
     rule_conditions: dict[int, Condition]
+    voice: GeneratedVoice | None = None  # phone calls, jobs and settings (generate_voice.py)
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ def generate_entities(seed: int, src: Source) -> GeneratedEntities:
         rule_conditions=rule_conditions,
     )
     gen.events = generate_events(life, src, gen)
+    gen.voice = generate_voice(seed, src.tickets, [a["id"] for a in src.agents], src.end)
     return gen
 
 

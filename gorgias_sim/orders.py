@@ -111,11 +111,17 @@ ENTITY_ORDERS: dict[str, tuple[Order, ...]] = {
     "macros": (_CREATED,),
     "rules": (_CREATED,),
     "custom-fields": (int_order("priority"),),
+    "phone/voice-calls": (_CREATED,),
+    "phone/voice-call-events": (_CREATED,),
+    "phone/voice-call-recordings": (_CREATED,),
+    "jobs": (_CREATED,),
+    "account/settings": (int_order("id"),),  # settings carry no datetime
 }
 # (order, descending) when `order_by` is absent; the others list newest first, like tickets.
 DEFAULT_ORDERS: dict[str, tuple[str, bool]] = {
     "users": ("name", False),  # documented
     "custom-fields": ("priority", False),  # the order the helpdesk shows fields in
+    "account/settings": ("id", False),
 }
 
 

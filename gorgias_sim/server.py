@@ -79,7 +79,9 @@ class Simulator:
         self._token_uses: dict[str, int] = {}
         self._token_lock = threading.Lock()
         self._faults = FaultPlan(clock)
-        self._api = Api(self.dataset, CursorBook(clock, lambda: self.config.built_cursors))
+        self._api = Api(
+            self.dataset, CursorBook(clock, lambda: self.config.built_cursors), lambda: self.config
+        )
         self._log = Recorder()
         self._stopping = threading.Event()
         self._server: _Server | None = None

@@ -146,6 +146,21 @@ class GorgiasClient:
         )
         return payload
 
+    def get_any_json(self, path: str, params: Params = ()) -> Any:
+        """GET `path` whose answer may be a JSON object or a JSON array: an endpoint whose
+        shape is not documented (/account/settings)."""
+        return self._retrying(path, params, self._any_payload)
+
+    def _any_payload(self, answer: Answer) -> Any:
+        try:
+            payload = fastjson.loads(answer.body)
+        except (ValueError, UnicodeDecodeError):
+            raise _Retry(f"a {answer.status} response that is not JSON") from None
+        if not isinstance(payload, dict | list):
+            raise _Retry(f"a {answer.status} response that is neither an object nor a list")
+        self._had_success = True
+        return payload
+
     def fetch_page(
         self, path: str, params: Params, cursor: str | None = None, optional: bool = False
     ) -> Page:

@@ -211,8 +211,9 @@ def _entity_help(entity: Entity) -> str:
         "created or changed since the last complete run (a changed row is written again).",
         Incremental.SERVER_SINCE: "Rerunning resumes an interrupted export, or appends the "
         "events created since the last complete run.",
-        Incremental.LOOKBACK: "Rerunning resumes an interrupted export, or appends new surveys "
-        "and surveys whose score changed in the last 30 days.",
+        Incremental.LOOKBACK: "Rerunning resumes an interrupted export, or appends new rows "
+        f"and the rows of the last {entity.lookback.days if entity.lookback else 0} days whose "
+        "content changed (a survey's score, a call's summary).",
         Incremental.FULL: "Every run reads the whole list and replaces --out with it once "
         "complete.",
     }[entity.incremental]

@@ -78,6 +78,8 @@ def entity_filters(entity: Entity, values: dict[str, object]) -> Params:
         value = values.get(filter_name(spec.flag))
         if value is None:
             continue
+        if spec.needs and values.get(filter_name(spec.needs)) is None:
+            raise UsageError(f"{spec.flag} only works with {spec.needs}; add {spec.needs} too.")
         for single in value if isinstance(value, list) else [value]:
             if isinstance(single, str) and not single.strip():
                 raise UsageError(f"{spec.flag} must not be empty.")

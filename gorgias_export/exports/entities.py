@@ -124,6 +124,9 @@ class EntityExport(Checkpointing):
         if self.entity.single_object:
             self._single_object(run)
             return
+        if self.entity.any_shape:
+            self._any_shape(run)
+            return
         while run.listing < len(self.entity.listings):
             self._walk_listing(run, self.entity.listings[run.listing])
             run.listing += 1
@@ -192,6 +195,26 @@ class EntityExport(Checkpointing):
         item = self.client.get_json(self.entity.path, self.filters)
         self.items_read += 1
         self._consider(run, item, Listing())
+        run.walk.done = True
+        self._checkpoint()
+
+    def _any_shape(self, run: EntityRun) -> None:
+        """Every item of an endpoint that answers a list envelope, a bare array or one object;
+        a short list, so it is read whole (cursors followed) and checkpointed once."""
+        if run.walk.done:
+            return
+        cursors: set[str] = set()
+        params = list(self.filters)
+        while True:
+            payload = self.client.get_any_json(self.entity.path, params)
+            items, next_cursor, listing = _items_of(payload, self.entity)
+            self.items_read += len(items)
+            for item in items:
+                self._consider(run, item, listing)
+            if next_cursor is None or next_cursor in cursors:  # a repeated cursor would loop
+                break
+            cursors.add(next_cursor)
+            params = [*self.filters, ("cursor", next_cursor)]
         run.walk.done = True
         self._checkpoint()
 
@@ -292,6 +315,23 @@ class EntityExport(Checkpointing):
             new_rows=self.rows,
             items_read=self.items_read,
         )
+
+
+def _items_of(payload: Any, entity: Entity) -> tuple[list[Item], str | None, Listing]:
+    """The items of an answer of any shape, its next cursor, and the listing they imply: one
+    object without the entity's key gets the entity's name as its key, so that a table (keyed
+    by it) keeps it too."""
+    if isinstance(payload, list):
+        return [item for item in payload if isinstance(item, dict)], None, Listing()
+    data = payload.get("data")
+    if isinstance(data, list):
+        meta = payload.get("meta")
+        cursor = meta.get("next_cursor") if isinstance(meta, dict) else None
+        items = [item for item in data if isinstance(item, dict)]
+        return items, cursor if isinstance(cursor, str) and cursor else None, Listing()
+    key = entity.key
+    implied = () if payload.get(key) is not None else ((key, entity.name),)
+    return [payload], None, Listing(implied=implied)
 
 
 class _StartOver(Exception):

@@ -30,7 +30,10 @@ from gorgias_export.output.sqlite_store import SqliteStore
 from gorgias_export.resources import ENTITY_BY_NAME
 from gorgias_export.rows import CONVERSATION_COLUMNS_VERSION
 
-# Quick configuration lists first, so a long run has them early; conversations last.
+# Quick configuration lists first, so a long run has them early; then conversations. Last, the
+# endpoints the public documentation describes least (their shapes, parameters and whether every
+# account has them are unsure): if the real API refuses one, everything else is already saved,
+# and the rerun that follows a fix reads only what is left.
 ALL_ORDER = (
     "account",
     "tags",
@@ -46,6 +49,11 @@ ALL_ORDER = (
     "events",
     "messages",
     "tickets",
+    "account-settings",
+    "jobs",
+    "voice-calls",
+    "voice-call-events",
+    "voice-call-recordings",
 )
 STATE_NAME = "gorgias-export.state.json"
 DATABASE_NAME = "gorgias.db"

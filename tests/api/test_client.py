@@ -67,7 +67,7 @@ def page(items: list[dict[str, object]], next_cursor: str | None = None) -> dict
 def test_the_client_has_no_way_to_write(settings: Settings, api: FakeApi) -> None:
     """Only GET exists, from the client's methods down to the one `request` call that sends."""
     public = {name for name in dir(GorgiasClient) if not name.startswith("_")}
-    assert public == {"get_json", "fetch_page", "fetch_body", "page_of", "close"}
+    assert public == {"get_json", "get_any_json", "fetch_page", "fetch_body", "page_of", "close"}
     assert {name for name in dir(Transport) if not name.startswith("_")} == {"get", "close"}
     sent = inspect.getsource(http_module).count(".request(")
     assert sent == 1 and 'connection.request("GET", ' in inspect.getsource(http_module)
@@ -261,6 +261,20 @@ def test_a_list_body_without_a_data_list_is_retried(settings: Settings, api: Fak
     client = make_client(settings, FakeTime())
     assert client.fetch_page("/tags", [("limit", 100)]).items == [{"id": 1}]
     assert client.stats.retries == 1
+
+
+def test_an_answer_of_any_shape_is_an_object_or_an_array_else_retried(
+    settings: Settings, api: FakeApi
+) -> None:
+    """/account/settings may answer an array, an object or an envelope (docs/entities.md)."""
+    api.get("/account/settings", body="<html>maintenance</html>", headers=LIMIT)
+    api.get("/account/settings", json="just a string", headers=LIMIT)
+    api.get("/account/settings", json=[{"id": 1}], headers=LIMIT)
+    client = make_client(settings, FakeTime())
+    assert client.get_any_json("/account/settings") == [{"id": 1}]
+    assert client.stats.retries == 2
+    api.replace("/account/settings", json={"type": "x"}, headers=LIMIT)
+    assert client.get_any_json("/account/settings") == {"type": "x"}
 
 
 def test_a_closed_client_stops_retrying_at_once(settings: Settings, api: FakeApi) -> None:

@@ -85,6 +85,20 @@ def sqlite_dump(path: Path, url: str, directory: Path) -> dict[str, bytes]:
         return _dump(copy, url, directory)
 
 
+# The entities added since 0.1.0 (issue 11): `all` writes their files and tables too, which the
+# record cannot hold. They are left out of the comparison; what 0.1.0 wrote must be unchanged.
+# (tests/jobs/test_all_entities.py checks that `all` writes them.)
+NEW_ENTITIES = (
+    "account-settings",
+    "jobs",
+    "voice-calls",
+    "voice-call-events",
+    "voice-call-recordings",
+)
+NEW_TABLES = frozenset(name.replace("-", "_") for name in NEW_ENTITIES)
+NEW_FILES = frozenset(f"{name}.{ext}" for name in NEW_ENTITIES for ext in ("csv", "jsonl"))
+
+
 def _dump(path: Path, url: str, directory: Path) -> dict[str, bytes]:
     with contextlib.closing(sqlite3.connect(path)) as db:
         names = [
@@ -97,6 +111,8 @@ def _dump(path: Path, url: str, directory: Path) -> dict[str, bytes]:
         tables = io.StringIO()
         state = io.StringIO()
         for name in names:
+            if name in NEW_TABLES:
+                continue
             quoted = '"' + name.replace('"', '""') + '"'
             info = list(db.execute(f"PRAGMA table_info({quoted})"))
             if name == STATE_TABLE:
@@ -138,7 +154,7 @@ def output_digest(
     if kind == "dir":
         files = {}
         for entry in sorted(path.iterdir()):
-            if not is_output(entry.name):
+            if not is_output(entry.name) or entry.name in NEW_FILES:
                 continue
             if entry.name.endswith(".db"):
                 files[entry.name] = output_digest("sqlite", entry, url, directory)

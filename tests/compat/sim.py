@@ -30,7 +30,16 @@ DATASETS: dict[str, tuple[int, int]] = {
 def simulator(dataset: str) -> Simulator:
     """A started simulator serving `dataset` (stop it, or use it as a context manager)."""
     seed, tickets = DATASETS[dataset]
-    config = SimConfig(seed=seed, tickets=tickets, rate_limit=False, email=EMAIL, api_key=API_KEY)
+    # 0.1.0 was recorded against a simulator that listed every macro without `archived`: the
+    # answer the real API may give too, under which reading archived=true as well adds nothing.
+    config = SimConfig(
+        seed=seed,
+        tickets=tickets,
+        rate_limit=False,
+        email=EMAIL,
+        api_key=API_KEY,
+        macros_list_archived=True,
+    )
     return Simulator(config, dataset=make_dataset(seed, tickets, end=FIXED_END)).start()
 
 

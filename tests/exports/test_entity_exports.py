@@ -57,7 +57,8 @@ LISTED = [e.name for e in ENTITIES if not e.single_object]
 def api_items(sim: Simulator, name: str) -> dict[str, dict[str, Any]]:
     if name == "messages":
         return {str(m["id"]): m for m in sim.dataset.messages}
-    return {str(item["id"]): item for item in sim.dataset.entity_items(name)}
+    path = ENTITY_BY_NAME[name].path.removeprefix("/")  # the simulator's name of it
+    return {str(item["id"]): item for item in sim.dataset.entity_items(path)}
 
 
 @pytest.mark.parametrize("name", LISTED)

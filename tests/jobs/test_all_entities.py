@@ -92,6 +92,7 @@ def test_all_rerun_is_incremental_for_each_entity(sim: Simulator, tmp_path: Path
     sim.dataset.update_ticket(sim.dataset.tickets[0]["id"], status="closed")
     customer = sim.dataset.add_customer(email="late@example.com")
     event = sim.dataset.add_event("ticket-deleted", "Ticket", sim.dataset.tickets[1]["id"])
+    call = sim.dataset.add_voice_call(ticket["id"])
     result = run_cli(sim, "all", "--out-dir", str(out))
     assert result.exit_code == 0, result.stderr
     after = {name: read_csv(out / f"{name}.csv") for name in ALL_ORDER}
@@ -101,6 +102,9 @@ def test_all_rerun_is_incremental_for_each_entity(sim: Simulator, tmp_path: Path
     assert {r["message_id"] for r in after["tickets"][before["tickets"] :]} == new_messages
     assert {r["id"] for r in after["messages"][before["messages"] :]} == new_messages
     assert str(event["id"]) in {r["id"] for r in after["events"][before["events"] :]}
+    assert [r["id"] for r in after["voice-calls"][before["voice-calls"] :]] == [str(call["id"])]
+    new_call_events = after["voice-call-events"][before["voice-call-events"] :]
+    assert new_call_events and {r["call_id"] for r in new_call_events} == {str(call["id"])}
     for name in ALL_ORDER:  # nothing written twice (customers and surveys keep versions)
         if name in ("customers", "satisfaction-surveys", "account"):
             continue
@@ -138,7 +142,7 @@ def test_a_file_from_another_command_is_refused_before_any_entity_runs(
     result = run_cli(sim, "all", "--out-dir", str(out_dir))
     assert result.exit_code == 7 and result.stderr.count("\n") == 1
     assert "tickets.csv exists but this `all` has no progress for it" in result.stderr
-    assert sim.requests == []  # not after exporting the thirteen entities before it
+    assert sim.requests == []  # not after exporting every entity before it
     assert (out_dir / "tickets.csv").read_bytes() == kept
     assert not (out_dir / "tags.csv").exists()
 
@@ -151,12 +155,25 @@ def test_all_into_sqlite_is_one_database_kept_current(sim: Simulator, tmp_path: 
     with contextlib.closing(sqlite3.connect(db)) as connection:
         count = dict(
             (table, connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
-            for table in ("tickets", "messages", "conversations", "customers", "tags", "events")
+            for table in (
+                *("tickets", "messages", "conversations", "customers", "tags", "events"),
+                *("voice_calls", "voice_call_events", "voice_call_recordings", "jobs", "macros"),
+                "account_settings",
+            )
         )
     assert count["tickets"] == len(sim.dataset.tickets)
     assert count["messages"] == len(sim.dataset.messages)
     assert count["customers"] == len(sim.dataset.entity_items("customers"))
     assert count["events"] == len(sim.dataset.entity_items("events"))
+    for table, listing in (
+        ("voice_calls", "phone/voice-calls"),
+        ("voice_call_events", "phone/voice-call-events"),
+        ("voice_call_recordings", "phone/voice-call-recordings"),
+        ("jobs", "jobs"),
+        ("account_settings", "account/settings"),
+        ("macros", "macros"),  # archived ones included
+    ):
+        assert count[table] == len(sim.dataset.entity_items(listing)) > 0, table
     # The listing is read once (from both ends, which can cost a page where they meet).
     assert sim.count("/api/messages") <= -(-len(sim.dataset.messages) // 100) + 2
     ticket = sim.dataset.tickets[0]

@@ -23,6 +23,7 @@ from gorgias_sim import (
     NOPERM_EMAIL,
     UNDOCUMENTED_FIELD,
     Dataset,
+    SimConfig,
     Simulator,
     make_dataset,
 )
@@ -56,6 +57,14 @@ def walk(api: Api, entity: str, **params: Any) -> list[Obj]:
         if cursor is None:
             return items
     raise AssertionError("next_cursor never ran out")
+
+
+def listed(ds: Dataset, entity: str) -> list[Obj]:
+    """What a listing without filters shows: archived macros only come with archived=true."""
+    items = ds.entity_items(entity)
+    if entity == "macros":
+        return [m for m in items if m["archived_datetime"] is None]
+    return items
 
 
 def ids(items: list[Obj]) -> list[int]:
@@ -127,7 +136,7 @@ def test_each_order_pages_every_item_once_in_keyset_order(
     ds: Dataset, api: Api, entity: str, field: str, direction: str, limit: int
 ) -> None:
     items = walk(api, entity, order_by=f"{field}:{direction}", limit=limit)
-    everything = ds.entity_items(entity)
+    everything = listed(ds, entity)
     expected = sorted(
         everything, key=lambda o: (SORTS[field](o), o["id"]), reverse=direction == "desc"
     )
@@ -140,7 +149,7 @@ def test_each_order_pages_every_item_once_in_keyset_order(
 def test_default_order_pages_what_entity_items_returns(
     ds: Dataset, api: Api, entity: str, limit: int
 ) -> None:
-    assert walk(api, entity, limit=limit) == ds.entity_items(entity)
+    assert walk(api, entity, limit=limit) == listed(ds, entity)
 
 
 def test_default_orders(ds: Dataset, api: Api) -> None:
@@ -252,6 +261,12 @@ def test_the_list_envelope(api: Api) -> None:
         ("customers", {"ticket_id": "1"}, "ticket_id"),
         ("teams", {"type": "email"}, "type"),
         ("macros", {"search": "refund"}, "search"),
+        ("macros", {"archived": "maybe"}, "archived"),
+        ("phone/voice-calls", {"ticket_id": "x"}, "ticket_id"),
+        ("phone/voice-calls", {"call_id": "1"}, "call_id"),
+        ("phone/voice-call-events", {"call_id": "x"}, "call_id"),
+        ("phone/voice-call-recordings", {"ticket_id": "1"}, "ticket_id"),
+        ("jobs", {"status": "done"}, "status"),
         ("satisfaction-surveys", {"ticket_id": "x"}, "ticket_id"),
         ("users", {"limit": "101"}, "limit"),
     ],
@@ -696,3 +711,83 @@ def test_entities_over_http(sim: Simulator) -> None:
     assert bad.status_code == 400 and "nope" in bad.json()["error"]["msg"]
     forbidden = requests.get(f"{sim.url}/tags", auth=(NOPERM_EMAIL, sim.config.api_key), timeout=5)
     assert forbidden.status_code == 403
+
+
+# -- where public sources disagree: each answer can be chosen --------------------------------------
+
+
+def _api_with(ds: Dataset, **config: Any) -> Api:
+    chosen = SimConfig(**config)
+    return Api(ds, CursorBook(time.monotonic), lambda: chosen)
+
+
+def test_archived_macros_are_listed_only_with_archived_true(ds: Dataset, api: Api) -> None:
+    default = walk(api, "macros")
+    archived = walk(api, "macros", archived="true")
+    assert default and all(m["archived_datetime"] is None for m in default)
+    assert archived and all(m["archived_datetime"] is not None for m in archived)
+    assert sorted(ids(default + archived)) == sorted(ids(ds.entity_items("macros")))
+
+
+def test_macros_can_list_every_macro_and_ignore_archived(ds: Dataset) -> None:
+    api = _api_with(ds, macros_list_archived=True)
+    everything = ids(ds.entity_items("macros"))
+    assert ids(walk(api, "macros")) == everything == ids(walk(api, "macros", archived="true"))
+    assert any(m["archived_datetime"] for m in ds.entity_items("macros"))
+
+
+def test_events_can_require_object_id_with_object_type(ds: Dataset, api: Api) -> None:
+    strict = _api_with(ds, events_need_object_id=True)
+    refused(strict, "events", "object_id", object_type="Ticket")
+    ticket_id = ds.tickets[0]["id"]
+    one = walk(strict, "events", object_type="Ticket", object_id=ticket_id)
+    assert one and {e["object_id"] for e in one} == {ticket_id}
+    assert walk(api, "events", object_type="Ticket")  # by default, object_type alone is fine
+
+
+def test_account_settings_in_each_shape(ds: Dataset, api: Api) -> None:
+    settings = ds.entity_items("account/settings")
+    assert len(settings) >= 3 and all({"id", "type", "data"} <= set(s) for s in settings)
+    assert walk(api, "account/settings") == settings
+    status, array = call(_api_with(ds, account_settings_shape="array"), "account/settings")
+    assert status == 200 and array == settings
+    status, mapping = call(_api_with(ds, account_settings_shape="object"), "account/settings")
+    assert status == 200 and mapping == {s["type"]: s["data"] for s in settings}
+
+
+# -- phone calls, jobs -----------------------------------------------------------------------------
+
+
+def test_calls_belong_to_tickets_and_carry_summaries_and_private_recordings(ds: Dataset) -> None:
+    calls = ds.entity_items("phone/voice-calls")
+    recordings = ds.entity_items("phone/voice-call-recordings")
+    call_events = ds.entity_items("phone/voice-call-events")
+    tickets = {t["id"] for t in ds.tickets}
+    assert calls and all(c["ticket_id"] in tickets for c in calls)
+    assert any(c["summaries"] for c in calls) and any(not c["summaries"] for c in calls)
+    by_id = {c["id"]: c for c in calls}
+    assert all(by_id[r["call_id"]]["has_call_recording"] for r in recordings)
+    private = [r for r in recordings if r["error_code"] == "RECORDING_IS_PRIVATE"]
+    assert private and all(r["url"] is None for r in private)
+    assert any(r["url"] for r in recordings)
+    assert {e["call_id"] for e in call_events} == set(by_id)
+    assert ds.entity_items("jobs")
+
+
+def test_call_filters(ds: Dataset, api: Api) -> None:
+    some = ds.entity_items("phone/voice-calls")[1]
+    assert ids(filtered(api, "phone/voice-calls", ticket_id=some["ticket_id"])) == [some["id"]]
+    for entity in ("phone/voice-call-events", "phone/voice-call-recordings"):
+        found = filtered(api, entity, call_id=some["id"])
+        assert all(o["call_id"] == some["id"] for o in found)
+    assert filtered(api, "phone/voice-call-events", call_id=some["id"])
+
+
+def test_add_voice_call(fresh: Callable[[], tuple[Dataset, Api]]) -> None:
+    d, api = fresh()
+    before = len(d.entity_items("phone/voice-calls"))
+    made = d.add_voice_call(d.tickets[2]["id"])
+    calls = walk(api, "phone/voice-calls")
+    assert len(calls) == before + 1 and calls[0]["id"] == made["id"]  # newest first
+    assert made["ticket_id"] == d.tickets[2]["id"]
+    assert filtered(api, "phone/voice-call-events", call_id=made["id"])
