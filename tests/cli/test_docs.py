@@ -12,9 +12,10 @@ from gorgias_export.rows import CONVERSATION_COLUMNS
 from tests.support.cli import REPO, run_cli
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
-# The commands added for issue 11 share one README table; their sections are in docs/entities.md.
+# The configuration lists and the commands added for issue 11 share one README table; their
+# sections, with the columns, are in docs/entities.md.
 ENTITY_NOTES = (REPO / "docs" / "entities.md").read_text(encoding="utf-8")
-SHARED_TABLE = README.split("### Phone calls, settings, jobs")[1].split("\n### ")[0]
+SHARED_TABLE = README.split("### Configuration, phone calls, jobs")[1].split("\n### ")[0]
 
 
 def _readme_section(command: str) -> str | None:
