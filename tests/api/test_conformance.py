@@ -614,3 +614,23 @@ def test_surveys_and_events_as_sent_and_as_exact_csv_rows(
     assert read_jsonl(tmp_path / "e.jsonl") == [item]
     run_on(api, command, "--out", str(tmp_path / "e.csv"))
     assert read_csv(tmp_path / "e.csv") == [{**as_csv(item), "extra_fields": ""}]
+
+
+# A 403 as recorded from a real account: the body says why, and the user is told.
+FORBIDDEN_BODY: Obj = {
+    "error": {
+        "msg": "You do not have enough permissions to perform this action. "
+        "Messaging quota exceeded."
+    }
+}
+
+
+def test_a_real_403_body_reaches_the_user_with_its_reason(api: FakeApi, tmp_path: Path) -> None:
+    api.get("/customers", status=403, json=FORBIDDEN_BODY)
+    env = {"GORGIAS_BASE_URL": api.url, "GORGIAS_EMAIL": EMAIL, "GORGIAS_API_KEY": SECRET_KEY}
+    result = run_cli(None, "customers", "--out", str(tmp_path / "c.csv"), env=env)
+    assert result.exit_code == 4
+    message = result.stderr.strip()
+    assert message.count("\n") == 0 and "may not read /customers (403)" in message
+    assert message.endswith("Messaging quota exceeded.")
+    assert not (tmp_path / "c.csv").exists()  # nothing written before data arrives
