@@ -34,6 +34,7 @@ from gorgias_export.cli.options import (
     ViewId,
     with_connection,
 )
+from gorgias_export.entity_types import Entity, Incremental
 from gorgias_export.errors import UsageError
 from gorgias_export.exports.filtered import ticket_listings
 from gorgias_export.exports.status import ExportStatus
@@ -41,7 +42,7 @@ from gorgias_export.jobs.all import AllJob, AllResult, run_all
 from gorgias_export.jobs.entities import EntityJob, is_list_endpoint
 from gorgias_export.jobs.lifecycle import JobResult, open_target, run_job
 from gorgias_export.jobs.tickets import TicketsJob
-from gorgias_export.resources import Entity, Incremental, adhoc_entity
+from gorgias_export.resources import adhoc_entity
 
 
 @with_connection

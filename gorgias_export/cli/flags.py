@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from gorgias_export.api.client import Params
+from gorgias_export.entity_types import Entity
 from gorgias_export.errors import OutputError, UsageError
 from gorgias_export.output.writers import format_from_path
-from gorgias_export.resources import Entity, normalize_api_path
+from gorgias_export.resources import normalize_api_path
 from gorgias_export.timeutil import parse_cli_datetime
 
 

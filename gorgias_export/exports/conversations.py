@@ -25,12 +25,12 @@ from typing import Any, Protocol
 
 from gorgias_export.api.client import GorgiasClient, Params
 from gorgias_export.api.prefetch import Chain
+from gorgias_export.entity_types import INCREMENTAL_OVERLAP
 from gorgias_export.exports.checkpoints import Checkpointing
 from gorgias_export.exports.progress import ExportProgress, Key, RunProgress
 from gorgias_export.exports.status import ExportStatus, StatusCallback
 from gorgias_export.output.ticket_index import ContextShape, JsonContexts, TicketIndex
 from gorgias_export.output.writers import Sink
-from gorgias_export.resources import INCREMENTAL_OVERLAP
 from gorgias_export.rows import conversation_row, ticket_context, unknown_ticket_context
 from gorgias_export.timeutil import format_utc, parse_api_datetime, shift, sort_key
 

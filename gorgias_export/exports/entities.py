@@ -19,12 +19,12 @@ from typing import Any, Protocol
 from gorgias_export.api.client import GorgiasClient, Params
 from gorgias_export.api.prefetch import Chain
 from gorgias_export.api.walk import ListingWalk, below, stays_above
+from gorgias_export.entity_types import INCREMENTAL_OVERLAP, Entity, Incremental, Listing
 from gorgias_export.errors import ApiError
 from gorgias_export.exports.checkpoints import Checkpointing
 from gorgias_export.exports.progress import EntityProgress, EntityRun, WalkPosition
 from gorgias_export.exports.status import EntityStatus, StatusCallback
 from gorgias_export.output.writers import Sink
-from gorgias_export.resources import INCREMENTAL_OVERLAP, Entity, Incremental, Listing
 from gorgias_export.timeutil import format_utc, shift, sort_key
 
 Item = dict[str, Any]

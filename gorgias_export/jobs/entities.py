@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gorgias_export.api.client import GorgiasClient, Params
+from gorgias_export.entity_types import EXTRA_COLUMN, Entity, Incremental, Listing
 from gorgias_export.errors import ApiError, ExportError, UsageError
 from gorgias_export.exports.entities import EntityExport, RowShaper, Snapshot
 from gorgias_export.exports.progress import EntityProgress
@@ -22,7 +23,6 @@ from gorgias_export.jobs.targets import DatabaseTarget, Target, partial_path
 from gorgias_export.output.sqlite_store import SqliteStore
 from gorgias_export.output.table_sink import TableSink, TableSnapshot
 from gorgias_export.output.writers import CsvEncoder, JsonlEncoder, RowEncoder, Sink
-from gorgias_export.resources import EXTRA_COLUMN, Entity, Incremental, Listing
 from gorgias_export.rows import entity_row
 from gorgias_export.timeutil import format_utc
 

@@ -6,8 +6,9 @@ import pytest
 import typer.main
 
 from gorgias_export.cli.app import app
+from gorgias_export.entity_types import Entity
 from gorgias_export.errors import ExitCode
-from gorgias_export.resources import ENTITIES, Entity
+from gorgias_export.resources import ENTITIES
 from gorgias_export.rows import CONVERSATION_COLUMNS
 from tests.support.cli import REPO, run_cli
 
