@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import json
 import socket
 import struct
 import sys
@@ -30,9 +31,9 @@ from .bucket import LeakyBucket
 from .config import SimConfig
 from .cursors import CursorBook
 from .data import Dataset, make_dataset
-from .faults import Fault, FaultPlan
+from .faults import BODY_KINDS, Fault, FaultPlan, Where
 from .recorder import Recorder, RequestRecord
-from .replies import Reply, error
+from .replies import Reply, dumps, error
 
 HOST = "127.0.0.1"
 LIMIT_HEADER = "X-Gorgias-Account-Api-Call-Limit"
@@ -159,9 +160,11 @@ class Simulator:
 
     # Scripted trouble
 
-    def fail_next(self, n: int, kind: str) -> None:
-        """The next `n` requests get fault `kind`: 5xx, reset, truncated, html_error, slow, 429."""
-        self._faults.fail_next(n, kind)
+    def fail_next(self, n: int, kind: str, where: Where | None = None) -> None:
+        """The next `n` requests get fault `kind`: 5xx, reset, truncated, html_error, slow, 429;
+        or, in a list page's body: no_meta, number_cursor, empty_end, reversed (faults.py).
+        `where(path, query)`: only requests it is true for."""
+        self._faults.fail_next(n, kind, where)
 
     def clear_faults(self) -> None:
         """Drop queued scripted faults and end any outage; random faults stay as configured."""
@@ -206,7 +209,11 @@ class Simulator:
         oauth: bool,
     ) -> _Outcome:
         cfg = self.config
-        fault = self._faults.pick(cfg.faults)
+        fault = self._faults.pick(cfg.faults, path, query)
+        if fault is not None and fault.kind in BODY_KINDS:
+            self._log.fault(fault.kind)
+            reply = self._answer(method, target, path, query, role, oauth)
+            return _Outcome(_malformed(reply, fault.kind))
         if fault is not None:
             self._log.fault(fault.kind)
             if fault.kind == "slow":
@@ -400,3 +407,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # tests and demos read the request log instead
+
+
+def _malformed(reply: Reply, kind: str) -> Reply:
+    """A list page's reply with fault `kind` in its body (faults.BODY_KINDS); any other reply
+    as it is."""
+    try:
+        page = json.loads(reply.body) if reply.status == 200 else None
+    except ValueError:
+        page = None
+    if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+        return reply
+    if kind == "no_meta":
+        page.pop("meta", None)
+    elif kind == "number_cursor":
+        page["meta"] = {**(page.get("meta") or {}), "next_cursor": 12345}
+    elif kind == "empty_end":
+        page["data"] = []
+        page["meta"] = {**(page.get("meta") or {}), "next_cursor": None, "next_items": None}
+    elif kind == "reversed":
+        page["data"].reverse()
+    return replace(reply, body=dumps(page))

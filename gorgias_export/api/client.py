@@ -9,6 +9,7 @@ redirect, is a configuration error at once.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import random
@@ -39,6 +40,7 @@ from gorgias_export.errors import (
     TokenExpired,
     UsageError,
 )
+from gorgias_export.timeutil import sort_key
 
 log = logging.getLogger("gorgias_export")
 
@@ -172,7 +174,7 @@ class GorgiasClient:
         it says nothing about the request."""
         sent = _with_cursor(path, params, cursor)
         payload: dict[str, Any] = self._retrying(
-            path, sent, lambda answer: self._payload(answer, is_list=True), optional
+            path, sent, lambda answer: self._list_payload(answer, path, params), optional
         )
         return _page(path, payload)
 
@@ -186,11 +188,11 @@ class GorgiasClient:
         answer: Answer = self._retrying(path, sent, lambda answer: answer, optional)
         return answer
 
-    def page_of(self, answer: Answer, path: str) -> Page:
-        """The page of `path` in `answer`; raises BrokenBody when it holds none (ask for it
-        again)."""
+    def page_of(self, answer: Answer, path: str, params: Params = ()) -> Page:
+        """The page of `path` in `answer` (asked for with `params`); raises BrokenBody when it
+        holds none (ask for it again)."""
         try:
-            payload = self._payload(answer, is_list=True)
+            payload = self._list_payload(answer, path, params)
         except _Retry as broken:
             self.stats.count("retries")
             raise BrokenBody(broken.reason) from None
@@ -293,6 +295,16 @@ class GorgiasClient:
         if is_list and not _is_list_envelope(payload):
             raise _Retry(f"a {status} response without a list of objects in 'data'")
         self._had_success = True
+        return payload
+
+    def _list_payload(self, answer: Answer, path: str, params: Params) -> dict[str, Any]:
+        """The JSON object of a list page; one whose envelope is not the documented one, or
+        whose items are out of the order asked for, is retried like a broken body: taken as
+        it came, it could pass for the end of the listing or give rows twice."""
+        payload = self._payload(answer, is_list=True)
+        problem = _envelope_problem(path, payload) or _order_problem(params, payload["data"])
+        if problem:
+            raise _Retry(f"a {answer.status} list page {problem}")
         return payload
 
     def _client_error(self, path: str, params: Params, status: int, body: bytes) -> Exception:
@@ -414,6 +426,41 @@ def _next_link(path: str, link: Any, items: list[dict[str, Any]]) -> str | None:
             "rather than reading the first page again."
         )
     return query
+
+
+def _envelope_problem(path: str, payload: dict[str, Any]) -> str | None:
+    """What is wrong with a list page's envelope (its `data` was checked), or None. The API
+    documents `meta` as an object holding `next_cursor`, a string or null (view items:
+    `next_items`, a link or null); anything else is not a page to trust with the end of a
+    listing (docs/walks.md, "Malformed pages")."""
+    meta = payload.get("meta")
+    if not isinstance(meta, dict):
+        return "without a 'meta' object"
+    name = "next_items" if link_paged(path) else "next_cursor"
+    value = meta.get(name)
+    if value is not None and (not isinstance(value, str) or not value):
+        return f"whose meta.{name} is {_shown(value)}, not a string or null"
+    return None
+
+
+def _order_problem(params: Params, items: list[dict[str, Any]]) -> str | None:
+    """Whether a page's items follow the `order_by` asked for, by its time field's value (ties
+    are not judged: the API's order among equal times is not documented). Fields that are not
+    times (`priority`, names) are not checked."""
+    orders = [str(value) for name, value in params if name == "order_by"]
+    field, _, direction = (orders[-1] if orders else "").partition(":")
+    if not field.endswith("_datetime") or direction not in ("asc", "desc"):
+        return None
+    values = [value for value in (sort_key(item.get(field)) for item in items) if value]
+    pairs = itertools.pairwise(values)
+    if any((b > a) if direction == "desc" else (b < a) for a, b in pairs):
+        return f"with its items out of the order asked for ({field}:{direction})"
+    return None
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _is_list_envelope(payload: dict[str, Any]) -> bool:

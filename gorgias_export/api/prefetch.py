@@ -98,6 +98,11 @@ class Chain:
             self._peeked = self.walk.page_from(raw or self.walk.request(cursor))
         return self._peeked
 
+    def again(self) -> WalkPage:
+        """Ask for the next unprocessed page again, now (the one peeked was not believed)."""
+        self._peeked = self._ahead = None
+        return self.peek()
+
     def take(self) -> WalkPage:
         """Consume the next page and ask for the one after it; the caller then processes it and
         calls `walk.advance`."""

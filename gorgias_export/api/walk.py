@@ -212,7 +212,7 @@ class ListingWalk:
         if page is None:
             assert fetched.answer is not None
             try:
-                page = self.client.page_of(fetched.answer, self.path)
+                page = self.client.page_of(fetched.answer, self.path, self.params)
             except BrokenBody as broken:
                 if fetched.entry is not None:
                     return self._entry_failed(f"{broken} on a hand-built cursor on {self.path}.")

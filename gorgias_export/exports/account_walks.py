@@ -31,6 +31,7 @@ from gorgias_export.api.walk import (
     keyset_cursor,
     stays_above,
 )
+from gorgias_export.errors import ApiError
 from gorgias_export.exports.conversations import ConversationExport, latest
 from gorgias_export.exports.progress import RunProgress, WalkPosition
 
@@ -122,6 +123,7 @@ class _Backfill:
                 if not export.skip_done_pages(chain):
                     pair_of(chain).ended()  # read to the end of the listing
                     continue
+                _believe_end(chain, pair_of(chain))
             except EntryRefused as refused:
                 log.info("%s Reading on from the ends instead.", refused)
                 if _entering(run):
@@ -137,6 +139,7 @@ class _Backfill:
                 if not export.skip_done_pages(chain):
                     tickets.ended()
                     continue
+                _believe_end(chain, tickets)
             run.turn += 1
             if chain in (tickets.up, tickets.down):
                 _ticket_page(export, run, chain, emit_empty=True, pair=tickets)
@@ -183,6 +186,41 @@ class _Backfill:
         if self.run.upper and page.keys and page.keys[-1][0] > self.run.upper:
             return False
         return pair_of(chain).worth_asking_ahead(chain, page)
+
+
+# How many times a page that ends a listing short of the partner walk is asked for again.
+SHORT_END_TRIES = 3
+
+
+def _believe_end(chain: Chain, pair: Pair) -> None:
+    """A page that ends the listing before the walk meets its partner says that the rows the
+    partner has already read are gone: the API answered wrongly (an empty last page in the
+    middle of the listing), or every one of those rows was deleted meanwhile. Taken at its word,
+    it would end both walks with the rows between them unread and the run would finish with
+    exit 0 (issue 12). It is asked for again, then the run stops (exit 5, progress saved)."""
+    for attempt in range(SHORT_END_TRIES + 1):
+        page = chain.peek()
+        # Not the end, no partner position to judge by, or it reaches the partner (a meeting).
+        if (
+            page.next_cursor is not None
+            or pair.boundary(chain) is None
+            or pair.cut(chain, page.keys)[1]
+        ):
+            if attempt:  # a wrong answer, even one put right, is worth a line
+                log.warning(
+                    "The API ended %s before the rows already read from its other end; the "
+                    "page asked for again was whole.",
+                    chain.walk.path,
+                )
+            return
+        if attempt < SHORT_END_TRIES:
+            log.info("%s ended short of the other end's rows; asking again", chain.walk.path)
+            chain.again()
+    raise ApiError(
+        f"The API's {chain.walk.path} listing kept ending ({1 + SHORT_END_TRIES} times on the "
+        "same page) before the rows already read from its other end, which would leave rows "
+        "out; progress is saved, rerun the same command later to continue."
+    )
 
 
 def _needs_more_tickets(tickets: Chain, messages: Chain) -> bool:

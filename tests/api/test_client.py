@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from gorgias_export.api import http as http_module
-from gorgias_export.api.client import GorgiasClient, OptionalRequestFailed
+from gorgias_export.api.client import BrokenBody, GorgiasClient, OptionalRequestFailed
 from gorgias_export.api.http import Transport
 from gorgias_export.config import Secret, Settings
 from gorgias_export.errors import (
@@ -275,6 +275,80 @@ def test_an_answer_of_any_shape_is_an_object_or_an_array_else_retried(
     assert client.stats.retries == 2
     api.replace("/account/settings", json={"type": "x"}, headers=LIMIT)
     assert client.get_any_json("/account/settings") == {"type": "x"}
+
+
+def _times(*stamps: int) -> list[dict[str, object]]:
+    return [{"id": s, "created_datetime": f"2024-01-01T00:00:{s:02d}Z"} for s in stamps]
+
+
+ASC = [("limit", 100), ("order_by", "created_datetime:asc")]
+MALFORMED_PAGES = {
+    "no meta": {"object": "list", "data": _times(1, 2)},
+    "meta not an object": {"object": "list", "data": _times(1, 2), "meta": "next"},
+    "a number for a cursor": {"object": "list", "data": _times(1, 2), "meta": {"next_cursor": 7}},
+    "an empty cursor": {"object": "list", "data": _times(1, 2), "meta": {"next_cursor": ""}},
+    "items out of order": page(_times(2, 1), "c2"),
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED_PAGES.values(), ids=MALFORMED_PAGES.keys())
+def test_a_list_page_not_in_the_documented_shape_is_retried_never_an_end(
+    settings: Settings, api: FakeApi, body: dict[str, object]
+) -> None:
+    # Taken as it came, each of these passed for the last page (or gave rows twice).
+    api.get("/tickets", json=body, headers=LIMIT)
+    api.get("/tickets", json=page(_times(1, 2), "c2"), headers=LIMIT)
+    client = make_client(settings, FakeTime())
+    fetched = client.fetch_page("/tickets", ASC)
+    assert fetched.next_cursor == "c2" and len(fetched.items) == 2
+    assert client.stats.retries == 1
+
+
+@pytest.mark.parametrize("body", MALFORMED_PAGES.values(), ids=MALFORMED_PAGES.keys())
+def test_a_list_page_that_stays_malformed_stops_the_run_with_progress_saved(
+    settings: Settings, api: FakeApi, body: dict[str, object]
+) -> None:
+    api.get("/tickets", json=page(_times(1), "c1"), headers=LIMIT)  # first contact made
+    api.get("/tickets", json=body, headers=LIMIT)
+    client = make_client(settings, FakeTime())
+    client.fetch_page("/tickets", ASC)
+    with pytest.raises(ApiError) as raised:
+        client.fetch_page("/tickets", ASC, "c1")
+    assert raised.value.exit_code == ExitCode.API
+    message = raised.value.message
+    assert "list page" in message and "progress is saved" in message and "\n" not in message
+    assert 3 < len(api.calls) < 40  # retried, within the budget
+    # A page asked for ahead is decoded later, on the walk's thread: there too (the walk then
+    # asks for it again, with these retries).
+    with pytest.raises(BrokenBody):
+        client.page_of(client.fetch_body("/tickets", ASC, "c1"), "/tickets", ASC)
+
+
+def test_an_ordered_page_with_ties_or_unreadable_times_is_not_malformed(
+    settings: Settings, api: FakeApi
+) -> None:
+    items = [*_times(1, 3, 3), {"id": 9, "created_datetime": None}, *_times(4)]
+    api.get("/tickets", json=page(items), headers=LIMIT)
+    api.get("/custom-fields", json=page([{"id": 2, "priority": 9}, {"id": 1, "priority": 1}]))
+    client = make_client(settings, FakeTime())
+    assert len(client.fetch_page("/tickets", ASC).items) == 5
+    by_priority = [("limit", 100), ("order_by", "priority:asc")]  # not a time: not judged
+    assert len(client.fetch_page("/custom-fields", by_priority).items) == 2
+    assert client.stats.retries == 0
+
+
+def test_view_items_are_judged_by_their_next_items_link(settings: Settings, api: FakeApi) -> None:
+    link = "/api/views/1/items?cursor=5-false&direction=next"
+    odd = {"object": "list", "data": _times(1), "meta": {"next_items": 5}}
+    api.get("/views/1/items", json=odd, headers=LIMIT)
+    api.get("/views/1/items", json={"data": _times(1), "meta": {"next_items": link}})
+    client = make_client(settings, FakeTime())
+    fetched = client.fetch_page("/views/1/items", [("limit", 100)])
+    assert fetched.next_cursor == "cursor=5-false&direction=next"
+    assert client.stats.retries == 1
+    # An object endpoint is not a list: no envelope to judge.
+    api.get("/account", json={"domain": "acme"})
+    assert client.get_json("/account") == {"domain": "acme"}
 
 
 def test_a_closed_client_stops_retrying_at_once(settings: Settings, api: FakeApi) -> None:

@@ -219,7 +219,7 @@ def test_a_refused_entry_ends_the_walk(settings: Settings, api: FakeApi) -> None
 
 
 @pytest.mark.parametrize(
-    ("descending", "ids"), [(False, [1, 2]), (True, [40, 39]), (False, [31, 5])]
+    ("descending", "ids"), [(False, [1, 2]), (True, [40, 39]), (False, [5, 31])]
 )
 def test_an_entry_answered_out_of_place_ends_the_walk(
     settings: Settings, descending: bool, ids: list[int], api: FakeApi
