@@ -167,6 +167,7 @@ def _files_run(out_dir: Path, identity: dict[str, Any], fresh: bool, overwrite: 
                 locks=[outputs[name]],
                 flag="--out-dir",
                 side_prefix=out_dir / "gorgias-export",
+                state_dir=out_dir,
             )
 
         for name in ALL_ORDER:  # a changed file is refused before any request, not at its turn

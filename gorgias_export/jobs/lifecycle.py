@@ -150,6 +150,7 @@ def open_target(
         force=overwrite,
         locks=locks,
         side_prefix=state.with_name(state.name.removesuffix(".state.json")),
+        state_dir=state.parent,
     )
 
 

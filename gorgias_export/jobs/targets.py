@@ -82,10 +82,11 @@ class OutputState:
     """A file target's state slot: each save adds the fingerprint of the output's bytes it
     vouches for (ownership.py), so that a rerun can tell its file from a changed one."""
 
-    def __init__(self, inner: StateSlot, checked_file: Any) -> None:
+    def __init__(self, inner: StateSlot, checked_file: Any, directory: Path | None) -> None:
         self.description = inner.description
         self._inner = inner
         self._checked_file = checked_file  # progress (JSON) -> the file its bytes are in, or None
+        self._directory = directory  # the state file's
 
     def load(self) -> dict[str, Any] | None:
         return self._inner.load()
@@ -99,6 +100,11 @@ class OutputState:
             check = fingerprint(path, int(progress.get("output_bytes", 0)), open_end)
             progress = {**progress, CHECK_KEY: check}
         self._inner.save(progress)
+        if opening and self._directory is not None:
+            # A finished export's state says no bytes follow it. The rename of this one, which
+            # says some may, must not be lost to a power cut while the rows it allows survive:
+            # then the rerun would refuse them as added by someone else. Once a run.
+            fsync_directory(self._directory)
 
 
 class FileTarget:
@@ -118,9 +124,12 @@ class FileTarget:
         locks: Sequence[Path] = (),
         flag: str = "--out",
         side_prefix: Path | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.output = output
-        self.state: StateSlot = state if output is None else OutputState(state, self._checked)
+        self.state: StateSlot = (
+            state if output is None else OutputState(state, self._checked, state_dir)
+        )
         self._overwrite = overwrite
         self._force = force
         self._snapshots = False  # known at start()

@@ -162,3 +162,18 @@ def test_all_refuses_an_edited_file_and_a_foreign_one_under_fresh(
     result = run_cli(sim, "all", "--out-dir", str(out_dir), "--fresh")
     assert "--overwrite" in assert_one_line_error(result, ExitCode.CONFLICT)
     assert notes.read_bytes() == b"date,note\r\n" and sim.requests == []
+
+
+def test_the_save_that_lets_rows_follow_a_finished_export_is_made_durable(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its rename lost to a power cut while the rows after it survive, the rerun would refuse
+    those rows as added by someone else: so the directory is synced after it, once a run."""
+    from gorgias_export.jobs import targets
+
+    synced: list[Path] = []
+    monkeypatch.setattr(targets, "fsync_directory", synced.append)
+    out = tmp_path / "t.csv"
+    _export(sim, out, "tickets")
+    _export(sim, out, "tickets")
+    assert synced == [tmp_path, tmp_path]
