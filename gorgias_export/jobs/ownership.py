@@ -13,7 +13,8 @@ the file about to be opened for one). Before a rerun touches the file, it is che
   crash, cut back as always.
 
 A refusal changes nothing. A state saved before fingerprints existed (0.1.0) is checked by its
-length only, as then, and gets its fingerprint at its next save.
+length, as then, and by how the file begins (`verify_beginning`), and gets its fingerprint at its
+next save.
 
 `looks_like_output` is the cheaper question `--fresh` asks of a file it would overwrite with no
 state of ours to check against: does it begin as one of our outputs (the CSV header of this
@@ -75,6 +76,24 @@ def verify(path: Path, check: Any, length: int, description: str) -> None:
         )
 
 
+def verify_beginning(path: Path, header: bytes, what: str) -> None:
+    """For a state without a fingerprint (0.1.0's), checked by its length: refuse at least a
+    file that does not begin like ours (another file put there, or a re-save that added a BOM)."""
+    if _size(path) == 0 or looks_like_output(path, header):
+        return
+    redo = "put back the file as exported and rerun, or move it away and rerun with --fresh"
+    if _windows(path, len(BOM), 0)[0] == BOM:
+        raise StateConflict(
+            f'{path} now begins with a byte-order mark, as a spreadsheet\'s "CSV UTF-8" save '
+            f"adds, so it is not the file gorgias-export wrote and was left as it is; remove "
+            f"those 3 bytes, or {redo} to export again."
+        )
+    raise StateConflict(
+        f"{path} does not begin like {what} (another file was put in its place, or it was "
+        f"edited or re-saved), so it was left as it is; {redo} to export again."
+    )
+
+
 def looks_like_output(path: Path, header: bytes) -> bool:
     """Whether `path` begins as one of our outputs: `header` (a CSV export's), or for JSONL
     (no header) a JSON object on the first line."""
@@ -87,6 +106,8 @@ def looks_like_output(path: Path, header: bytes) -> bool:
         ) from None
     if header:
         return head[: len(header)] == header[: len(head)]
+    if head.startswith(BOM):  # which json.loads would skip: we never write one
+        return False
     line, newline, _ = head.partition(b"\n")
     if not newline:  # a first line longer than the window, or torn by a crash
         return line.startswith(b"{")

@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any
 from gorgias_export.errors import OutputError, StateConflict
 from gorgias_export.exports.progress import BadProgress
 from gorgias_export.fastjson import dumps_text, loads
-from gorgias_export.jobs.ownership import CHECK_KEY, fingerprint, looks_like_output, verify
+from gorgias_export.jobs.ownership import (
+    CHECK_KEY,
+    fingerprint,
+    looks_like_output,
+    verify,
+    verify_beginning,
+)
 from gorgias_export.jobs.state import StateSlot, export_lock
 from gorgias_export.output.sqlite_store import SqliteStore
 from gorgias_export.output.writers import RowEncoder, RowSink, fsync_directory
@@ -187,8 +193,10 @@ class FileTarget:
             )
         checked = self._checked(saved)
         check = saved.get(CHECK_KEY)
-        if checked is not None and check is not None:  # none in a state saved by 0.1.0
+        if checked is not None and check is not None:
             verify(checked, check, progress.output_bytes, self.state.description)
+        elif check is None and not job.snapshots:  # a state saved by 0.1.0
+            verify_beginning(output, job.file_header(), _what(job))
         return progress
 
     def rows_file(
@@ -236,7 +244,7 @@ def refuse_unowned(output: Path, job: Job, overwrite: bool, force: bool, flag: s
     ours = looks_like_output(output, job.file_header())
     if overwrite and ours:
         return
-    what = f"a gorgias-export {job.name} {job.fmt} file"
+    what = _what(job)
     if overwrite:
         raise StateConflict(
             f"{output} exists and does not look like {what}, so --fresh left it as it is; "
@@ -251,6 +259,10 @@ def refuse_unowned(output: Path, job: Job, overwrite: bool, force: bool, flag: s
         f"{output} already exists and is not {what}, so it is left as it is; choose another "
         f"{flag}, or move it away."
     )
+
+
+def _what(job: Job) -> str:
+    return f"a gorgias-export {job.name} {job.fmt} file"
 
 
 class DatabaseState:

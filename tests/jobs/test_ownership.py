@@ -177,3 +177,20 @@ def test_the_save_that_lets_rows_follow_a_finished_export_is_made_durable(
     _export(sim, out, "tickets")
     _export(sim, out, "tickets")
     assert synced == [tmp_path, tmp_path]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_state_without_fingerprint_still_refuses_a_file_that_does_not_begin_like_ours(
+    sim: Simulator, tmp_path: Path, fmt: str
+) -> None:
+    """What a state of the previous release allows: its length, and how the file begins."""
+    out = tmp_path / f"t.{fmt}"
+    ours = _export(sim, out, "tickets")
+    state_path = out.with_name(f"t.{fmt}.state.json")
+    document = json.loads(state_path.read_text())
+    del document["progress"][CHECK_KEY]
+    state_path.write_text(json.dumps(document))
+    out.write_bytes(b"\xef\xbb\xbf" + ours)
+    assert "byte-order mark" in _refused(sim, out, "tickets")
+    out.write_bytes(b"date,note\r\n" * len(ours))
+    assert "does not begin like a gorgias-export tickets" in _refused(sim, out, "tickets")

@@ -76,6 +76,7 @@ def test_a_malformed_or_mismatched_check_is_a_corrupt_state(tmp_path: Path, chec
         (b'{"id": 1}\n{"id": 2}\n', b"", True),
         (b'{"id": 1, "body": "torn', b"", True),
         (b"[1, 2]\n", b"", False),
+        (b'\xef\xbb\xbf{"id": 1}\n', b"", False),
         (b"plain text\n", b"", False),
     ],
 )
