@@ -12,6 +12,9 @@ the file about to be opened for one). Before a rerun touches the file, it is che
 - longer than an export in flight, with the same first `output_bytes` bytes: the torn tail of a
   crash, cut back as always.
 
+A snapshot's fingerprint is of its `.partial` while it is written, then of the published output,
+which the next full read would replace whole: that too is refused once changed.
+
 A refusal changes nothing. A state saved before fingerprints existed (0.1.0) is checked by its
 length, as then, and by how the file begins (`verify_beginning`), and gets its fingerprint at its
 next save.
@@ -47,8 +50,12 @@ def verify(path: Path, check: Any, length: int, description: str) -> None:
     if not _well_formed(check) or check["length"] != length:
         raise StateConflict(f"{description} is corrupt; rerun with --fresh to start over.")
     size = _size(path)
-    if size < length:
-        return  # the caller's own refusal says it is shorter
+    if size < length:  # (a file the state counts in full says so first, in the caller)
+        raise StateConflict(
+            f"{path} is shorter than gorgias-export wrote it ({size:,} of {length:,} bytes), "
+            "so it was changed and was left as it is; put back the file as exported and rerun, "
+            "or move it away and rerun with --fresh to export again."
+        )
     head, tail = _windows(path, length, 0)
     redo = "put back the file as exported and rerun, or move it away and rerun with --fresh"
     if _digest(head) != check["head"]:

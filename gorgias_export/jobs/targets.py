@@ -161,11 +161,14 @@ class FileTarget:
 
     def _checked(self, progress: dict[str, Any]) -> Path | None:
         """The file whose first `output_bytes` bytes a state vouches for: the output, or a
-        snapshot's `.partial` while it is written (None before and after that)."""
+        snapshot's `.partial` while it is written, or once published the output it became
+        (none while it is being moved into place; at the save before a new one is opened, the
+        output's first 0 bytes, with rows allowed to follow: that output is no longer vouched
+        for, as the run replaces it)."""
         assert self.output is not None
-        if not self._snapshots:
-            return self.output
         run = progress.get("run")
+        if not self._snapshots or run is None:
+            return self.output
         if isinstance(run, dict) and not run.get("finishing"):
             return partial_path(self.output)
         return None
@@ -193,7 +196,9 @@ class FileTarget:
             )
         checked = self._checked(saved)
         check = saved.get(CHECK_KEY)
-        if checked is not None and check is not None:
+        if checked is not None and check is not None and checked.exists():
+            # A published snapshot is replaced whole by the next full read: one edited since,
+            # or put there by someone else, is refused, as an output appended to would be.
             verify(checked, check, progress.output_bytes, self.state.description)
         elif check is None and not job.snapshots:  # a state saved by 0.1.0
             verify_beginning(output, job.file_header(), _what(job))

@@ -194,3 +194,19 @@ def test_a_state_without_fingerprint_still_refuses_a_file_that_does_not_begin_li
     assert "byte-order mark" in _refused(sim, out, "tickets")
     out.write_bytes(b"date,note\r\n" * len(ours))
     assert "does not begin like a gorgias-export tickets" in _refused(sim, out, "tickets")
+
+
+def test_a_published_snapshot_edited_since_is_refused_not_replaced(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """A configuration list is read in full each run and renamed over the output: the rename
+    replaced a file edited since, or put there by someone else, without a word."""
+    out = tmp_path / "tags.csv"
+    ours = _export(sim, out, "tags")
+    assert _export(sim, out, "tags") == ours  # unchanged: replaced by the same list
+    out.write_bytes(ours + b"99,my own tag,,,,,,\r\n")
+    assert "bytes after byte" in _refused(sim, out, "tags")
+    out.write_bytes(ours[:-5])
+    assert "shorter" in _refused(sim, out, "tags")
+    out.unlink()  # gone: nothing to lose
+    assert _export(sim, out, "tags") == ours
