@@ -1,6 +1,8 @@
 """Connection settings from flags, the environment and `.env`, validated before any request.
 
 Precedence: a flag beats the environment, which beats a `.env` line in the working directory.
+That holds between settings too: `--domain` beats a `GORGIAS_BASE_URL` from the environment or
+`.env` (so the key goes to the host the command line named); at one level, the base URL wins.
 The API key and the OAuth access token are wrapped in `Secret` so that no repr, log line or
 error can show them.
 
@@ -128,8 +130,12 @@ def load_settings(
 ) -> Settings:
     """Resolve, validate and combine the settings; raises ConfigError naming what to fix."""
     sources = (environ, dotenv)
-    base_url_value, _ = _pick(flags.base_url, BASE_URL_ENV, sources)
-    domain_value, _ = _pick(flags.domain, DOMAIN_ENV, sources)
+    base_url_value, base_url_level = _pick(flags.base_url, BASE_URL_ENV, sources)
+    domain_value, domain_level = _pick(flags.domain, DOMAIN_ENV, sources)
+    if domain_value and domain_level < base_url_level:
+        # `--domain acme` names the host the key goes to: a base URL left in the environment
+        # or a .env must not send it elsewhere. On a tie, the base URL (it replaces the domain).
+        base_url_value = None
     token, email, key = _credentials(flags, sources)
 
     missing = []

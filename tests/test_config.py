@@ -117,3 +117,28 @@ def test_the_key_never_shows_in_a_repr() -> None:
     assert "envkey" not in repr(settings)
     assert "envkey" not in str(Secret("envkey"))
     assert settings.redact("url?x=envkey and envkey") == "url?x=*** and ***"
+
+
+@pytest.mark.parametrize("where", ["environ", "dotenv"])
+def test_a_domain_flag_is_never_overridden_by_a_base_url_from_environ_or_dotenv(where: str) -> None:
+    """Regression (issue 12, High 2): GORGIAS_BASE_URL from the environment or a .env silently
+    overrode `--domain`, so `check --domain acme` sent email:key to the base URL's host. The
+    more specific level wins, as for every other setting: the flag."""
+    base = {"GORGIAS_EMAIL": "a@b.c", "GORGIAS_API_KEY": "k"}
+    url = {"GORGIAS_BASE_URL": "https://elsewhere.example/api"}
+    environ, dotenv = ({**base, **url}, {}) if where == "environ" else (base, url)
+    settings = load_settings(RawSettings(domain="acme"), environ, dotenv)
+    assert settings.base_url == "https://acme.gorgias.com/api"
+
+
+def test_a_domain_in_environ_beats_a_base_url_in_dotenv_and_a_tie_goes_to_the_base_url() -> None:
+    creds = {"GORGIAS_EMAIL": "a@b.c", "GORGIAS_API_KEY": "k"}
+    url = "https://elsewhere.example/api"
+    env = {**creds, "GORGIAS_DOMAIN": "acme"}
+    assert load_settings(RawSettings(), env, {"GORGIAS_BASE_URL": url}).base_url == (
+        "https://acme.gorgias.com/api"
+    )
+    both = {**env, "GORGIAS_BASE_URL": url}
+    assert load_settings(RawSettings(), both, {}).base_url == url
+    flags = RawSettings(domain="acme", base_url=url)
+    assert load_settings(flags, creds, {}).base_url == url

@@ -24,6 +24,7 @@ from gorgias_export.cli.options import (
     JsonlOut,
     Out,
     OutDir,
+    Overwrite,
     Params,
     Per,
     PerFlag,
@@ -53,6 +54,7 @@ def tickets(
     until: Until = None,
     state: StateFlag = None,
     fresh: Fresh = False,
+    overwrite: Overwrite = False,
     customer_id: CustomerId = None,
     view_id: ViewId = None,
     external_id: ExternalId = None,
@@ -70,7 +72,7 @@ def tickets(
     """
 
     def plan() -> TicketsJob:
-        flags.refuse_resume_on_stdout(out, state, fresh)
+        flags.refuse_resume_on_stdout(out, state, fresh, overwrite)
         fmt_name = flags.output_format(out, fmt and fmt.value, "tickets.csv")
         if per is Per.ticket and fmt_name != "jsonl":
             raise UsageError(
@@ -83,7 +85,9 @@ def tickets(
         return TicketsJob(fmt_name, since=start, until=end, listings=listings, per=per.value)
 
     def work(job: TicketsJob, session: Session) -> str:
-        target = open_target(job, out, state, fresh, session.settings.base_url, "tickets.csv")
+        target = open_target(
+            job, out, state, fresh, session.settings.base_url, "tickets.csv", overwrite
+        )
         result = run_job(session.client, job, target, session.on_status)
         return _tickets_summary(result, job.per == "ticket", session)
 
@@ -139,12 +143,13 @@ def entity_command(entity: Entity) -> Any:
         fmt: FormatFlag = None,
         state: StateFlag = None,
         fresh: Fresh = False,
+        overwrite: Overwrite = False,
         *,
         connection: Connection,
         **filter_values: Any,
     ) -> None:
         def plan() -> EntityJob:
-            flags.refuse_resume_on_stdout(out, state, fresh)
+            flags.refuse_resume_on_stdout(out, state, fresh, overwrite)
             # Inclusive of the period --until names; the API's filter is exclusive.
             start, end = flags.time_range(
                 filter_values.pop("since", None), filter_values.pop("until", None), True
@@ -155,7 +160,7 @@ def entity_command(entity: Entity) -> Any:
 
         def work(job: EntityJob, session: Session) -> str:
             target = open_target(
-                job, out, state, fresh, session.settings.base_url, f"{entity.name}.csv"
+                job, out, state, fresh, session.settings.base_url, f"{entity.name}.csv", overwrite
             )
             result = run_job(session.client, job, target, session.on_status)
             return (
@@ -223,7 +228,12 @@ def _entity_help(entity: Entity) -> str:
 
 @with_connection
 def all_entities(
-    out_dir: OutDir, fmt: AllFormat = Format.csv, fresh: Fresh = False, *, connection: Connection
+    out_dir: OutDir,
+    fmt: AllFormat = Format.csv,
+    fresh: Fresh = False,
+    overwrite: Overwrite = False,
+    *,
+    connection: Connection,
 ) -> None:
     """Export every entity into one directory, one file each, with one state for the run.
 
@@ -236,7 +246,11 @@ def all_entities(
         result = run_all(session.client, job, session.on_status)
         return _all_summary(result, session)
 
-    execute(connection, lambda: AllJob(out_dir, fmt.value, fresh), work)
+    def plan() -> AllJob:
+        flags.refuse_overwrite_alone(fresh, overwrite)
+        return AllJob(out_dir, fmt.value, fresh, overwrite)
+
+    execute(connection, plan, work)
 
 
 def _all_summary(result: AllResult, session: Session) -> str:
@@ -260,6 +274,7 @@ def get(
     param: Params = None,
     state: StateFlag = None,
     fresh: Fresh = False,
+    overwrite: Overwrite = False,
     *,
     connection: Connection,
 ) -> None:
@@ -273,7 +288,7 @@ def get(
     def plan() -> tuple[str, ApiParams]:
         api_path = flags.api_path(path)
         params = flags.query_params(param or [], link_paged(api_path))
-        flags.refuse_resume_on_stdout(out, state, fresh)
+        flags.refuse_resume_on_stdout(out, state, fresh, overwrite)
         flags.jsonl_output(out, "items.jsonl")
         return api_path, params
 
@@ -281,7 +296,9 @@ def get(
         api_path, params = planned
         single = not is_list_endpoint(session.client, api_path, params)
         job = EntityJob(adhoc_entity(api_path, single), "jsonl", tuple(params))
-        target = open_target(job, out, state, fresh, session.settings.base_url, "items.jsonl")
+        target = open_target(
+            job, out, state, fresh, session.settings.base_url, "items.jsonl", overwrite
+        )
         result = run_job(session.client, job, target, session.on_status)
         return (
             f"Done: {result.status.rows:,} rows from {api_path} in {result.output}; "

@@ -13,9 +13,17 @@ from gorgias_export.resources import normalize_api_path
 from gorgias_export.timeutil import parse_cli_datetime
 
 
-def refuse_resume_on_stdout(out: str, state: Path | None, fresh: bool) -> None:
+def refuse_resume_on_stdout(
+    out: str, state: Path | None, fresh: bool, overwrite: bool = False
+) -> None:
     if out == "-" and (state is not None or fresh):
         raise UsageError("--state and --fresh do not apply to --out - (stdout has no resume).")
+    refuse_overwrite_alone(fresh, overwrite)
+
+
+def refuse_overwrite_alone(fresh: bool, overwrite: bool) -> None:
+    if overwrite and not fresh:
+        raise UsageError("--overwrite goes with --fresh: it lets --fresh replace any file.")
 
 
 def refuse_directory(out: str, example: str) -> None:

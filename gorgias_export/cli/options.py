@@ -61,6 +61,14 @@ Fresh = Annotated[
     bool,
     _option("--fresh", help="Discard saved progress and start over, overwriting the output."),
 ]
+Overwrite = Annotated[
+    bool,
+    _option(
+        "--overwrite",
+        help="With --fresh: replace the output even if it does not look like a gorgias-export "
+        "file (by default such a file is left alone).",
+    ),
+]
 Since = Annotated[
     str | None,
     _option(

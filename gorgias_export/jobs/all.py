@@ -22,9 +22,10 @@ from gorgias_export.errors import OutputError, StateConflict
 from gorgias_export.exports.status import StatusCallback
 from gorgias_export.jobs.entities import ENTITY_COLUMNS_VERSION, EntityJob
 from gorgias_export.jobs.lifecycle import Job, run_job
+from gorgias_export.jobs.ownership import looks_like_output
 from gorgias_export.jobs.state import RunState, ensure_replaceable_state, export_lock, load_state
 from gorgias_export.jobs.state import save_state as save_state_file
-from gorgias_export.jobs.targets import DatabaseTarget, FileTarget, Target
+from gorgias_export.jobs.targets import DatabaseTarget, FileTarget, Target, refuse_unowned
 from gorgias_export.jobs.tickets import TicketsJob
 from gorgias_export.output.sqlite_store import SqliteStore
 from gorgias_export.resources import ENTITY_BY_NAME
@@ -67,6 +68,7 @@ class AllJob:
     out_dir: str
     fmt: str  # "csv" | "jsonl" | "sqlite"
     fresh: bool = False
+    overwrite: bool = False  # --overwrite: --fresh replaces even files that do not look ours
 
 
 @dataclass
@@ -99,7 +101,7 @@ def run_all(client: GorgiasClient, job: AllJob, on_status: StatusCallback) -> Al
         "columns_version": [CONVERSATION_COLUMNS_VERSION, ENTITY_COLUMNS_VERSION],
     }
     sessions = _database_run if job.fmt == "sqlite" else _files_run
-    with sessions(out_dir, identity, job.fresh) as (state, order, target_for):
+    with sessions(out_dir, identity, job.fresh, job.overwrite) as (state, order, target_for):
         return _each_entity(client, job.fmt, state, order, target_for, on_status)
 
 
@@ -138,7 +140,7 @@ _Session = Iterator[tuple[RunState, tuple[str, ...], Callable[[str], Target]]]
 
 
 @contextlib.contextmanager
-def _files_run(out_dir: Path, identity: dict[str, Any], fresh: bool) -> _Session:
+def _files_run(out_dir: Path, identity: dict[str, Any], fresh: bool, overwrite: bool) -> _Session:
     """A file per entity, `DIR/<entity>.<format>`; the run's state in one state file."""
     state_path = out_dir / STATE_NAME
     fmt = identity["format"]
@@ -154,23 +156,30 @@ def _files_run(out_dir: Path, identity: dict[str, Any], fresh: bool) -> _Session
         if fresh:
             state.overwrite = list(ALL_ORDER)
         outputs = {name: out_dir / f"{name}.{fmt}" for name in ALL_ORDER}
-        _refuse_unknown_files(state, outputs)
+        _refuse_unknown_files(state, outputs, fmt, overwrite)
 
         def target_for(name: str) -> Target:
             return FileTarget(
                 outputs[name],
                 state.part(name),
                 overwrite=name in state.overwrite,
+                force=overwrite,
                 locks=[outputs[name]],
                 flag="--out-dir",
                 side_prefix=out_dir / "gorgias-export",
+                state_dir=out_dir,
             )
 
+        for name in ALL_ORDER:  # a changed file is refused before any request, not at its turn
+            if name not in state.done:
+                target_for(name).start(job_for(name, fmt))
         yield state, ALL_ORDER, target_for
 
 
 @contextlib.contextmanager
-def _database_run(out_dir: Path, identity: dict[str, Any], fresh: bool) -> _Session:
+def _database_run(
+    out_dir: Path, identity: dict[str, Any], fresh: bool, overwrite: bool
+) -> _Session:
     """One database, `DIR/gorgias.db`, a table per entity; the run's state inside it."""
     database = out_dir / DATABASE_NAME
     identity = {k: v for k, v in identity.items() if k != "out_dir"}
@@ -217,13 +226,24 @@ def _prepare_dir(out_dir: Path) -> None:
         ) from None
 
 
-def _refuse_unknown_files(state: RunState, outputs: dict[str, Path]) -> None:
+def _refuse_unknown_files(
+    state: RunState, outputs: dict[str, Path], fmt: str, overwrite: bool
+) -> None:
     """Refuse at once a file this `all` has no progress for (written by another command, say),
-    rather than when its turn comes, after the entities before it."""
+    or, with --fresh, one that does not look like ours (unless --overwrite), rather than when
+    its turn comes, after the entities before it."""
     for name, output in outputs.items():
-        if name in state.parts or name in state.overwrite:
+        if name in state.overwrite:
+            refuse_unowned(output, job_for(name, fmt), True, overwrite, "--out-dir")
+            continue
+        if name in state.parts:
             continue
         if output.exists() and output.stat().st_size > 0:
+            if not looks_like_output(output, job_for(name, fmt).file_header()):
+                raise StateConflict(
+                    f"{output} exists and is not a gorgias-export {name} {fmt} file, so it is "
+                    "left as it is; move it away, or choose another --out-dir."
+                )
             raise StateConflict(
                 f"{output} exists but this `all` has no progress for it (another command may "
                 "have written it); move it away, or rerun with --fresh to overwrite every file "

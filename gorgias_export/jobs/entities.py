@@ -105,6 +105,9 @@ class EntityJob:
         run = progress.run
         return progress.output_bytes if run is not None and not run.finishing else 0
 
+    def file_header(self) -> bytes:
+        return encoder_for(self.entity, self.fmt).header()
+
     def shared_tables_conflict(self, store: SqliteStore) -> str | None:
         if self.entity.name == "messages" and store.row_count("conversations"):
             return (

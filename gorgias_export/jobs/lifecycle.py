@@ -68,6 +68,10 @@ class Job(Protocol):
     def new_progress(self) -> Progress: ...
     def parse_progress(self, saved: Any) -> Progress: ...
     def saved_bytes(self, progress: Any) -> int: ...
+    def file_header(self) -> bytes:
+        """How its output file begins (a CSV header; nothing for JSONL)."""
+        ...
+
     def shared_tables_conflict(self, store: SqliteStore) -> str | None: ...
     def refused_state(self, output: Path, state: Path) -> str | None:
         """Why `state` cannot hold this export's state (it is a file the export writes)."""
@@ -111,10 +115,16 @@ def _ignore(status: Status) -> None:
 
 
 def open_target(
-    job: Job, out: str, state_path: Path | None, fresh: bool, api: str, example: str
+    job: Job,
+    out: str,
+    state_path: Path | None,
+    fresh: bool,
+    api: str,
+    example: str,
+    overwrite: bool = False,
 ) -> Target:
     """The target of a single command: stdout (`-`, without --state or --fresh), a SQLite
-    database, or a file."""
+    database, or a file. `overwrite` (--overwrite): --fresh may replace any file."""
     if out == "-":
         if job.fmt == "sqlite":
             raise UsageError("SQLite output needs a file: give --out a path such as mirror.db.")
@@ -137,8 +147,10 @@ def open_target(
         output,
         StateFile(state, identity, fresh),
         overwrite=fresh,
+        force=overwrite,
         locks=locks,
         side_prefix=state.with_name(state.name.removesuffix(".state.json")),
+        state_dir=state.parent,
     )
 
 

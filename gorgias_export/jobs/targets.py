@@ -25,6 +25,13 @@ from typing import TYPE_CHECKING, Any
 from gorgias_export.errors import OutputError, StateConflict
 from gorgias_export.exports.progress import BadProgress
 from gorgias_export.fastjson import dumps_text, loads
+from gorgias_export.jobs.ownership import (
+    CHECK_KEY,
+    fingerprint,
+    looks_like_output,
+    verify,
+    verify_beginning,
+)
 from gorgias_export.jobs.state import StateSlot, export_lock
 from gorgias_export.output.sqlite_store import SqliteStore
 from gorgias_export.output.writers import RowEncoder, RowSink, fsync_directory
@@ -77,8 +84,41 @@ class FileSnapshot:
                 ) from None
 
 
+class OutputState:
+    """A file target's state slot: each save adds the fingerprint of the output's bytes it
+    vouches for (ownership.py), so that a rerun can tell its file from a changed one."""
+
+    def __init__(self, inner: StateSlot, checked_file: Any, directory: Path | None) -> None:
+        self.description = inner.description
+        self._inner = inner
+        self._checked_file = checked_file  # progress (JSON) -> the file its bytes are in, or None
+        self._directory = directory  # the state file's
+
+    def load(self) -> dict[str, Any] | None:
+        return self._inner.load()
+
+    def save(self, progress: dict[str, Any], opening: bool = False) -> None:
+        """`opening`: saved just before the output is opened, so rows may follow it even if
+        no run is in flight."""
+        path = self._checked_file(progress)
+        if path is not None:
+            open_end = opening or progress.get("run") is not None
+            check = fingerprint(path, int(progress.get("output_bytes", 0)), open_end)
+            progress = {**progress, CHECK_KEY: check}
+        self._inner.save(progress)
+        if opening and self._directory is not None:
+            # A finished export's state says no bytes follow it. The rename of this one, which
+            # says some may, must not be lost to a power cut while the rows it allows survive:
+            # then the rerun would refuse them as added by someone else. Once a run.
+            fsync_directory(self._directory)
+
+
 class FileTarget:
-    """Rows to `output`, resumable through `state`; with no output, to stdout."""
+    """Rows to `output`, resumable through `state`; with no output, to stdout.
+
+    `overwrite`: an existing file without state may be replaced (--fresh), if it looks like one
+    of our outputs, or whatever it holds with `force` (--overwrite).
+    """
 
     def __init__(
         self,
@@ -86,13 +126,19 @@ class FileTarget:
         state: StateSlot,
         *,
         overwrite: bool = False,
+        force: bool = False,
         locks: Sequence[Path] = (),
         flag: str = "--out",
         side_prefix: Path | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.output = output
-        self.state = state
-        self._overwrite = overwrite  # an existing file without state may be replaced
+        self.state: StateSlot = (
+            state if output is None else OutputState(state, self._checked, state_dir)
+        )
+        self._overwrite = overwrite
+        self._force = force
+        self._snapshots = False  # known at start()
         self._locks = locks
         self._flag = flag
         self._side_prefix = side_prefix
@@ -113,18 +159,29 @@ class FileTarget:
         assert self._side_prefix is not None, "side files exist only inside session()"
         return side_file(self._side_prefix, name)
 
+    def _checked(self, progress: dict[str, Any]) -> Path | None:
+        """The file whose first `output_bytes` bytes a state vouches for: the output, or a
+        snapshot's `.partial` while it is written, or once published the output it became
+        (none while it is being moved into place; at the save before a new one is opened, the
+        output's first 0 bytes, with rows allowed to follow: that output is no longer vouched
+        for, as the run replaces it)."""
+        assert self.output is not None
+        run = progress.get("run")
+        if not self._snapshots or run is None:
+            return self.output
+        if isinstance(run, dict) and not run.get("finishing"):
+            return partial_path(self.output)
+        return None
+
     def start(self, job: Job) -> Progress:
         """The saved progress of this export, or a new one; refuses what is not ours."""
         output = self.output
+        self._snapshots = job.snapshots
         saved = self.state.load()
         if output is None:
             return job.new_progress()
         if saved is None:
-            if not self._overwrite and output.exists() and output.stat().st_size > 0:
-                raise StateConflict(
-                    f"{output} already exists and has no saved progress to continue; choose "
-                    f"another {self._flag}, or rerun with --fresh to overwrite it."
-                )
+            refuse_unowned(output, job, self._overwrite, self._force, self._flag)
             return job.new_progress()
         progress = parse_progress(job, saved, self.state.description)
         # The file the saved byte length refers to: a snapshot is written beside the output.
@@ -134,8 +191,17 @@ class FileTarget:
         if size < needed:
             raise StateConflict(
                 f"{written} is shorter than its saved progress ({size} of {needed} bytes), so "
-                "it was changed outside gorgias-export; rerun with --fresh to start over."
+                "it was changed outside gorgias-export and was left as it is; put back the file "
+                "as exported and rerun, or move it away and rerun with --fresh to start over."
             )
+        checked = self._checked(saved)
+        check = saved.get(CHECK_KEY)
+        if checked is not None and check is not None and checked.exists():
+            # A published snapshot is replaced whole by the next full read: one edited since,
+            # or put there by someone else, is refused, as an output appended to would be.
+            verify(checked, check, progress.output_bytes, self.state.description)
+        elif check is None and not job.snapshots:  # a state saved by 0.1.0
+            verify_beginning(output, job.file_header(), _what(job))
         return progress
 
     def rows_file(
@@ -158,12 +224,50 @@ class FileTarget:
             encoder,
             str(path),
             offset=progress.output_bytes,
-            before_first_open=lambda: self.state.save(at_start),
+            before_first_open=lambda: self._save_opening(at_start),
         )
         return sink, FileSnapshot(self.output) if snapshot else None
 
+    def _save_opening(self, progress: dict[str, Any]) -> None:
+        assert isinstance(self.state, OutputState)
+        self.state.save(progress, opening=True)
+
     def total_rows(self, job: Job, progress: Progress) -> int:
         return progress.rows_written
+
+
+def refuse_unowned(output: Path, job: Job, overwrite: bool, force: bool, flag: str) -> None:
+    """Refuse an existing, non-empty output that no state of ours vouches for: always without
+    --fresh (`overwrite`), and with it unless it looks like one of our outputs or --overwrite
+    (`force`) says to replace it anyway. `--fresh` is only suggested for a file that looks ours."""
+    try:
+        size = output.stat().st_size
+    except FileNotFoundError:
+        return
+    if size == 0 or (overwrite and force):
+        return
+    ours = looks_like_output(output, job.file_header())
+    if overwrite and ours:
+        return
+    what = _what(job)
+    if overwrite:
+        raise StateConflict(
+            f"{output} exists and does not look like {what}, so --fresh left it as it is; "
+            f"choose another {flag}, move it away, or add --overwrite to replace it."
+        )
+    if ours:
+        raise StateConflict(
+            f"{output} already exists and has no saved progress to continue; choose another "
+            f"{flag}, or rerun with --fresh to write it again from the start."
+        )
+    raise StateConflict(
+        f"{output} already exists and is not {what}, so it is left as it is; choose another "
+        f"{flag}, or move it away."
+    )
+
+
+def _what(job: Job) -> str:
+    return f"a gorgias-export {job.name} {job.fmt} file"
 
 
 class DatabaseState:

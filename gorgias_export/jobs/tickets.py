@@ -81,6 +81,9 @@ class TicketsJob:
     def saved_bytes(self, progress: ExportProgress) -> int:
         return progress.output_bytes
 
+    def file_header(self) -> bytes:
+        return self.encoder().header()
+
     def shared_tables_conflict(self, store: SqliteStore) -> str | None:
         if store.has_state("messages"):  # even with --fresh: that command's table would be lost
             return (

@@ -23,9 +23,13 @@ def test_an_existing_output_without_state_is_never_overwritten(
     out = tmp_path / "t.csv"
     out.write_text("my precious spreadsheet\n")
     result = run_cli(sim, "tickets", "--out", str(out))
-    assert "--fresh" in assert_one_line_error(result, ExitCode.CONFLICT)
+    # Not the advice that destroyed an unrelated notes.csv (issue 12): --fresh is for our files.
+    assert "--fresh" not in assert_one_line_error(result, ExitCode.CONFLICT)
     assert out.read_text() == "my precious spreadsheet\n"
-    assert run_cli(sim, "tickets", "--out", str(out), "--fresh").exit_code == 0
+    result = run_cli(sim, "tickets", "--out", str(out), "--fresh")
+    assert "--overwrite" in assert_one_line_error(result, ExitCode.CONFLICT)
+    assert out.read_text() == "my precious spreadsheet\n"
+    assert run_cli(sim, "tickets", "--out", str(out), "--fresh", "--overwrite").exit_code == 0
     assert out.read_text().startswith("ticket_id,message_id,")
 
 
