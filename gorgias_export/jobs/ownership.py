@@ -1,8 +1,8 @@
 """Whether an output file is still ours, before a rerun cuts it back, appends to it or replaces it.
 
 A state vouches for an output's first `output_bytes` bytes. With each save, a file target adds
-to the progress a fingerprint of them (`output_check`): the length, a hash of the first 64 KiB
-and one of the 64 KiB just before the length, and whether rows may follow (a run in flight, or
+to the progress a fingerprint of them (`output_check`): the length, a hash of the first 16 KiB
+and one of the 16 KiB just before the length, and whether rows may follow (a run in flight, or
 the file about to be opened for one). Before a rerun touches the file, it is checked:
 
 - the first bytes differ: another file was put there, or it was edited or re-saved (a
@@ -35,7 +35,9 @@ from typing import Any
 from gorgias_export.errors import OutputError, StateConflict
 
 CHECK_KEY = "output_check"
-WINDOW = 64 * 1024
+# 16 KiB each end: the header and the last rows written, for two small reads per checkpoint
+# (64 KiB cost 2% of a 100k-message export's CPU, hashing; this a quarter of that).
+WINDOW = 16 * 1024
 BOM = b"\xef\xbb\xbf"
 
 
