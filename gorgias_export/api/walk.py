@@ -22,7 +22,7 @@ import json
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gorgias_export.api.client import BrokenBody, GorgiasClient, Page, Params, link_paged
@@ -72,6 +72,7 @@ class WalkPage:
     keys: list[Key]  # their keys, computed once
     next_cursor: str | None
     last_key: Key | None  # key of the page's last item, done or not (for stop conditions)
+    page_ids: list[int] = field(default_factory=list)  # a view's items: every id on the page
 
 
 def below(page: WalkPage, floor: str | None) -> bool:
@@ -117,8 +118,9 @@ class ListingWalk:
         self._recoveries_seen = 0
         self._recent_cursors: deque[str] = deque(maxlen=64)
         # A view's items: a link's cursor includes its own value and leaves out one item, so a
-        # ticket tied with the last one of a page comes again on the next (api/client.py).
-        self._previous_ids: set[Any] | None = set() if link_paged(path) else None
+        # ticket tied with the last one of a page comes again on the next (api/client.py). The
+        # ids of the last page done are kept in the position, so a resumed walk knows them too.
+        self._link_paged = link_paged(path)
 
     @property
     def done(self) -> bool:
@@ -248,18 +250,18 @@ class ListingWalk:
                 )
         self._recoveries_seen = self.recoveries
         keys = [self.key(item) for item in page.items]
+        previous = set(self.position.previous_ids)  # empty but on a view's items
         fresh = [
             (item, key)
             for item, key in zip(page.items, keys, strict=True)
-            if self._is_new(key) and not self._on_previous_page(item)
+            if self._is_new(key) and not (previous and item.get("id") in previous)
         ]
-        if self._previous_ids is not None:
-            self._previous_ids = {item.get("id") for item in page.items}
         return WalkPage(
             items=[item for item, _ in fresh],
             keys=[key for _, key in fresh],
             next_cursor=page.next_cursor,
             last_key=keys[-1] if keys else None,
+            page_ids=_int_ids(page.items) if self._link_paged else [],
         )
 
     def _lies_past(self, items: list[dict[str, Any]], entry: Key) -> bool:
@@ -273,12 +275,6 @@ class ListingWalk:
         past = all(k < entry for k in keys) if self.descending else all(k > entry for k in keys)
         return bool(keys) and past
 
-    def _on_previous_page(self, item: dict[str, Any]) -> bool:
-        item_id = item.get("id")
-        return (
-            self._previous_ids is not None and item_id is not None and item_id in self._previous_ids
-        )
-
     def _is_new(self, key: Key) -> bool:
         after = self.position.after
         if after is None or not self.skip_by_key:
@@ -291,5 +287,11 @@ class ListingWalk:
             self.position.after = page.keys[-1]
         if page.next_cursor is not None:
             self._recent_cursors.append(page.next_cursor)
+        if self._link_paged:
+            self.position.previous_ids = page.page_ids
         self.position.cursor = page.next_cursor
         self.position.done = finished or page.next_cursor is None
+
+
+def _int_ids(items: list[dict[str, Any]]) -> list[int]:
+    return [i for i in (item.get("id") for item in items) if isinstance(i, int)]

@@ -220,3 +220,29 @@ def test_our_limit_and_order_win_over_the_links_and_direction_is_added(tmp_path:
         "cursor": ["a+b"],
         "direction": ["next"],
     }
+
+
+def test_a_tied_ticket_is_not_written_twice_after_a_resume(tmp_path: Path) -> None:
+    """As above, but the run stops after the first page is saved (a 403 on the second) and is
+    run again: the resumed walk has not seen the first page, yet ticket 2 must not come twice."""
+    second_page_allowed = False
+
+    def answer(call: Call) -> Reply:
+        cursor = call.query.get("cursor", [None])[0]
+        if cursor is None:
+            return Reply(200, envelope([1, 2, 3], {"next_items": link("20-false", 3)}))
+        if not second_page_allowed:
+            return Reply(403, b'{"error": {"msg": "Not now."}}')
+        return Reply(200, envelope([2, 4], {"next_items": None}))
+
+    out = tmp_path / "o.jsonl"
+    with FakeApi() as api:
+        api.answer_with("/views/5/items", answer)
+        env = {"GORGIAS_BASE_URL": api.url, "GORGIAS_EMAIL": EMAIL, "GORGIAS_API_KEY": SECRET_KEY}
+        first = run_cli(None, "get", "/api/views/5/items", "--out", str(out), env=env)
+        assert first.exit_code == ExitCode.AUTH, first.stderr
+        assert [row["id"] for row in read_jsonl(Path(f"{out}.partial"))] == [1, 2, 3]
+        second_page_allowed = True
+        again = run_cli(None, "get", "/api/views/5/items", "--out", str(out), env=env)
+    assert again.exit_code == 0, again.stderr
+    assert [row["id"] for row in read_jsonl(out)] == [1, 2, 3, 4]
