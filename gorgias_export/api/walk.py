@@ -64,6 +64,7 @@ class Fetched:
     cursor: str | None
     entry: Key | None = None  # for a hand-built cursor: the key its page must start past
     answer: Answer | None = None
+    refused: CursorRejected | None = None  # a page asked for ahead whose cursor was refused
 
 
 @dataclass
@@ -132,22 +133,41 @@ class ListingWalk:
     def request(self, cursor: str | None, ahead: bool = False) -> Fetched:
         """The page at `cursor`, with the cursor it was really fetched with (network only: safe
         to run on another thread). `ahead`: a page asked for before it is needed, kept as the
-        answer's bytes until `page_from` decodes it."""
-        if self.entered:
-            return self._request_entered(cursor, ahead)
+        answer's bytes until `page_from` decodes it; if its cursor is refused, the way on is
+        found there too, from the position the page follows."""
         try:
+            if self.entered:
+                return self._request_entered(cursor, ahead)
             return self._fetch(cursor, ahead)
         except CursorRejected as refused:
-            # Only a cursor we saved can be refused (the first page has none). Cursors are
-            # short-lived: enter again right after the saved position, which re-reads nothing.
-            entry = self._reentry_key()
-            if entry is None or keyset_cursor(entry) == cursor:
-                return self._restart(str(refused), ahead)
+            if ahead:
+                # The way on starts from the position, which the consumer may not have moved
+                # to this page yet: it is taken where the page is used (`_decoded`).
+                return Fetched(None, cursor, refused=refused)
+            return self._recover(cursor, refused, ahead)
+
+    def _recover(self, cursor: str | None, refused: CursorRejected, ahead: bool) -> Fetched:
+        """The page at `cursor` after the API refused it, from the walk's position."""
+        if self.entered:
+            after = self.position.after
+            if after is None:
+                raise refused
+            # Entered in the middle: never restarted from the top (which would re-read the
+            # other walks' part), only entered again at its position.
+            if cursor == keyset_cursor(after):
+                raise self._refused() from refused
             log.info("%s Entering %s again after the saved position.", refused, self.path)
-            try:
-                return self._fetch(keyset_cursor(entry), ahead, entry=entry)
-            except ApiError as failed:
-                return self._restart(f"{refused} {failed}", ahead)
+            return self._enter_at(after, ahead)
+        # Only a cursor we saved can be refused (the first page has none). Cursors are
+        # short-lived: enter again right after the saved position, which re-reads nothing.
+        entry = self._reentry_key()
+        if entry is None or keyset_cursor(entry) == cursor:
+            return self._restart(str(refused), ahead)
+        log.info("%s Entering %s again after the saved position.", refused, self.path)
+        try:
+            return self._fetch(keyset_cursor(entry), ahead, entry=entry)
+        except ApiError as failed:
+            return self._restart(f"{refused} {failed}", ahead)
 
     def _reentry_key(self) -> Key | None:
         """The key to build a re-entry cursor from: only where the walk skips by a time key
@@ -184,15 +204,7 @@ class ListingWalk:
             # rerun at the same request, so any error ends this walk. (A page asked for ahead
             # of the first one carries that page's next cursor, not this one.)
             return self._enter_at(after, ahead)
-        try:
-            return self._fetch(cursor, ahead)
-        except CursorRejected as refused:
-            # Entered in the middle: never restarted from the top (which would re-read the
-            # other walks' part), only entered again at its position.
-            if cursor == keyset_cursor(after):
-                raise self._refused() from refused
-            log.info("%s Entering %s again after the saved position.", refused, self.path)
-            return self._enter_at(after, ahead)
+        return self._fetch(cursor, ahead)  # refused: `_recover`
 
     def _enter_at(self, key: Key, ahead: bool) -> Fetched:
         try:
@@ -209,6 +221,8 @@ class ListingWalk:
         """The page of `fetched`, decoding a page asked for ahead and checking the page of a
         built cursor. A page asked for ahead whose body turns out broken is asked for again,
         now, with the client's retries; a built cursor's is a failed entry."""
+        if fetched.refused is not None:
+            return self._decoded(self._recover(fetched.cursor, fetched.refused, ahead=False))
         page = fetched.page
         if page is None:
             assert fetched.answer is not None

@@ -17,7 +17,7 @@ from gorgias_export.config import Settings
 from gorgias_export.errors import ApiError
 from gorgias_export.exports.progress import WalkPosition
 from gorgias_sim import cursors
-from tests.support.fake_api import FakeApi
+from tests.support.fake_api import Call, FakeApi, Reply
 from tests.support.fakes import FakeTime
 
 
@@ -240,3 +240,47 @@ def test_an_entered_walk_refused_again_when_reentering_ends(
     with pytest.raises(EntryRefused):
         walk.request(walk.position.cursor)
     assert len(api.calls) == 3
+
+
+# -- a page asked for ahead, on another thread, before the consumer moved the position ----------
+
+
+def key_of(i: int) -> tuple[str, int]:
+    return (f"2024-01-01T00:00:{i:02d}.000000Z", i)
+
+
+def by_cursor(pages: dict[str | None, Any]) -> Any:
+    def answer(call: Call) -> Reply:
+        body = pages[call.query.get("cursor", [None])[0]]
+        return Reply(400, INVALID_BODY) if body is None else Reply(200, json.dumps(body).encode())
+
+    return answer
+
+
+INVALID_BODY = b'{"error": {"msg": "Invalid cursor."}}'
+
+
+@pytest.mark.parametrize("entered", [False, True], ids=["end-walk", "middle-walk"])
+def test_a_refused_cursor_asked_for_ahead_recovers_from_the_page_it_follows(
+    settings: Settings, api: FakeApi, entered: bool
+) -> None:
+    """The prefetch thread runs `request` while the consumer may not have advanced past the
+    page before yet (prefetch.py): a refusal must be recovered from where the walk will be
+    when the page is used, not from where the position happened to be on that thread."""
+    first, second = ([1, 2], [3, 4]) if not entered else ([31, 32], [33, 34])
+    start = None if not entered else keyset_cursor(SPLIT)
+    pages: dict[str | None, Any] = {
+        start: page(first, "c2"),
+        "c2": page(second, "c4"),
+        "c4": None,  # refused, although just given
+        keyset_cursor(key_of(first[-1])): page(second, "c4"),  # a re-entry from the stale key
+        keyset_cursor(key_of(second[-1])): page([second[-1] + 1], None),
+    }
+    api.answer_with("/tags", by_cursor(pages))
+    walk = entered_walk(settings, descending=False) if entered else walk_over(settings)
+    assert step(walk) == first
+    current = walk.page_from(walk.request(walk.position.cursor))
+    assert [item["id"] for item in current.items] == second
+    ahead = walk.request(current.next_cursor, ahead=True)  # the prefetch thread, first
+    walk.advance(current)  # then the consumer
+    assert [item["id"] for item in walk.page_from(ahead).items] == [second[-1] + 1]
