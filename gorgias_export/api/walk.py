@@ -117,6 +117,10 @@ class ListingWalk:
         self.params: Params = [("limit", PAGE_SIZE), *(order if order_field else []), *filters]
         self.recoveries = 0
         self._recoveries_seen = 0
+        # Pages done since the walk began here or last started over, and how many it had done
+        # when it last started over: each restart must get further than the one before.
+        self._pages_done = 0
+        self._reached: int | None = None
         self._recent_cursors: deque[str] = deque(maxlen=64)
         # A view's items: a link's cursor includes its own value and leaves out one item, so a
         # ticket tied with the last one of a page comes again on the next (api/client.py). The
@@ -178,7 +182,15 @@ class ListingWalk:
         return after
 
     def _restart(self, reason: str, ahead: bool) -> Fetched:
-        """Start over from the top and skip by key: costs requests, never a row."""
+        """Start over from the top and skip by key: costs requests, never a row. Not again
+        before the walk got past where it was: the API is then refusing the cursors it has
+        just given, and starting over would read the same pages for ever."""
+        if self._reached is not None and self._pages_done <= self._reached:
+            raise ApiError(
+                f"The API refused a cursor it had just given on {self.path}, again after the "
+                "walk started over; stopping instead of looping (progress is saved)."
+            )
+        self._reached, self._pages_done = self._pages_done, 0
         log.warning("%s Re-reading %s from the start, skipping done rows.", reason, self.path)
         self.recoveries += 1
         return self._fetch(None, ahead)
@@ -297,6 +309,7 @@ class ListingWalk:
 
     def advance(self, page: WalkPage, finished: bool = False) -> None:
         """Mark `page` done: the next fetch continues after it."""
+        self._pages_done += 1
         if page.keys and self.skip_by_key:
             self.position.after = page.keys[-1]
         if page.next_cursor is not None:

@@ -284,3 +284,23 @@ def test_a_refused_cursor_asked_for_ahead_recovers_from_the_page_it_follows(
     ahead = walk.request(current.next_cursor, ahead=True)  # the prefetch thread, first
     walk.advance(current)  # then the consumer
     assert [item["id"] for item in walk.page_from(ahead).items] == [second[-1] + 1]
+
+
+def test_an_api_that_refuses_every_cursor_it_gives_stops_the_walk(
+    settings: Settings, api: FakeApi
+) -> None:
+    """Each refusal restarts the walk from the top, whose first page gives the same cursor
+    again: without a bound, the walk would read that page for ever."""
+
+    def answer(call: Call) -> Reply:
+        if "cursor" in call.query:
+            return Reply(400, INVALID_BODY)
+        return Reply(200, json.dumps(page([1, 2], "c2")).encode())
+
+    api.answer_with("/tags", answer)
+    walk = walk_over(settings)
+    assert step(walk) == [1, 2]
+    with pytest.raises(ApiError, match="refuse"):
+        for _ in range(10):
+            step(walk)
+    assert len(api.calls) <= 8
