@@ -375,7 +375,17 @@ def _page(path: str, payload: dict[str, Any]) -> Page:
     meta = meta if isinstance(meta, dict) else {}
     items = payload["data"]
     if link_paged(path):
-        return Page(items, _next_link(path, meta.get("next_items"), items))
+        link = meta.get("next_items")
+        if items and (
+            not isinstance(link, str | None)
+            or (link is None and isinstance(meta.get("next_cursor"), str))
+        ):
+            # Read as links, this page would look like the last one.
+            raise ApiError(
+                f"The API paged {path} otherwise than with next_items links, which is how "
+                "gorgias-export reads it; stopping rather than ending after the first page."
+            )
+        return Page(items, _next_link(path, link, items))
     next_cursor = meta.get("next_cursor")
     if next_cursor is None and isinstance(meta.get("next_items"), str):
         # Read as a cursor listing, this page would look like the last one.

@@ -246,3 +246,26 @@ def test_a_tied_ticket_is_not_written_twice_after_a_resume(tmp_path: Path) -> No
         again = run_cli(None, "get", "/api/views/5/items", "--out", str(out), env=env)
     assert again.exit_code == 0, again.stderr
     assert [row["id"] for row in read_jsonl(out)] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"next_cursor": "40-false", "prev_cursor": None},  # the reference's own view cursor
+        {"next_items": {"href": "/api/views/5/items?cursor=40-false"}},  # not a link
+    ],
+    ids=["next_cursor", "object"],
+)
+def test_view_items_paged_otherwise_than_by_a_link_are_an_error_not_an_early_end(
+    tmp_path: Path, meta: dict[str, Any]
+) -> None:
+    """The reference shows a cursor form of its own for view items: answered with a
+    `next_cursor` (or a `next_items` that is no link), the first page looked like the last."""
+
+    def answer(call: Call) -> Reply:
+        if "cursor" in call.query:
+            return Reply(200, envelope([3, 4], {"next_items": None}))
+        return Reply(200, envelope([1, 2], meta))
+
+    result, _ = run_against(answer, tmp_path)
+    assert "next_items" in assert_one_line_error(result, ExitCode.API)
