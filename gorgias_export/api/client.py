@@ -393,7 +393,13 @@ def _page(path: str, payload: dict[str, Any]) -> Page:
             f"The API pages {path} with next_items links, which gorgias-export follows only "
             "on /api/views/{id}/items; stopping rather than ending after the first page."
         )
-    return Page(items, next_cursor if isinstance(next_cursor, str) else None)
+    if not isinstance(next_cursor, str | None):
+        # Only null marks the last page.
+        raise ApiError(
+            f"The API sent a next_cursor on {path} that is not a cursor (a "
+            f"{type(next_cursor).__name__}); stopping rather than taking this page for the last."
+        )
+    return Page(items, next_cursor)
 
 
 def _next_link(path: str, link: Any, items: list[dict[str, Any]]) -> str | None:
