@@ -84,6 +84,11 @@ class OptionalRequestFailed(ApiError):
     """An optional request (see `fetch_page`) failed in a way that is usually retried."""
 
 
+class RetriesExhausted(ApiError):
+    """A request kept failing in ways worth retrying (5xx, broken connections) for the whole
+    retry budget."""
+
+
 class _Retry(Exception):
     """Internal: this attempt failed in a way worth retrying."""
 
@@ -334,11 +339,11 @@ class GorgiasClient:
 
     def _gave_up(self, path: str, reason: str, elapsed: float) -> ApiError:
         if not self._had_success:
-            return ApiError(
+            return RetriesExhausted(
                 f"Could not reach the API at {self.settings.base_url} ({reason}, gave up after "
                 f"{elapsed:.0f} s); check GORGIAS_DOMAIN or GORGIAS_BASE_URL and the network."
             )
-        return ApiError(
+        return RetriesExhausted(
             f"The API kept failing on {path} ({reason}) for {elapsed:.0f} s; progress is saved, "
             "rerun the same command later to continue."
         )

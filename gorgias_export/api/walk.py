@@ -25,7 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gorgias_export.api.client import BrokenBody, GorgiasClient, Page, Params, link_paged
+from gorgias_export.api.client import (
+    BrokenBody,
+    GorgiasClient,
+    Page,
+    Params,
+    RetriesExhausted,
+    link_paged,
+)
 from gorgias_export.api.http import Answer
 from gorgias_export.errors import ApiError, CursorRejected
 from gorgias_export.exports.progress import Key, WalkPosition
@@ -112,6 +119,9 @@ class ListingWalk:
         self.order_field = order_field
         self.descending = descending
         self.position = position
+        # The cursor an earlier run saved: one the API kept failing on is given up like a
+        # refused one (an expired cursor may get a 5xx), or every rerun would stop at it.
+        self._saved_cursor = position.cursor
         order = [("order_by", f"{order_field}:{'desc' if descending else 'asc'}")]
         # No order field: the endpoint's own order (`get`, or an order_by in `filters`).
         self.params: Params = [("limit", PAGE_SIZE), *(order if order_field else []), *filters]
@@ -149,6 +159,12 @@ class ListingWalk:
                 # to this page yet: it is taken where the page is used (`_decoded`).
                 return Fetched(None, cursor, refused=refused)
             return self._recover(cursor, refused, ahead)
+        except RetriesExhausted:
+            if ahead or cursor is None or cursor != self._saved_cursor:
+                raise
+            self._saved_cursor = None
+            failing = CursorRejected(f"The API kept failing on the cursor saved for {self.path}.")
+            return self._recover(cursor, failing, ahead)
 
     def _recover(self, cursor: str | None, refused: CursorRejected, ahead: bool) -> Fetched:
         """The page at `cursor` after the API refused it, from the walk's position."""

@@ -304,3 +304,22 @@ def test_an_api_that_refuses_every_cursor_it_gives_stops_the_walk(
         for _ in range(10):
             step(walk)
     assert len(api.calls) <= 8
+
+
+def test_a_saved_cursor_the_api_fails_on_is_given_up_not_the_resume(
+    settings: Settings, api: FakeApi
+) -> None:
+    """An API that answers an expired cursor with a 5xx (unsure, docs/cursors.md) would fail
+    every rerun at the same saved cursor, after its retries: the walk re-enters instead."""
+
+    def answer(call: Call) -> Reply:
+        if call.query.get("cursor") == ["c2"]:
+            return Reply(500, b'{"error": {"msg": "Internal server error."}}')
+        return Reply(200, json.dumps(page([3, 4], None)).encode())
+
+    api.answer_with("/tags", answer)
+    time = FakeTime()
+    client = GorgiasClient(settings, sleep=time.sleep, clock=time.clock, rng=random.Random(1))
+    walk = ListingWalk(client, "/tags", "created_datetime", False, replace(SAVED))
+    assert step(walk) == [3, 4] and walk.done
+    assert sent_cursor(api, len(api.calls) - 1) == keyset_cursor(SAVED.after)  # type: ignore[arg-type]
