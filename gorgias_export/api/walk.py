@@ -34,13 +34,17 @@ from gorgias_export.api.client import (
     link_paged,
 )
 from gorgias_export.api.http import Answer
-from gorgias_export.errors import ApiError, CursorRejected
+from gorgias_export.errors import ApiError, AuthError, CursorRejected
 from gorgias_export.exports.progress import Key, WalkPosition
 from gorgias_export.timeutil import sort_key
 
 log = logging.getLogger("gorgias_export")
 
 PAGE_SIZE = 100  # the API's maximum
+# What a request with a built cursor may fail with and still only mean that the cursor is no
+# good: any 4xx, a 401 or 403 too (an API that checks its cursors may answer a forged one so).
+# Credentials that really stopped working fail the next ordinary request.
+_BUILT_CURSOR_FAILURES = (ApiError, AuthError)
 
 
 class EntryRefused(Exception):
@@ -186,7 +190,7 @@ class ListingWalk:
         log.info("%s Entering %s again after the saved position.", refused, self.path)
         try:
             return self._fetch(keyset_cursor(entry), ahead, entry=entry)
-        except ApiError as failed:
+        except _BUILT_CURSOR_FAILURES as failed:
             return self._restart(f"{refused} {failed}", ahead)
 
     def _reentry_key(self) -> Key | None:
@@ -237,7 +241,7 @@ class ListingWalk:
     def _enter_at(self, key: Key, ahead: bool) -> Fetched:
         try:
             return self._fetch(keyset_cursor(key), ahead, entry=key)
-        except ApiError as failed:
+        except _BUILT_CURSOR_FAILURES as failed:
             raise self._refused() from failed
 
     def _refused(self) -> EntryRefused:

@@ -323,3 +323,30 @@ def test_a_saved_cursor_the_api_fails_on_is_given_up_not_the_resume(
     walk = ListingWalk(client, "/tags", "created_datetime", False, replace(SAVED))
     assert step(walk) == [3, 4] and walk.done
     assert sent_cursor(api, len(api.calls) - 1) == keyset_cursor(SAVED.after)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_built_cursor_answered_401_or_403_is_refused_like_any_4xx(
+    settings: Settings, api: FakeApi, status: int
+) -> None:
+    """An API that checks its cursors may answer a forged one with a 401 or 403
+    (gorgias-api.md: any 4xx on a cursor request means the cursor is no good). The split is
+    then dropped, as for a 400: failing the run would fail every rerun at the same request,
+    blaming the credentials. A real credentials problem shows on the next ordinary request."""
+    api.get("/tags", status=status, json={"error": {"msg": "Forbidden."}})
+    walk = entered_walk(settings, descending=False)
+    with pytest.raises(EntryRefused):
+        walk.request(walk.position.cursor)
+    assert len(api.calls) == 1
+
+
+def test_a_reentry_answered_403_starts_over_like_any_refusal(
+    settings: Settings, api: FakeApi
+) -> None:
+    api.get("/tags", **INVALID)
+    api.get("/tags", status=403, json={"error": {"msg": "Forbidden."}})  # the built cursor
+    api.get("/tags", json=page([1, 2], "c2"))  # from the top
+    api.get("/tags", json=page([3, 4], None))
+    walk = walk_over(settings, replace(SAVED))
+    assert step(walk) == []
+    assert step(walk) == [3, 4] and walk.done
