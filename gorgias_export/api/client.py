@@ -86,6 +86,11 @@ class OptionalRequestFailed(ApiError):
     """An optional request (see `fetch_page`) failed in a way that is usually retried."""
 
 
+class RetriesExhausted(ApiError):
+    """A request kept failing in ways worth retrying (5xx, broken connections) for the whole
+    retry budget."""
+
+
 class _Retry(Exception):
     """Internal: this attempt failed in a way worth retrying."""
 
@@ -361,11 +366,11 @@ class GorgiasClient:
 
     def _gave_up(self, path: str, reason: str, elapsed: float) -> ApiError:
         if not self._had_success:
-            return ApiError(
+            return RetriesExhausted(
                 f"Could not reach the API at {self.settings.base_url} ({reason}, gave up after "
                 f"{elapsed:.0f} s); check GORGIAS_DOMAIN or GORGIAS_BASE_URL and the network."
             )
-        return ApiError(
+        return RetriesExhausted(
             f"The API kept failing on {path} ({reason}) for {elapsed:.0f} s; progress is saved, "
             "rerun the same command later to continue."
         )
@@ -402,7 +407,17 @@ def _page(path: str, payload: dict[str, Any]) -> Page:
     meta = meta if isinstance(meta, dict) else {}
     items = payload["data"]
     if link_paged(path):
-        return Page(items, _next_link(path, meta.get("next_items"), items))
+        link = meta.get("next_items")
+        if items and (
+            not isinstance(link, str | None)
+            or (link is None and isinstance(meta.get("next_cursor"), str))
+        ):
+            # Read as links, this page would look like the last one.
+            raise ApiError(
+                f"The API paged {path} otherwise than with next_items links, which is how "
+                "gorgias-export reads it; stopping rather than ending after the first page."
+            )
+        return Page(items, _next_link(path, link, items))
     next_cursor = meta.get("next_cursor")
     if next_cursor is None and isinstance(meta.get("next_items"), str):
         # Read as a cursor listing, this page would look like the last one.
@@ -410,7 +425,13 @@ def _page(path: str, payload: dict[str, Any]) -> Page:
             f"The API pages {path} with next_items links, which gorgias-export follows only "
             "on /api/views/{id}/items; stopping rather than ending after the first page."
         )
-    return Page(items, next_cursor if isinstance(next_cursor, str) else None)
+    if not isinstance(next_cursor, str | None):
+        # Only null marks the last page.
+        raise ApiError(
+            f"The API sent a next_cursor on {path} that is not a cursor (a "
+            f"{type(next_cursor).__name__}); stopping rather than taking this page for the last."
+        )
+    return Page(items, next_cursor)
 
 
 def _next_link(path: str, link: Any, items: list[dict[str, Any]]) -> str | None:

@@ -22,18 +22,29 @@ import json
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from gorgias_export.api.client import BrokenBody, GorgiasClient, Page, Params, link_paged
+from gorgias_export.api.client import (
+    BrokenBody,
+    GorgiasClient,
+    Page,
+    Params,
+    RetriesExhausted,
+    link_paged,
+)
 from gorgias_export.api.http import Answer
-from gorgias_export.errors import ApiError, CursorRejected
+from gorgias_export.errors import ApiError, AuthError, CursorRejected
 from gorgias_export.exports.progress import Key, WalkPosition
 from gorgias_export.timeutil import sort_key
 
 log = logging.getLogger("gorgias_export")
 
 PAGE_SIZE = 100  # the API's maximum
+# What a request with a built cursor may fail with and still only mean that the cursor is no
+# good: any 4xx, a 401 or 403 too (an API that checks its cursors may answer a forged one so).
+# Credentials that really stopped working fail the next ordinary request.
+_BUILT_CURSOR_FAILURES = (ApiError, AuthError)
 
 
 class EntryRefused(Exception):
@@ -64,6 +75,7 @@ class Fetched:
     cursor: str | None
     entry: Key | None = None  # for a hand-built cursor: the key its page must start past
     answer: Answer | None = None
+    refused: CursorRejected | None = None  # a page asked for ahead whose cursor was refused
 
 
 @dataclass
@@ -72,6 +84,7 @@ class WalkPage:
     keys: list[Key]  # their keys, computed once
     next_cursor: str | None
     last_key: Key | None  # key of the page's last item, done or not (for stop conditions)
+    page_ids: list[int] = field(default_factory=list)  # a view's items: every id on the page
 
 
 def below(page: WalkPage, floor: str | None) -> bool:
@@ -110,15 +123,23 @@ class ListingWalk:
         self.order_field = order_field
         self.descending = descending
         self.position = position
+        # The cursor an earlier run saved: one the API kept failing on is given up like a
+        # refused one (an expired cursor may get a 5xx), or every rerun would stop at it.
+        self._saved_cursor = position.cursor
         order = [("order_by", f"{order_field}:{'desc' if descending else 'asc'}")]
         # No order field: the endpoint's own order (`get`, or an order_by in `filters`).
         self.params: Params = [("limit", PAGE_SIZE), *(order if order_field else []), *filters]
         self.recoveries = 0
         self._recoveries_seen = 0
+        # Pages done since the walk began here or last started over, and how many it had done
+        # when it last started over: each restart must get further than the one before.
+        self._pages_done = 0
+        self._reached: int | None = None
         self._recent_cursors: deque[str] = deque(maxlen=64)
         # A view's items: a link's cursor includes its own value and leaves out one item, so a
-        # ticket tied with the last one of a page comes again on the next (api/client.py).
-        self._previous_ids: set[Any] | None = set() if link_paged(path) else None
+        # ticket tied with the last one of a page comes again on the next (api/client.py). The
+        # ids of the last page done are kept in the position, so a resumed walk knows them too.
+        self._link_paged = link_paged(path)
 
     @property
     def done(self) -> bool:
@@ -130,22 +151,47 @@ class ListingWalk:
     def request(self, cursor: str | None, ahead: bool = False) -> Fetched:
         """The page at `cursor`, with the cursor it was really fetched with (network only: safe
         to run on another thread). `ahead`: a page asked for before it is needed, kept as the
-        answer's bytes until `page_from` decodes it."""
-        if self.entered:
-            return self._request_entered(cursor, ahead)
+        answer's bytes until `page_from` decodes it; if its cursor is refused, the way on is
+        found there too, from the position the page follows."""
         try:
+            if self.entered:
+                return self._request_entered(cursor, ahead)
             return self._fetch(cursor, ahead)
         except CursorRejected as refused:
-            # Only a cursor we saved can be refused (the first page has none). Cursors are
-            # short-lived: enter again right after the saved position, which re-reads nothing.
-            entry = self._reentry_key()
-            if entry is None or keyset_cursor(entry) == cursor:
-                return self._restart(str(refused), ahead)
+            if ahead:
+                # The way on starts from the position, which the consumer may not have moved
+                # to this page yet: it is taken where the page is used (`_decoded`).
+                return Fetched(None, cursor, refused=refused)
+            return self._recover(cursor, refused, ahead)
+        except RetriesExhausted:
+            if ahead or cursor is None or cursor != self._saved_cursor:
+                raise
+            self._saved_cursor = None
+            failing = CursorRejected(f"The API kept failing on the cursor saved for {self.path}.")
+            return self._recover(cursor, failing, ahead)
+
+    def _recover(self, cursor: str | None, refused: CursorRejected, ahead: bool) -> Fetched:
+        """The page at `cursor` after the API refused it, from the walk's position."""
+        if self.entered:
+            after = self.position.after
+            if after is None:
+                raise refused
+            # Entered in the middle: never restarted from the top (which would re-read the
+            # other walks' part), only entered again at its position.
+            if cursor == keyset_cursor(after):
+                raise self._refused() from refused
             log.info("%s Entering %s again after the saved position.", refused, self.path)
-            try:
-                return self._fetch(keyset_cursor(entry), ahead, entry=entry)
-            except ApiError as failed:
-                return self._restart(f"{refused} {failed}", ahead)
+            return self._enter_at(after, ahead)
+        # Only a cursor we saved can be refused (the first page has none). Cursors are
+        # short-lived: enter again right after the saved position, which re-reads nothing.
+        entry = self._reentry_key()
+        if entry is None or keyset_cursor(entry) == cursor:
+            return self._restart(str(refused), ahead)
+        log.info("%s Entering %s again after the saved position.", refused, self.path)
+        try:
+            return self._fetch(keyset_cursor(entry), ahead, entry=entry)
+        except _BUILT_CURSOR_FAILURES as failed:
+            return self._restart(f"{refused} {failed}", ahead)
 
     def _reentry_key(self) -> Key | None:
         """The key to build a re-entry cursor from: only where the walk skips by a time key
@@ -156,7 +202,15 @@ class ListingWalk:
         return after
 
     def _restart(self, reason: str, ahead: bool) -> Fetched:
-        """Start over from the top and skip by key: costs requests, never a row."""
+        """Start over from the top and skip by key: costs requests, never a row. Not again
+        before the walk got past where it was: the API is then refusing the cursors it has
+        just given, and starting over would read the same pages for ever."""
+        if self._reached is not None and self._pages_done <= self._reached:
+            raise ApiError(
+                f"The API refused a cursor it had just given on {self.path}, again after the "
+                "walk started over; stopping instead of looping (progress is saved)."
+            )
+        self._reached, self._pages_done = self._pages_done, 0
         log.warning("%s Re-reading %s from the start, skipping done rows.", reason, self.path)
         self.recoveries += 1
         return self._fetch(None, ahead)
@@ -183,20 +237,12 @@ class ListingWalk:
             # page is asked for there, and never ahead: a page asked for ahead runs on another
             # thread while the consumer moves `position`, so its fields may not agree.
             return self._enter_at(after, ahead)
-        try:
-            return self._fetch(cursor, ahead)
-        except CursorRejected as refused:
-            # Entered in the middle: never restarted from the top (which would re-read the
-            # other walks' part), only entered again at its position.
-            if cursor == keyset_cursor(after):
-                raise self._refused() from refused
-            log.info("%s Entering %s again after the saved position.", refused, self.path)
-            return self._enter_at(after, ahead)
+        return self._fetch(cursor, ahead)  # refused: `_recover`
 
     def _enter_at(self, key: Key, ahead: bool) -> Fetched:
         try:
             return self._fetch(keyset_cursor(key), ahead, entry=key)
-        except ApiError as failed:
+        except _BUILT_CURSOR_FAILURES as failed:
             raise self._refused() from failed
 
     def _refused(self) -> EntryRefused:
@@ -208,6 +254,8 @@ class ListingWalk:
         """The page of `fetched`, decoding a page asked for ahead and checking the page of a
         built cursor. A page asked for ahead whose body turns out broken is asked for again,
         now, with the client's retries; a built cursor's is a failed entry."""
+        if fetched.refused is not None:
+            return self._decoded(self._recover(fetched.cursor, fetched.refused, ahead=False))
         page = fetched.page
         if page is None:
             assert fetched.answer is not None
@@ -249,18 +297,18 @@ class ListingWalk:
                 )
         self._recoveries_seen = self.recoveries
         keys = [self.key(item) for item in page.items]
+        previous = set(self.position.previous_ids)  # empty but on a view's items
         fresh = [
             (item, key)
             for item, key in zip(page.items, keys, strict=True)
-            if self._is_new(key) and not self._on_previous_page(item)
+            if self._is_new(key) and not (previous and item.get("id") in previous)
         ]
-        if self._previous_ids is not None:
-            self._previous_ids = {item.get("id") for item in page.items}
         return WalkPage(
             items=[item for item, _ in fresh],
             keys=[key for _, key in fresh],
             next_cursor=page.next_cursor,
             last_key=keys[-1] if keys else None,
+            page_ids=_int_ids(page.items) if self._link_paged else [],
         )
 
     def _lies_past(self, items: list[dict[str, Any]], entry: Key) -> bool:
@@ -274,12 +322,6 @@ class ListingWalk:
         past = all(k < entry for k in keys) if self.descending else all(k > entry for k in keys)
         return bool(keys) and past
 
-    def _on_previous_page(self, item: dict[str, Any]) -> bool:
-        item_id = item.get("id")
-        return (
-            self._previous_ids is not None and item_id is not None and item_id in self._previous_ids
-        )
-
     def _is_new(self, key: Key) -> bool:
         after = self.position.after
         if after is None or not self.skip_by_key:
@@ -288,9 +330,16 @@ class ListingWalk:
 
     def advance(self, page: WalkPage, finished: bool = False) -> None:
         """Mark `page` done: the next fetch continues after it."""
+        self._pages_done += 1
         if page.keys and self.skip_by_key:
             self.position.after = page.keys[-1]
         if page.next_cursor is not None:
             self._recent_cursors.append(page.next_cursor)
+        if self._link_paged:
+            self.position.previous_ids = page.page_ids
         self.position.cursor = page.next_cursor
         self.position.done = finished or page.next_cursor is None
+
+
+def _int_ids(items: list[dict[str, Any]]) -> list[int]:
+    return [i for i in (item.get("id") for item in items) if isinstance(i, int)]

@@ -46,6 +46,15 @@ class WalkPosition:
     cursor: str | None = None
     after: Key | None = None
     done: bool = False
+    # A view's items (link-paged): the ids of the last page done, which the next page can
+    # repeat (api/walk.py); saved, so that a resumed walk leaves them out too.
+    previous_ids: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"cursor": self.cursor, "after": self.after, "done": self.done}
+        if self.previous_ids:  # only link-paged walks have any
+            data["previous_ids"] = self.previous_ids
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> WalkPosition:
@@ -55,10 +64,14 @@ class WalkPosition:
             len(after) == 2 and isinstance(after[0], str) and isinstance(after[1], int)
         ):
             raise BadProgress("after")
+        previous = _check(data.get("previous_ids", []), list, "previous_ids")
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in previous):
+            raise BadProgress("previous_ids")
         return cls(
             cursor=_optional_str(data, "cursor"),
             after=(after[0], after[1]) if after else None,
             done=_check(data.get("done", False), bool, "done"),
+            previous_ids=previous,
         )
 
 
@@ -160,7 +173,7 @@ class ExportProgress:
             if run is None
             else {
                 **vars(run),
-                **{name: vars(getattr(run, name)) for name in _RUN_POSITIONS},
+                **{name: getattr(run, name).to_json() for name in _RUN_POSITIONS},
             },
         }
 
@@ -233,7 +246,7 @@ class EntityProgress:
             "completed_runs": self.completed_runs,
             "watermark": self.watermark,
             "seen": self.seen,
-            "run": None if run is None else {**vars(run), "walk": vars(run.walk)},
+            "run": None if run is None else {**vars(run), "walk": run.walk.to_json()},
         }
 
     @classmethod

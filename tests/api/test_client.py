@@ -508,3 +508,14 @@ def test_the_verbose_log_names_the_whole_request_as_before(
         client.fetch_page("/tickets", [("limit", 100), ("order_by", "id:asc")], "abc")
     line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("GET "))
     assert "/tickets?limit=100&order_by=id%3Aasc&cursor=abc -> 200" in line
+
+
+@pytest.mark.parametrize("next_cursor", [12345, {"cursor": "abc"}, ["abc"], True])
+def test_a_next_cursor_that_is_no_cursor_is_an_error_not_the_last_page(
+    settings: Settings, api: FakeApi, next_cursor: object
+) -> None:
+    """Only null marks the last page: anything else that is not a cursor string would end
+    the listing after this page without a word."""
+    api.get("/tickets", json={**page([{"id": 1}]), "meta": {"next_cursor": next_cursor}})
+    with pytest.raises(ApiError, match="next_cursor"):
+        make_client(settings, FakeTime()).fetch_page("/tickets", [("limit", 100)])

@@ -17,7 +17,7 @@ from gorgias_export.config import Settings
 from gorgias_export.errors import ApiError
 from gorgias_export.exports.progress import WalkPosition
 from gorgias_sim import cursors
-from tests.support.fake_api import FakeApi
+from tests.support.fake_api import Call, FakeApi, Reply
 from tests.support.fakes import FakeTime
 
 
@@ -256,3 +256,113 @@ def test_an_entered_walk_refused_again_when_reentering_ends(
     with pytest.raises(EntryRefused):
         walk.request(walk.position.cursor)
     assert len(api.calls) == 3
+
+
+# -- a page asked for ahead, on another thread, before the consumer moved the position ----------
+
+
+def key_of(i: int) -> tuple[str, int]:
+    return (f"2024-01-01T00:00:{i:02d}.000000Z", i)
+
+
+def by_cursor(pages: dict[str | None, Any]) -> Any:
+    def answer(call: Call) -> Reply:
+        body = pages[call.query.get("cursor", [None])[0]]
+        return Reply(400, INVALID_BODY) if body is None else Reply(200, json.dumps(body).encode())
+
+    return answer
+
+
+INVALID_BODY = b'{"error": {"msg": "Invalid cursor."}}'
+
+
+@pytest.mark.parametrize("entered", [False, True], ids=["end-walk", "middle-walk"])
+def test_a_refused_cursor_asked_for_ahead_recovers_from_the_page_it_follows(
+    settings: Settings, api: FakeApi, entered: bool
+) -> None:
+    """The prefetch thread runs `request` while the consumer may not have advanced past the
+    page before yet (prefetch.py): a refusal must be recovered from where the walk will be
+    when the page is used, not from where the position happened to be on that thread."""
+    first, second = ([1, 2], [3, 4]) if not entered else ([31, 32], [33, 34])
+    start = None if not entered else keyset_cursor(SPLIT)
+    pages: dict[str | None, Any] = {
+        start: page(first, "c2"),
+        "c2": page(second, "c4"),
+        "c4": None,  # refused, although just given
+        keyset_cursor(key_of(first[-1])): page(second, "c4"),  # a re-entry from the stale key
+        keyset_cursor(key_of(second[-1])): page([second[-1] + 1], None),
+    }
+    api.answer_with("/tags", by_cursor(pages))
+    walk = entered_walk(settings, descending=False) if entered else walk_over(settings)
+    assert step(walk) == first
+    current = walk.page_from(walk.request(walk.position.cursor))
+    assert [item["id"] for item in current.items] == second
+    ahead = walk.request(current.next_cursor, ahead=True)  # the prefetch thread, first
+    walk.advance(current)  # then the consumer
+    assert [item["id"] for item in walk.page_from(ahead).items] == [second[-1] + 1]
+
+
+def test_an_api_that_refuses_every_cursor_it_gives_stops_the_walk(
+    settings: Settings, api: FakeApi
+) -> None:
+    """Each refusal restarts the walk from the top, whose first page gives the same cursor
+    again: without a bound, the walk would read that page for ever."""
+
+    def answer(call: Call) -> Reply:
+        if "cursor" in call.query:
+            return Reply(400, INVALID_BODY)
+        return Reply(200, json.dumps(page([1, 2], "c2")).encode())
+
+    api.answer_with("/tags", answer)
+    walk = walk_over(settings)
+    assert step(walk) == [1, 2]
+    with pytest.raises(ApiError, match="refuse"):
+        for _ in range(10):
+            step(walk)
+    assert len(api.calls) <= 8
+
+
+def test_a_saved_cursor_the_api_fails_on_is_given_up_not_the_resume(
+    settings: Settings, api: FakeApi
+) -> None:
+    """An API that answers an expired cursor with a 5xx (unsure, docs/cursors.md) would fail
+    every rerun at the same saved cursor, after its retries: the walk re-enters instead."""
+
+    def answer(call: Call) -> Reply:
+        if call.query.get("cursor") == ["c2"]:
+            return Reply(500, b'{"error": {"msg": "Internal server error."}}')
+        return Reply(200, json.dumps(page([3, 4], None)).encode())
+
+    api.answer_with("/tags", answer)
+    time = FakeTime()
+    client = GorgiasClient(settings, sleep=time.sleep, clock=time.clock, rng=random.Random(1))
+    walk = ListingWalk(client, "/tags", "created_datetime", False, replace(SAVED))
+    assert step(walk) == [3, 4] and walk.done
+    assert sent_cursor(api, len(api.calls) - 1) == keyset_cursor(SAVED.after)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_built_cursor_answered_401_or_403_is_refused_like_any_4xx(
+    settings: Settings, api: FakeApi, status: int
+) -> None:
+    """An API that checks its cursors may answer a forged one with a 401 or 403
+    (gorgias-api.md: any 4xx on a cursor request means the cursor is no good). The split is
+    then dropped, as for a 400: failing the run would fail every rerun at the same request,
+    blaming the credentials. A real credentials problem shows on the next ordinary request."""
+    api.get("/tags", status=status, json={"error": {"msg": "Forbidden."}})
+    walk = entered_walk(settings, descending=False)
+    with pytest.raises(EntryRefused):
+        walk.request(walk.position.cursor)
+    assert len(api.calls) == 1
+
+
+def test_a_reentry_answered_403_starts_over_like_any_refusal(
+    settings: Settings, api: FakeApi
+) -> None:
+    api.get("/tags", **INVALID)
+    api.get("/tags", status=403, json={"error": {"msg": "Forbidden."}})  # the built cursor
+    api.get("/tags", json=page([1, 2], "c2"))  # from the top
+    api.get("/tags", json=page([3, 4], None))
+    walk = walk_over(settings, replace(SAVED))
+    assert step(walk) == []
+    assert step(walk) == [3, 4] and walk.done

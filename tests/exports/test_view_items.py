@@ -220,3 +220,52 @@ def test_our_limit_and_order_win_over_the_links_and_direction_is_added(tmp_path:
         "cursor": ["a+b"],
         "direction": ["next"],
     }
+
+
+def test_a_tied_ticket_is_not_written_twice_after_a_resume(tmp_path: Path) -> None:
+    """As above, but the run stops after the first page is saved (a 403 on the second) and is
+    run again: the resumed walk has not seen the first page, yet ticket 2 must not come twice."""
+    second_page_allowed = False
+
+    def answer(call: Call) -> Reply:
+        cursor = call.query.get("cursor", [None])[0]
+        if cursor is None:
+            return Reply(200, envelope([1, 2, 3], {"next_items": link("20-false", 3)}))
+        if not second_page_allowed:
+            return Reply(403, b'{"error": {"msg": "Not now."}}')
+        return Reply(200, envelope([2, 4], {"next_items": None}))
+
+    out = tmp_path / "o.jsonl"
+    with FakeApi() as api:
+        api.answer_with("/views/5/items", answer)
+        env = {"GORGIAS_BASE_URL": api.url, "GORGIAS_EMAIL": EMAIL, "GORGIAS_API_KEY": SECRET_KEY}
+        first = run_cli(None, "get", "/api/views/5/items", "--out", str(out), env=env)
+        assert first.exit_code == ExitCode.AUTH, first.stderr
+        assert [row["id"] for row in read_jsonl(Path(f"{out}.partial"))] == [1, 2, 3]
+        second_page_allowed = True
+        again = run_cli(None, "get", "/api/views/5/items", "--out", str(out), env=env)
+    assert again.exit_code == 0, again.stderr
+    assert [row["id"] for row in read_jsonl(out)] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"next_cursor": "40-false", "prev_cursor": None},  # the reference's own view cursor
+        {"next_items": {"href": "/api/views/5/items?cursor=40-false"}},  # not a link
+    ],
+    ids=["next_cursor", "object"],
+)
+def test_view_items_paged_otherwise_than_by_a_link_are_an_error_not_an_early_end(
+    tmp_path: Path, meta: dict[str, Any]
+) -> None:
+    """The reference shows a cursor form of its own for view items: answered with a
+    `next_cursor` (or a `next_items` that is no link), the first page looked like the last."""
+
+    def answer(call: Call) -> Reply:
+        if "cursor" in call.query:
+            return Reply(200, envelope([3, 4], {"next_items": None}))
+        return Reply(200, envelope([1, 2], meta))
+
+    result, _ = run_against(answer, tmp_path)
+    assert "next_items" in assert_one_line_error(result, ExitCode.API)

@@ -3,6 +3,7 @@ and left as it was; the same export reached by another path is the same export."
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 from pathlib import Path
@@ -13,6 +14,7 @@ from gorgias_export.errors import ExitCode
 from gorgias_export.jobs.state import export_lock
 from gorgias_sim import Simulator
 from tests.support.cli import assert_one_line_error, interrupt_at_request, run_cli
+from tests.support.fakes import FakeTime
 
 pytestmark = pytest.mark.sim(seed=2, tickets=60)
 
@@ -224,3 +226,24 @@ def test_messages_fresh_into_a_tickets_mirror_is_refused_and_changes_nothing(
     stderr = assert_one_line_error(result, ExitCode.CONFLICT)
     assert "holds the tickets command's mirror" in stderr
     assert out.read_bytes() == before
+
+
+@pytest.mark.sim(seed=2, tickets=400, cursor_ttl=60, fake_clock=True)
+def test_an_api_that_refuses_each_cursor_it_gives_stops_the_run_instead_of_looping(
+    sim: Simulator, clock: FakeTime, tmp_path: Path
+) -> None:
+    """Every cursor is a minute old when it arrives, so each one is refused: each restart from
+    the top gets the same first page and the same cursor again. (After 300 requests the
+    clock stops, so a run that loops ends all the same, much later.)"""
+    requests = itertools.count(1)
+
+    def age(record: object) -> None:
+        if next(requests) <= 300:
+            clock.now += 61
+
+    sim.on_request = age
+    result = run_cli(sim, "tickets", "--out", str(tmp_path / "t.csv"))
+    assert result.exit_code == ExitCode.API, result.stderr
+    assert "started over" in result.stderr.splitlines()[-1]
+    assert "Traceback" not in result.stderr
+    assert len(sim.requests) < 40
