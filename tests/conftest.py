@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 
 import pytest
 
+from gorgias_export.api.client import GorgiasClient
+from gorgias_export.cli import execute
 from gorgias_export.config import Secret, Settings
 from gorgias_sim import Simulator
 from tests.support.account import EMAIL, SECRET_KEY
@@ -80,3 +83,13 @@ def _module_sims() -> Iterator[dict[str, tuple[SimSpec, Simulator]]]:
     for spec, simulator in shared.values():
         if spec.get_only:
             assert simulator.non_get_requests == []
+
+
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's client with a retry budget of seconds, its waits not waited: a page that stays
+    malformed gives up after a few seconds instead of 10 minutes."""
+    quick = functools.partial(
+        GorgiasClient, retry_budget=5.0, first_contact_budget=5.0, sleep=lambda seconds: None
+    )
+    monkeypatch.setattr(execute, "GorgiasClient", quick)

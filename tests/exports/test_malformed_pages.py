@@ -4,13 +4,10 @@ the listing, never a doubled row. A rerun once the fault clears gives the clean 
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import pytest
 
-from gorgias_export.api.client import GorgiasClient
-from gorgias_export.cli import execute
 from gorgias_export.errors import ExitCode
 from gorgias_sim import Simulator
 from tests.support.cli import assert_one_line_error, run_cli
@@ -26,16 +23,6 @@ def newest_messages(path: str, query: dict[str, list[str]]) -> bool:
     """The newest-first message walk's requests: read once the tickets are done, each page
     met by the oldest-first walk's position (the walk a bad page used to close)."""
     return path == "/api/messages" and query.get("order_by") == ["created_datetime:desc"]
-
-
-@pytest.fixture
-def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI's client with a retry budget of seconds, its waits not waited: a page that stays
-    malformed gives up after a few attempts instead of 10 minutes."""
-    quick = functools.partial(
-        GorgiasClient, retry_budget=5.0, first_contact_budget=5.0, sleep=lambda seconds: None
-    )
-    monkeypatch.setattr(execute, "GorgiasClient", quick)
 
 
 @pytest.fixture

@@ -257,7 +257,7 @@ def test_a_tied_ticket_is_not_written_twice_after_a_resume(tmp_path: Path) -> No
     ids=["next_cursor", "object"],
 )
 def test_view_items_paged_otherwise_than_by_a_link_are_an_error_not_an_early_end(
-    tmp_path: Path, meta: dict[str, Any]
+    tmp_path: Path, meta: dict[str, Any], quick_retries: None
 ) -> None:
     """The reference shows a cursor form of its own for view items: answered with a
     `next_cursor` (or a `next_items` that is no link), the first page looked like the last."""
