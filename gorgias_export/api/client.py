@@ -1,4 +1,4 @@
-"""The read-only HTTP client: auth, pacing, retries and cursor paging.
+"""The read-only HTTP client: auth, pacing, retries and list pages (what a page says: answers.py).
 
 It can only send GET: http.py has no other method, and its one request call sends "GET".
 Retriable failures (429, 5xx, connection errors, timeouts, bodies that are not the JSON we
@@ -9,20 +9,31 @@ redirect, is a configuration error at once.
 
 from __future__ import annotations
 
-import itertools
-import json
 import logging
 import random
-import re
 import threading
 import time
-import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
 
 from gorgias_export import fastjson
+from gorgias_export.api.answers import (
+    Page as Page,
+)
+from gorgias_export.api.answers import (
+    Params as Params,
+)
+from gorgias_export.api.answers import (
+    envelope_problem,
+    error_message,
+    is_list_envelope,
+    list_page,
+    looks_like_html,
+    order_problem,
+    server_reason,
+    with_cursor,
+)
 from gorgias_export.api.http import (
     Answer,
     BodyTooLarge,
@@ -40,11 +51,9 @@ from gorgias_export.errors import (
     TokenExpired,
     UsageError,
 )
-from gorgias_export.timeutil import sort_key
 
 log = logging.getLogger("gorgias_export")
 
-Params = Sequence[tuple[str, str | int]]
 T = TypeVar("T")
 
 # Until the first successful response, failures most likely mean a wrong host: give up quickly.
@@ -53,16 +62,6 @@ FIRST_CONTACT_BUDGET_SECONDS = 60.0
 RETRY_BUDGET_SECONDS = 600.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 30.0
-# The server's reason for a 403 is shown as it came, but a body is not ours to print in full.
-REASON_LIMIT = 300
-
-
-@dataclass
-class Page:
-    """One page of a list endpoint: its items, and the cursor to the page after it."""
-
-    items: list[dict[str, Any]]
-    next_cursor: str | None
 
 
 @dataclass
@@ -177,11 +176,11 @@ class GorgiasClient:
         the request is tried once: a 5xx or a broken connection raises OptionalRequestFailed
         at once instead of being retried for minutes. Only a 429 is still waited out, since
         it says nothing about the request."""
-        sent = _with_cursor(path, params, cursor)
+        sent = with_cursor(path, params, cursor)
         payload: dict[str, Any] = self._retrying(
             path, sent, lambda answer: self._list_payload(answer, path, params), optional
         )
-        return _page(path, payload)
+        return list_page(path, payload)
 
     def fetch_body(
         self, path: str, params: Params, cursor: str | None = None, optional: bool = False
@@ -189,7 +188,7 @@ class GorgiasClient:
         """A page's answer, retried on its status but not decoded: `page_of` decodes it on the
         thread that uses it, so that pages asked for ahead wait as bytes, not as objects three
         times their size. `optional` as for `fetch_page`."""
-        sent = _with_cursor(path, params, cursor)
+        sent = with_cursor(path, params, cursor)
         answer: Answer = self._retrying(path, sent, lambda answer: answer, optional)
         return answer
 
@@ -201,7 +200,7 @@ class GorgiasClient:
         except _Retry as broken:
             self.stats.count("retries")
             raise BrokenBody(broken.reason) from None
-        return _page(path, payload)
+        return list_page(path, payload)
 
     def _retrying(
         self, path: str, params: Params, accept: Callable[[Answer], T], optional: bool = False
@@ -297,7 +296,7 @@ class GorgiasClient:
             raise _Retry(f"a {status} response that is not JSON") from None
         if not isinstance(payload, dict):
             raise _Retry(f"a {status} response that is not a JSON object")
-        if is_list and not _is_list_envelope(payload):
+        if is_list and not is_list_envelope(payload):
             raise _Retry(f"a {status} response without a list of objects in 'data'")
         self._had_success = True
         return payload
@@ -307,17 +306,17 @@ class GorgiasClient:
         whose items are out of the order asked for, is retried like a broken body: taken as
         it came, it could pass for the end of the listing or give rows twice."""
         payload = self._payload(answer, is_list=True)
-        problem = _envelope_problem(path, payload) or _order_problem(params, payload["data"])
+        problem = envelope_problem(path, payload) or order_problem(params, payload["data"])
         if problem:
             raise _Retry(f"a {answer.status} list page {problem}")
         return payload
 
     def _client_error(self, path: str, params: Params, status: int, body: bytes) -> Exception:
-        detail = _error_message(body)
+        detail = error_message(body)
         if status == 401:
             return self._unauthorized()
         if status == 403:
-            reason = _server_reason(body)
+            reason = server_reason(body)
             said = f" The API said: {reason}" if reason else ""
             who = "The access token" if self.settings.uses_token else "The API key's user"
             fix = (
@@ -326,7 +325,7 @@ class GorgiasClient:
                 else "a key whose user's role has access to it"
             )
             return AuthError(f"{who} may not read {path} (403); use {fix}.{said}")
-        if status == 404 and not self._had_success and _looks_like_html(body):
+        if status == 404 and not self._had_success and looks_like_html(body):
             return ConfigError(
                 "The API host answered 404 with a web page; check GORGIAS_DOMAIN "
                 "(the part before .gorgias.com)."
@@ -374,143 +373,3 @@ class GorgiasClient:
             f"The API kept failing on {path} ({reason}) for {elapsed:.0f} s; progress is saved, "
             "rerun the same command later to continue."
         )
-
-    # -- lists -----------------------------------------------------------------------------
-
-
-# The one listing known to page by links (`meta.next_items`) instead of `meta.next_cursor`.
-_LINK_PAGED = re.compile(r"/views/[^/]+/items/?")
-
-
-def link_paged(path: str) -> bool:
-    """Whether `path` (under /api) pages with `meta.next_items` links: a view's items. Their
-    walk's cursor is then the link's query string (docs/walks.md, "View items")."""
-    return _LINK_PAGED.fullmatch(path) is not None
-
-
-def _with_cursor(path: str, params: Params, cursor: str | None) -> Params:
-    if not cursor:
-        return params
-    if not link_paged(path):
-        return [*params, ("cursor", cursor)]
-    # The link's own parameters (cursor, ignored_item, direction), as the API wrote them;
-    # ours (limit, order_by, filters) are sent again and win, as on every other listing.
-    ours = {name for name, _ in params}
-    linked = [(k, v) for k, v in parse_qsl(cursor, keep_blank_values=True) if k not in ours]
-    if not any(name == "direction" for name, _ in linked):
-        linked.append(("direction", "next"))  # what the links and the peers send
-    return [*params, *linked]
-
-
-def _page(path: str, payload: dict[str, Any]) -> Page:
-    meta = payload.get("meta")
-    meta = meta if isinstance(meta, dict) else {}
-    items = payload["data"]
-    if link_paged(path):
-        link = meta.get("next_items")
-        if items and (
-            not isinstance(link, str | None)
-            or (link is None and isinstance(meta.get("next_cursor"), str))
-        ):
-            # Read as links, this page would look like the last one.
-            raise ApiError(
-                f"The API paged {path} otherwise than with next_items links, which is how "
-                "gorgias-export reads it; stopping rather than ending after the first page."
-            )
-        return Page(items, _next_link(path, link, items))
-    next_cursor = meta.get("next_cursor")
-    if next_cursor is None and isinstance(meta.get("next_items"), str):
-        # Read as a cursor listing, this page would look like the last one.
-        raise ApiError(
-            f"The API pages {path} with next_items links, which gorgias-export follows only "
-            "on /api/views/{id}/items; stopping rather than ending after the first page."
-        )
-    if not isinstance(next_cursor, str | None):
-        # Only null marks the last page.
-        raise ApiError(
-            f"The API sent a next_cursor on {path} that is not a cursor (a "
-            f"{type(next_cursor).__name__}); stopping rather than taking this page for the last."
-        )
-    return Page(items, next_cursor)
-
-
-def _next_link(path: str, link: Any, items: list[dict[str, Any]]) -> str | None:
-    """The query of a `next_items` link, kept as sent (it is the walk's opaque cursor); None
-    at the end: no link, or an empty page (nothing lies past its cursor)."""
-    if not isinstance(link, str) or not link or not items:
-        return None
-    query = urlsplit(link).query
-    if not any(name == "cursor" for name, _ in parse_qsl(query, keep_blank_values=True)):
-        # Following it would read the first page again, and again.
-        raise ApiError(
-            f"The API's next_items link on {path} has no cursor ({link[:200]}); stopping "
-            "rather than reading the first page again."
-        )
-    return query
-
-
-def _envelope_problem(path: str, payload: dict[str, Any]) -> str | None:
-    """What is wrong with a list page's envelope (its `data` was checked), or None. The API
-    documents `meta` as an object holding `next_cursor`, a string or null (view items:
-    `next_items`, a link or null); anything else is not a page to trust with the end of a
-    listing (docs/walks.md, "Malformed pages")."""
-    meta = payload.get("meta")
-    if not isinstance(meta, dict):
-        return "without a 'meta' object"
-    name = "next_items" if link_paged(path) else "next_cursor"
-    value = meta.get(name)
-    if value is not None and (not isinstance(value, str) or not value):
-        return f"whose meta.{name} is {_shown(value)}, not a string or null"
-    return None
-
-
-def _order_problem(params: Params, items: list[dict[str, Any]]) -> str | None:
-    """Whether a page's items follow the `order_by` asked for, by its time field's value (ties
-    are not judged: the API's order among equal times is not documented). Fields that are not
-    times (`priority`, names) are not checked."""
-    orders = [str(value) for name, value in params if name == "order_by"]
-    field, _, direction = (orders[-1] if orders else "").partition(":")
-    if not field.endswith("_datetime") or direction not in ("asc", "desc"):
-        return None
-    values = [value for value in (sort_key(item.get(field)) for item in items) if value]
-    pairs = itertools.pairwise(values)
-    if any((b > a) if direction == "desc" else (b < a) for a, b in pairs):
-        return f"with its items out of the order asked for ({field}:{direction})"
-    return None
-
-
-def _shown(value: Any) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 40 else text[:39] + "…"
-
-
-def _is_list_envelope(payload: dict[str, Any]) -> bool:
-    data = payload.get("data")
-    return isinstance(data, list) and all(isinstance(item, dict) for item in data)
-
-
-def _error_message(body: bytes) -> str:
-    """`: <msg>` from a Gorgias error body, or '' when there is none."""
-    message = _server_reason(body, 200)
-    return f": {message.rstrip('. ')}" if message else ""  # it goes inside our own sentence
-
-
-def _server_reason(body: bytes, limit: int = REASON_LIMIT) -> str:
-    """The `error.msg` of a Gorgias error body, made safe to print on one line: control and
-    format characters (newlines, escapes, bidi overrides) become spaces, runs of spaces one,
-    and past `limit` characters it is cut with an ellipsis. '' when the body has none."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return ""
-    error = payload.get("error") if isinstance(payload, dict) else None
-    message = error.get("msg") if isinstance(error, dict) else None
-    if not isinstance(message, str):
-        return ""
-    printable = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in message)
-    text = " ".join(printable.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _looks_like_html(body: bytes) -> bool:
-    return body.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))

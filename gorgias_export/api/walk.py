@@ -25,14 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gorgias_export.api.client import (
-    BrokenBody,
-    GorgiasClient,
-    Page,
-    Params,
-    RetriesExhausted,
-    link_paged,
-)
+from gorgias_export.api.answers import Page, Params, link_paged
+from gorgias_export.api.client import BrokenBody, GorgiasClient, RetriesExhausted
 from gorgias_export.api.http import Answer
 from gorgias_export.errors import ApiError, AuthError, CursorRejected
 from gorgias_export.exports.progress import Key, WalkPosition

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from gorgias_export.api.answers import link_paged
 from gorgias_export.api.client import Params as ApiParams
-from gorgias_export.api.client import link_paged
 from gorgias_export.cli import flags
 from gorgias_export.cli.display import table
 from gorgias_export.cli.execute import Session, execute, requests_line
