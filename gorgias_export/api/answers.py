@@ -11,7 +11,7 @@ import itertools
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -144,16 +144,20 @@ def is_list_envelope(payload: dict[str, Any]) -> bool:
     return isinstance(data, list) and all(isinstance(item, dict) for item in data)
 
 
-def error_message(body: bytes) -> str:
+def error_message(body: bytes, redact: Callable[[str], str] = str) -> str:
     """`: <msg>` from a Gorgias error body, or '' when there is none."""
-    message = server_reason(body, 200)
+    message = server_reason(body, 200, redact)
     return f": {message.rstrip('. ')}" if message else ""  # it goes inside our own sentence
 
 
-def server_reason(body: bytes, limit: int = REASON_LIMIT) -> str:
+def server_reason(
+    body: bytes, limit: int = REASON_LIMIT, redact: Callable[[str], str] = str
+) -> str:
     """The `error.msg` of a Gorgias error body, made safe to print on one line: control and
     format characters (newlines, escapes, bidi overrides) become spaces, runs of spaces one,
-    and past `limit` characters it is cut with an ellipsis. '' when the body has none."""
+    the credentials `redact`ed, and past `limit` characters it is cut with an ellipsis. '' when
+    the body has none. Redacted before the cut: a cut through an echoed key would leave a part
+    of it that no redaction afterwards recognises."""
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -163,7 +167,7 @@ def server_reason(body: bytes, limit: int = REASON_LIMIT) -> str:
     if not isinstance(message, str):
         return ""
     printable = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in message)
-    text = " ".join(printable.split())
+    text = redact(" ".join(printable.split()))
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

@@ -312,11 +312,11 @@ class GorgiasClient:
         return payload
 
     def _client_error(self, path: str, params: Params, status: int, body: bytes) -> Exception:
-        detail = error_message(body)
+        detail = error_message(body, self.settings.redact)
         if status == 401:
             return self._unauthorized()
         if status == 403:
-            reason = server_reason(body)
+            reason = server_reason(body, redact=self.settings.redact)
             said = f" The API said: {reason}" if reason else ""
             who = "The access token" if self.settings.uses_token else "The API key's user"
             fix = (

@@ -7,12 +7,13 @@ import json
 import logging
 import random
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from gorgias_export.api.client import GorgiasClient
 from gorgias_export.config import Secret, Settings
-from gorgias_export.errors import AuthError, TokenExpired
+from gorgias_export.errors import AuthError, ExportError, TokenExpired
 from tests.support.account import SECRET_KEY, SECRET_TOKEN
 from tests.support.fake_api import FakeApi
 from tests.support.fakes import FakeTime
@@ -163,3 +164,20 @@ def test_verbose_lines_never_show_the_token(api: FakeApi, caplog: pytest.LogCapt
         client_for(oauth(api)).get_json("/account", [("echo", SECRET_TOKEN)])
     assert "bucket 1/80" in caplog.text  # the line was written
     assert SECRET_TOKEN not in caplog.text and "***" in caplog.text
+
+
+@pytest.mark.parametrize(("status", "cut_at"), [(403, 300), (404, 200)])
+@pytest.mark.parametrize("credentials", [basic, oauth], ids=["key", "token"])
+def test_a_key_echoed_by_the_server_is_redacted_before_the_reason_is_cut(
+    api: FakeApi, status: int, cut_at: int, credentials: Any
+) -> None:
+    """Issue 12, item 11: the reason was cut to its length limit before the key was redacted,
+    so a server echoing the key across the cut printed its first characters."""
+    settings = credentials(api)
+    secret = (settings.access_token or settings.api_key).reveal()
+    body = json.dumps({"error": {"msg": "x" * (cut_at - 6) + " " + secret + " tail"}})
+    api.get("/tickets", status=status, body=body.encode())
+    with pytest.raises(ExportError) as caught:
+        client_for(settings).get_json("/tickets")
+    message = caught.value.message
+    assert "***" in message and secret[:4] not in message
