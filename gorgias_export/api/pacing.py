@@ -125,6 +125,9 @@ class BucketPacer:
             if parsed is None:
                 return
             used, limit = parsed
+            # A bucket holds at most its limit: a count past it (`100000/40`) is garbled, and
+            # taken as it came it booked the next request 14 hours ahead, in silence.
+            used = min(used, limit)
             now = self._clock()
             self.limit = limit
             self.last_used = used

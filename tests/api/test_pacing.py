@@ -89,6 +89,15 @@ def test_a_fresh_bucket_is_spent_at_once() -> None:
     assert pacer.reserve() > 0
 
 
+def test_a_count_past_the_limit_waits_at_most_a_full_bucket() -> None:
+    """Issue 12, item 5: a first `100000/40` made the run sleep about 14 hours, saying nothing."""
+    time = FakeTime()
+    pacer = BucketPacer(time.clock)
+    pacer.reserve()
+    pacer.note_response({"X-Gorgias-Account-Api-Call-Limit": "100000/40"})
+    assert 0 < pacer.reserve() <= 20.0  # a full bucket of 40, draining 2 a second
+
+
 def test_max_rate_leaves_room_for_other_integrations() -> None:
     time = FakeTime()
     server = LeakyBucket(time, 40, 20.0)
