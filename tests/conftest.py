@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from gorgias_export.cli import execute
 from gorgias_export.config import Secret, Settings
 from gorgias_sim import Simulator
 from tests.support.account import EMAIL, SECRET_KEY
+from tests.support.cli import run_cli
 from tests.support.fakes import FakeTime
 from tests.support.simulator import SimSpec
 
@@ -93,3 +95,15 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
         GorgiasClient, retry_budget=5.0, first_contact_budget=5.0, sleep=lambda seconds: None
     )
     monkeypatch.setattr(execute, "GorgiasClient", quick)
+
+
+@pytest.fixture
+def clean(sim: Simulator, tmp_path: Path) -> bytes:
+    """The bytes of an uninterrupted `tickets` export, to compare every interrupted or faulted
+    one with (the simulator's request counts are reset after it)."""
+
+    out = tmp_path / "clean" / "tickets.csv"
+    out.parent.mkdir()
+    assert run_cli(sim, "tickets", "--out", str(out)).exit_code == 0
+    sim.reset_stats()
+    return out.read_bytes()

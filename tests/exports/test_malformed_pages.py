@@ -25,15 +25,6 @@ def newest_messages(path: str, query: dict[str, list[str]]) -> bool:
     return path == "/api/messages" and query.get("order_by") == ["created_datetime:desc"]
 
 
-@pytest.fixture
-def clean(sim: Simulator, tmp_path: Path) -> bytes:
-    out = tmp_path / "clean" / "tickets.csv"
-    out.parent.mkdir()
-    assert run_cli(sim, "tickets", "--out", str(out)).exit_code == 0
-    sim.reset_stats()
-    return out.read_bytes()
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_one_malformed_page_is_asked_for_again_and_the_export_is_whole(
     sim: Simulator, tmp_path: Path, clean: bytes, quick_retries: None, kind: str

@@ -25,16 +25,6 @@ from tests.support.fakes import FakeTime
 pytestmark = pytest.mark.sim(seed=5, tickets=300, cursor_ttl=60, fake_clock=True)
 
 
-@pytest.fixture
-def clean(sim: Simulator, tmp_path: Path) -> bytes:
-    """The bytes of an uninterrupted export, to compare every interrupted one with."""
-    out = tmp_path / "clean" / "tickets.csv"
-    out.parent.mkdir()
-    assert run_cli(sim, "tickets", "--out", str(out)).exit_code == 0
-    sim.reset_stats()
-    return out.read_bytes()
-
-
 @pytest.mark.parametrize("request_number", [1, 2, 4, 8, 13])
 def test_kill_9_during_a_request_then_rerun_gives_the_clean_file(
     sim: Simulator, clean: bytes, tmp_path: Path, request_number: int
