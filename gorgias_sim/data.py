@@ -15,7 +15,7 @@ MIN_TICKETS_FOR_SPECIALS (14) tickets holds every case:
 | ticket_spam / ticket_trashed | tickets | spam true / trashed_datetime set |
 | ticket_tricky_bodies | tickets | the ticket holding messages_tricky_bodies and the four after it |
 | messages_tricky_bodies | messages | one per texts.TRICKY_BODIES entry, in that order |
-| message_html_only | messages | body_text and stripped_text null, body_html with entities |
+| message_html_only | messages | text fields null; body_html: entities, texts.HOSTILE_HTML |
 | message_stripped_only | messages | body_text null, stripped_text set |
 | message_huge_body | messages | body_text of 200,000 characters |
 | message_null_sender_name | messages | sender name null (and its ticket's customer name) |

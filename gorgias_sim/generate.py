@@ -31,7 +31,7 @@ TICKET_SPAM = "ticket_spam"
 TICKET_TRASHED = "ticket_trashed"
 TICKET_TRICKY_BODIES = "ticket_tricky_bodies"  # one message per texts.TRICKY_BODIES entry, and more
 MESSAGES_TRICKY_BODIES = "messages_tricky_bodies"  # in texts.TRICKY_BODIES order
-MESSAGE_HTML_ONLY = "message_html_only"  # body_text and stripped_text null
+MESSAGE_HTML_ONLY = "message_html_only"  # body_text and stripped_text null; hostile HTML
 MESSAGE_STRIPPED_ONLY = "message_stripped_only"  # body_text null, stripped_text set
 MESSAGE_HUGE_BODY = "message_huge_body"  # about 200 KB of body_text
 MESSAGE_NULL_SENDER_NAME = "message_null_sender_name"
@@ -269,7 +269,7 @@ class Factory:
     def _customer_content(self, spec: str) -> Obj:
         rng = self.rng
         if spec == MESSAGE_HTML_ONLY:
-            return records.html_only_body(texts.HTML_ONLY_BODY)
+            return records.html_only_body(texts.HTML_ONLY_BODY + texts.HOSTILE_HTML)
         if spec == MESSAGE_HUGE_BODY:
             text = texts.huge_body()
             return _body(text, text)
