@@ -52,6 +52,7 @@ app.command(name="check")(commands.check)
 for _entity in ENTITIES:
     app.command(name=_entity.name)(commands.entity_command(_entity))
 app.command(name="all")(commands.all_entities)
+app.command(name="archive")(commands.archive)
 app.command(name="get")(commands.get)
 
 
