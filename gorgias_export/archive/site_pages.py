@@ -180,6 +180,8 @@ def ticket_page(conversation: Conversation, attachments: Sequence[Sequence[Attac
         ("created", _day(ticket.get("created_datetime"))),
         ("updated", _day(ticket.get("updated_datetime"))),
         ("closed", _day(ticket.get("closed_datetime"))),
+        ("spam", "yes" if ticket.get("spam") in (1, True) else ""),
+        ("trashed", _day(ticket.get("trashed_datetime"))),
     ]
     parts = [
         '<p><a href="../../index.html">← all tickets</a></p>',
