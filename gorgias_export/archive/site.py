@@ -23,19 +23,26 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from gorgias_export.archive.site_data import Mirror, attachments_of, read_manifest
+from gorgias_export.archive.site_data import (
+    Attachment,
+    Conversation,
+    Mirror,
+    attachments_of,
+    read_manifest,
+)
 from gorgias_export.archive.site_pages import (
-    index_page,
+    index_frame,
     index_row,
-    index_rows_json,
+    index_row_json,
     ticket_href,
     ticket_page,
 )
 from gorgias_export.errors import OutputError
 
 STATE_NAME = "site-state.sqlite"
+INDEX_NAME = "index.html"
 # Bumped when the pages' HTML changes, so that every page is written again.
 PAGES_VERSION = 1
 COMMIT_EVERY = 500
@@ -52,43 +59,107 @@ class SiteResult:
 def build_site(
     out_dir: Path, database: Path, on_page: Callable[[int], None] | None = None
 ) -> SiteResult:
-    """Write the pages that changed and the index; `on_page(n)` after every n-th page written."""
+    """Write the pages that changed and the index; `on_page(n)` after the n-th page written."""
     manifest = read_manifest(out_dir)
     mirror = Mirror(database)
     state = _SiteState(out_dir / STATE_NAME)
+    index = _IndexWriter(out_dir / INDEX_NAME)
     result = SiteResult()
-    rows: list[list[Any]] = []
     try:
         for conversation in mirror.conversations():
             files = [attachments_of(m, manifest) for m in conversation.messages]
-            ticket_id = conversation.ticket["id"]
-            rows.append(index_row(conversation.ticket))
+            index.add(index_row(conversation.ticket))
             result.tickets += 1
-            digest = _digest(conversation, files)
-            page = out_dir / ticket_href(ticket_id)
-            if state.is_current(ticket_id, digest, page):
-                continue
-            data = ticket_page(conversation, files).encode("utf-8")
-            write_atomically(page, data)
-            state.record(ticket_id, digest, len(data))
-            result.pages_written += 1
-            if on_page is not None:
-                on_page(result.pages_written)
-        state.commit()
-        index = index_page(index_rows_json(rows), len(rows)).encode("utf-8")
-        result.index_bytes = len(index)
-        result.index_written = state.index_changed(index, out_dir / "index.html")
+            if _write_page(out_dir, conversation, files, state):
+                result.pages_written += 1
+                if on_page is not None:
+                    on_page(result.pages_written)
+        state.commit()  # the pages first: the index links to them
+        digest, result.index_bytes = index.finish()
+        result.index_written = state.index_changed(digest, out_dir / INDEX_NAME)
         if result.index_written:
-            write_atomically(out_dir / "index.html", index, durable=True)
-            state.record_index(index)
-        state.commit()
+            index.publish()
+            state.record_index(digest)
+            state.commit()
     finally:
+        index.discard()
         state.close()
         mirror.close()
     return result
 
 
-def _digest(conversation: Any, files: list[Any]) -> str:
+def _write_page(
+    out_dir: Path, conversation: Conversation, files: list[list[Attachment]], state: _SiteState
+) -> bool:
+    """Write a ticket's page unless the one there was made from the same inputs."""
+    ticket_id = conversation.ticket["id"]
+    digest = _digest(conversation, files)
+    page = out_dir / ticket_href(ticket_id)
+    if state.is_current(ticket_id, digest, page):
+        return False
+    data = ticket_page(conversation, files).encode("utf-8")
+    write_atomically(page, data)
+    state.record(ticket_id, digest, len(data))
+    return True
+
+
+class _IndexWriter:
+    """The index, streamed to `index.html.tmp` row by row and hashed on the way (memory stays
+    flat at any account size); renamed over `index.html` only if its bytes changed."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._temporary = path.with_name(path.name + ".tmp")
+        self._head, self._tail = index_frame()
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._rows = 0
+        self._handle = self._open()
+        self._write(self._head)
+
+    def _open(self) -> BinaryIO:
+        try:
+            return open(self._temporary, "wb")  # closed by finish() or discard()
+        except OSError as exc:
+            raise _write_error(self._temporary, exc) from None
+
+    def _write(self, text: str) -> None:
+        data = text.encode("utf-8")
+        self._hash.update(data)
+        self._size += len(data)
+        try:
+            self._handle.write(data)
+        except OSError as exc:
+            raise _write_error(self._temporary, exc) from None
+
+    def add(self, row: list[Any]) -> None:
+        self._write(("," if self._rows else "") + index_row_json(row))
+        self._rows += 1
+
+    def finish(self) -> tuple[str, int]:
+        """Close the file; its sha256 and length."""
+        self._write(self._tail)
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+        except OSError as exc:
+            raise _write_error(self._temporary, exc) from None
+        return self._hash.hexdigest(), self._size
+
+    def publish(self) -> None:
+        try:
+            os.replace(self._temporary, self._path)
+        except OSError as exc:
+            raise _write_error(self._path, exc) from None
+
+    def discard(self) -> None:
+        """Whatever was not published goes (an unchanged index, or a run that failed)."""
+        self._handle.close()
+        self._temporary.unlink(missing_ok=True)
+
+
+def _digest(conversation: Conversation, files: list[list[Attachment]]) -> str:
     payload = [
         PAGES_VERSION,
         conversation.ticket,
@@ -112,10 +183,14 @@ def write_atomically(path: Path, data: bytes, durable: bool = False) -> None:
                 os.fsync(handle.fileno())
         os.replace(temporary, path)
     except OSError as exc:
-        raise OutputError(
-            f"Could not write {path} ({exc.strerror or exc.__class__.__name__}); "
-            "free some space or check permissions, then run again."
-        ) from None
+        raise _write_error(path, exc) from None
+
+
+def _write_error(path: Path, exc: OSError) -> OutputError:
+    return OutputError(
+        f"Could not write {path} ({exc.strerror or exc.__class__.__name__}); "
+        "free some space or check permissions, then run again."
+    )
 
 
 class _SiteState:
@@ -155,13 +230,11 @@ class _SiteState:
         if self._pending >= COMMIT_EVERY:
             self.commit()
 
-    def index_changed(self, index: bytes, path: Path) -> bool:
+    def index_changed(self, digest: str, path: Path) -> bool:
         row = self._db.execute("SELECT value FROM site WHERE key = 'index'").fetchone()
-        digest = hashlib.sha256(index).hexdigest()
         return row is None or row[0] != digest or not path.is_file()
 
-    def record_index(self, index: bytes) -> None:
-        digest = hashlib.sha256(index).hexdigest()
+    def record_index(self, digest: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO site (key, value) VALUES ('index', ?)", (digest,))
 
     def commit(self) -> None:

@@ -151,20 +151,32 @@ def index_row(ticket: dict[str, Any]) -> list[Any]:
     ]
 
 
-def index_page(rows_json: str, total: int) -> str:
-    """The index: the rows as an inline JSON block (data, never run), drawn by INDEX_SCRIPT."""
-    # `<` escaped, so no value can close the block early (`</script>` in a subject).
-    block = rows_json.replace("<", "\\u003c")
+def index_page(rows: Sequence[list[Any]]) -> str:
+    """The whole index at once (tests, small accounts); site.py streams the same bytes."""
+    head, tail = index_frame()
+    return head + ",".join(index_row_json(row) for row in rows) + tail
+
+
+def index_frame() -> tuple[str, str]:
+    """The index around its rows: the rows, comma-separated, go between the two parts, in an
+    inline JSON block (data, never run) that INDEX_SCRIPT draws. Streamed between the two, the
+    rows of a million tickets never sit in memory together."""
     body = (
-        f"<h1>Gorgias archive</h1>\n<p>{total:,} tickets. Works offline: open this file in any "
-        "browser.</p>\n"
+        "<h1>Gorgias archive</h1>\n<p>Works offline: open this file in any browser.</p>\n"
         '<input id="filter" type="search" placeholder="Filter: subject, customer, status, tag, '
         'date…" autofocus>\n<p id="count"></p>\n<table><thead><tr><th>id</th><th>subject</th>'
         "<th>customer</th><th>status</th><th>tags</th><th>created</th><th>updated</th></tr>"
         '</thead><tbody id="rows"></tbody></table>\n'
-        f'<script type="application/json" id="tickets-data">{block}</script>'
+        '<script type="application/json" id="tickets-data">[@@ROWS@@]</script>'
     )
-    return _page("Gorgias archive", body, INDEX_SCRIPT)
+    head, _, tail = _page("Gorgias archive", body, INDEX_SCRIPT).partition("@@ROWS@@")
+    return head, tail
+
+
+def index_row_json(row: list[Any]) -> str:
+    """One row of the JSON block, `<` escaped so that no value can close the block early (a
+    subject holding `</script>`)."""
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
 
 
 def ticket_page(conversation: Conversation, attachments: Sequence[Sequence[Attachment]]) -> str:
@@ -256,7 +268,3 @@ def _is_inside(path: str) -> bool:
     """A manifest path that stays inside DIR (the manifest is ours; a check is cheap)."""
     parts = path.replace("\\", "/").split("/")
     return not path.startswith("/") and ".." not in parts and ":" not in parts[0]
-
-
-def index_rows_json(rows: list[list[Any]]) -> str:
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from gorgias_export.archive.site import build_site
-from gorgias_export.archive.site_pages import ticket_href
+from gorgias_export.archive.site_pages import index_page, ticket_href
 from gorgias_export.errors import ExitCode
 from gorgias_sim import Simulator
 from gorgias_sim.data import MESSAGE_ATTACHMENTS, MESSAGE_HTML_ONLY, MESSAGE_INTERNAL_NOTE
@@ -74,6 +74,9 @@ def test_archive_holds_the_mirror_the_jsonl_and_a_page_per_ticket(
     first = json.loads(jsonl[0])
     assert isinstance(first["sender"], dict)  # nested values are objects again, not JSON text
     assert sorted(int(r[0]) for r in index_rows(out)) == ticket_ids
+    # Streamed row by row, the index is the page made whole from the same rows.
+    assert (out / "index.html").read_text("utf-8") == index_page(index_rows(out))
+    assert not list(out.rglob("*.tmp"))
     assert sorted(pages(out)) == sorted(ticket_href(t) for t in ticket_ids)
 
 

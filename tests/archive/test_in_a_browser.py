@@ -131,7 +131,7 @@ def test_a_large_index_draws_at_most_a_page_of_rows_and_filters_them_all(
         for n in range(5_000)
     ]
     index = tmp_path / "index.html"
-    index.write_text(site_pages.index_page(site_pages.index_rows_json(rows), len(rows)))
+    index.write_text(site_pages.index_page(rows), encoding="utf-8")
     start, connections = len(browser.events), len(browser.proxy.seen)
     browser.open(index)
     assert visible_rows(browser) == site_pages.SHOWN_ROWS
