@@ -109,23 +109,20 @@ class Mirror:
     def conversations(self) -> Iterator[Conversation]:
         """Every ticket with its messages (oldest first) and latest survey, by ticket id.
 
-        Two ordered scans merged, so memory holds one ticket at a time, whatever the account."""
+        Three scans in ticket order, merged, so memory holds one ticket at a time, whatever
+        the account."""
         if not self._columns["tickets"]:
             return
         tickets = self._db.execute(
             f"SELECT {self._select('tickets', TICKET_COLUMNS)} FROM tickets ORDER BY id"
         )
-        messages = self._messages()
-        surveys = self._surveys()
-        pending = next(messages, None)
+        messages = _Merge(self._messages())
+        surveys = _Merge(self._surveys())
         for row in tickets:
             ticket = {k: decoded(row[k]) for k in TICKET_COLUMNS}
-            conversation = Conversation(ticket, survey=surveys.get(ticket["id"]))
-            while pending is not None and pending["ticket_id"] < ticket["id"]:
-                pending = next(messages, None)  # a message whose ticket is not mirrored
-            while pending is not None and pending["ticket_id"] == ticket["id"]:
-                conversation.messages.append(pending)
-                pending = next(messages, None)
+            found = surveys.take(ticket["id"])
+            conversation = Conversation(ticket, messages.take(ticket["id"]))
+            conversation.survey = found[-1] if found else None  # the latest
             conversation.messages.sort(key=lambda m: (m["created_datetime"] or "", m["id"]))
             yield conversation
 
@@ -134,24 +131,39 @@ class Mirror:
             return
         rows = self._db.execute(
             f"SELECT {self._select('messages', MESSAGE_COLUMNS)} FROM messages "
-            "WHERE ticket_id IS NOT NULL ORDER BY ticket_id, id"
+            "WHERE typeof(ticket_id) = 'integer' ORDER BY ticket_id, id"
         )
         for row in rows:
             yield {k: decoded(row[k]) for k in MESSAGE_COLUMNS}
 
-    def _surveys(self) -> dict[int, dict[str, Any]]:
-        """The latest survey of each ticket (a few per hundred tickets: kept in memory)."""
+    def _surveys(self) -> Iterator[dict[str, Any]]:
         if not self._table_columns("satisfaction_surveys"):
-            return {}
-        found: dict[int, dict[str, Any]] = {}
+            return
         rows = self._db.execute(
             "SELECT ticket_id, score, body_text, scored_datetime, created_datetime "
-            "FROM satisfaction_surveys ORDER BY created_datetime, id"
+            "FROM satisfaction_surveys WHERE typeof(ticket_id) = 'integer' "
+            "ORDER BY ticket_id, created_datetime, id"
         )
         for row in rows:
-            if isinstance(row["ticket_id"], int):
-                found[row["ticket_id"]] = dict(row)
-        return found
+            yield dict(row)
+
+
+class _Merge:
+    """Rows sorted by ticket id, handed out ticket by ticket as the tickets come (in id order);
+    rows of a ticket the mirror does not hold are skipped."""
+
+    def __init__(self, rows: Iterator[dict[str, Any]]) -> None:
+        self._rows = rows
+        self._next = next(rows, None)
+
+    def take(self, ticket_id: int) -> list[dict[str, Any]]:
+        while self._next is not None and self._next["ticket_id"] < ticket_id:
+            self._next = next(self._rows, None)
+        taken = []
+        while self._next is not None and self._next["ticket_id"] == ticket_id:
+            taken.append(self._next)
+            self._next = next(self._rows, None)
+        return taken
 
 
 def read_manifest(out_dir: Path) -> dict[int, list[Attachment]]:

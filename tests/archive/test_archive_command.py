@@ -3,6 +3,7 @@ changed; a kill leaves every page whole."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -97,7 +98,19 @@ def test_a_ticket_page_shows_the_conversation_in_order_with_roles_notes_and_file
     assert '<span class="label">internal note</span>' in page
     roles = set(re.findall(r'class="message (agent|customer|note)"', page))
     assert {"agent", "customer"} & roles
-    assert "satisfaction" in page
+    scored = [
+        s
+        for s in sim.dataset.entity_items("satisfaction-surveys")
+        if s["score"] is not None and s["body_text"]
+    ]
+    survey = max(  # the ticket's latest survey is the one shown
+        (s for s in sim.dataset.entity_items("satisfaction-surveys")
+         if s["ticket_id"] == scored[0]["ticket_id"]),
+        key=lambda s: (s["created_datetime"], s["id"]),
+    )  # fmt: skip
+    survey_page = (out / ticket_href(survey["ticket_id"])).read_text(encoding="utf-8")
+    shown = f"{survey['score']} / 5" + (f": {survey['body_text']}" if survey["body_text"] else "")
+    assert f"<th>satisfaction</th><td>{html.escape(shown)}</td>" in survey_page
     with_files = sim.dataset.special[MESSAGE_ATTACHMENTS][0]
     files_page = (out / ticket_href(ticket_of_message(sim, with_files))).read_text("utf-8")
     assert "(not downloaded)" in files_page  # no manifest yet: named, not linked
