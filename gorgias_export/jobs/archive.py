@@ -54,22 +54,24 @@ def archive_ready() -> None:
 
 
 def run_archive(client: GorgiasClient, job: ArchiveJob, on_status: StatusCallback) -> ArchiveResult:
-    out_dir = Path(job.out_dir).resolve()
-    prepare_dir(out_dir)
-    data_dir = out_dir / DATA_DIR
+    archive_ready()
     # Imported here: nh3 is an optional extra, and the other commands must not need it.
     from gorgias_export.archive.jsonl_dump import dump_tables
     from gorgias_export.archive.site import build_site
 
-    archive_ready()
+    out_dir = Path(job.out_dir).resolve()
+    prepare_dir(out_dir)
+    data_dir = out_dir / DATA_DIR
     with export_lock(out_dir / "archive"):
         data = run_all(client, AllJob(str(data_dir), "sqlite"), on_status)
         database = data_dir / DATABASE_NAME
         jsonl_rows = dump_tables(database, data_dir / JSONL_DIR)
-        # ATTACHMENTS STEP (issue 15): the `attachments` job (branch `attach`, not merged into
-        # main when this was written) plugs in HERE, as one call through its own lifecycle
-        # (run_job) with --out-dir DIR: it writes the files and DIR/manifest.jsonl, which
-        # build_site below reads (site_data.read_manifest). Until then the pages list each
-        # attachment's name with "(not downloaded)".
+        # ATTACHMENTS STEP (issue 15) -- the one call site, left empty on purpose: the
+        # `attachments` job (branch `attach`) was not merged into main when this was written.
+        # Once it is, it plugs in HERE, through its own lifecycle, with DIR as its --out-dir:
+        #     files = AttachmentsJob(out_dir)
+        #     run_job(client, files, open_files_target(files, client.settings.base_url), on_status)
+        # It writes the files and DIR/manifest.jsonl, which build_site reads below
+        # (site_data.read_manifest). Until then each page names its attachments "(not downloaded)".
         site = build_site(out_dir, database)
     return ArchiveResult(data, jsonl_rows, site)
