@@ -62,18 +62,20 @@ def fetch_field_columns(client: GorgiasClient) -> list[Column]:
     return custom_field_columns(definitions.values())
 
 
-def stage_surveys(client: GorgiasClient, stage: ConversationStage, run: RunProgress) -> None:
+def stage_surveys(
+    client: GorgiasClient, stage: ConversationStage, run: RunProgress, touch: bool = True
+) -> None:
     """Stage the surveys this run must see: all on a backfill; on a window run, newest first
-    down to the window's floor less LOOKBACK."""
+    down to the window's floor less LOOKBACK. `touch`: as ConversationStage.surveys."""
     if run.plan == "backfill" or run.lower_tickets is None:
         asc: Params = [("limit", PAGE), ("order_by", "created_datetime:asc")]
         for items in pages(client, "/satisfaction-surveys", asc):
-            stage.surveys(items)
+            stage.surveys(items, touch)
         return
     floor = shift(run.lower_tickets, -LOOKBACK) or ""
     desc: Params = [("limit", PAGE), ("order_by", "created_datetime:desc")]
     for items in pages(client, "/satisfaction-surveys", desc):
-        stage.surveys(items)
+        stage.surveys(items, touch)
         if all(sort_key(s.get("created_datetime")) < floor for s in items):
             return
 

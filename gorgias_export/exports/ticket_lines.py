@@ -51,12 +51,16 @@ class Summaries:
 
     `columns`: every column, the custom fields' last. `nested`: JSONL, the summary goes in the
     ticket's line; else the line is the summary row. `field_values`: ask for each ticket's
-    custom field values (--custom-fields), one request per ticket."""
+    custom field values (--custom-fields), one request per ticket. `surveys_touch`: a changed
+    survey rewrites its ticket's line; not on the first run of a JSONL export staged before
+    summaries existed, whose surveys are all new to it (its lines gain a summary as their
+    tickets change)."""
 
     client: GorgiasClient
     columns: tuple[Column, ...]
     nested: bool
     field_values: bool
+    surveys_touch: bool = True
 
     def line(self, ticket: Item, messages: list[Item], survey: Item | None) -> Item:
         values = custom_field_values(ticket)  # the listings carry none today: if they ever do
@@ -91,7 +95,10 @@ def open_summaries(
         stage.save_summary_columns([(c.name, c.field_id) for c in custom])
     else:
         custom = [Column(name, "text", field_id) for name, field_id in saved]
-    return Summaries(client, all_columns(custom), nested, field_values)
+    # Columns already chosen, or a new export (whose every staged ticket is touched anyway):
+    # surveys may touch tickets. Else an export staged before summaries: they are new to it.
+    upgraded = saved is None and progress.completed_runs > 0
+    return Summaries(client, all_columns(custom), nested, field_values, not upgraded)
 
 
 class _StagedSink:
@@ -146,7 +153,7 @@ class TicketLines:
         if position.after is None and not position.done:
             # Before the first line: a survey that changed touches its ticket. Read again if
             # interrupted before a line was counted; staging it twice changes nothing.
-            stage_surveys(self.summaries.client, self.stage, run)
+            stage_surveys(self.summaries.client, self.stage, run, self.summaries.surveys_touch)
             export.checkpoint()
         while not position.done:
             batch = self.stage.touched_after(position.after, EMIT_BATCH)

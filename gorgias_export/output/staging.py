@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gorgias_export.errors import OutputError
-from gorgias_export.fastjson import dumps_storable
+from gorgias_export.fastjson import dumps_storable, loads
 from gorgias_export.timeutil import sort_key
 
 _SCHEMA = """
@@ -96,12 +96,14 @@ class ConversationStage:
             lambda: self._db.executemany("UPDATE tickets SET touched = ? WHERE id = ?", touched)
         )
 
-    def surveys(self, items: list[dict[str, Any]]) -> None:
-        """Satisfaction surveys (for the summary): a new or changed one touches its ticket, so
-        that a score given after the ticket was written rewrites its row."""
+    def surveys(self, items: list[dict[str, Any]], touch: bool = True) -> None:
+        """Satisfaction surveys, for the summary. With `touch`, one whose figures changed (a
+        score given, say) touches its ticket, so that its row is written again; without it
+        (the first run of an export staged before summaries existed) they are only recorded."""
         by_id = {s["id"]: s for s in items if isinstance(s.get("id"), int)}
         bodies = {sid: dumps_storable(s) for sid, s in by_id.items()}
-        changed = self._changed("surveys", bodies)
+        stored = self._stored("surveys", list(bodies))
+        changed = [sid for sid, body in bodies.items() if stored.get(sid) != body]
         rows = [
             (sid, by_id[sid].get("ticket_id"), sort_key(by_id[sid].get("created_datetime")), body)
             for sid, body in bodies.items()
@@ -115,7 +117,14 @@ class ConversationStage:
                 rows,
             )
         )
-        touched = {(self.run, row[1]) for row in rows if isinstance(row[1], int)}
+        if not touch:
+            return
+        touched = {
+            (self.run, by_id[sid].get("ticket_id"))
+            for sid in changed
+            if isinstance(by_id[sid].get("ticket_id"), int)
+            and _figures(by_id[sid]) != _figures(loads(stored[sid]) if sid in stored else {})
+        }
         self._guard(
             lambda: self._db.executemany("UPDATE tickets SET touched = ? WHERE id = ?", touched)
         )
@@ -148,18 +157,20 @@ class ConversationStage:
 
     def _changed(self, table: str, bodies: dict[int, str]) -> set[int]:
         """The ids among `bodies` that are new to `table` or whose JSON differs."""
-        if not bodies:
-            return set()
-        marks = ",".join("?" * len(bodies))
-        stored = dict(
+        stored = self._stored(table, list(bodies))
+        return {item_id for item_id, body in bodies.items() if stored.get(item_id) != body}
+
+    def _stored(self, table: str, ids: list[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(
             self._guard(
                 lambda: self._db.execute(
-                    f"SELECT id, body FROM {table} WHERE id IN ({marks})",
-                    list(bodies),
+                    f"SELECT id, body FROM {table} WHERE id IN ({marks})", ids
                 ).fetchall()
             )
         )
-        return {item_id for item_id, body in bodies.items() if stored.get(item_id) != body}
 
     def clear(self) -> None:
         # Two statements, not executescript, which would commit the open transaction first.
@@ -204,3 +215,8 @@ class ConversationStage:
                 f"Could not write the staging database {self.path} ({exc}); free some space, "
                 "then rerun to continue."
             ) from None
+
+
+def _figures(survey: dict[str, Any]) -> tuple[Any, ...]:
+    """What a ticket's summary shows of its survey: a change elsewhere rewrites no row."""
+    return (survey.get("score"), survey.get("body_text"), survey.get("scored_datetime"))

@@ -202,7 +202,7 @@ def test_kill_9_then_rerun_gives_the_clean_file(
     sim: Simulator, tmp_path: Path, moment: str
 ) -> None:
     """Killed while gathering, reading the surveys, or asking for custom field values (the
-    last requests of the run, one per ticket: here after the first 100 rows are saved), the rerun gives
+    last requests, one per ticket: here after the first 100 rows are saved), the rerun gives
     the clean run's bytes."""
     clean = tmp_path / "clean.csv"
     run_ok(sim, *WITH_VALUES, "--out", str(clean))
