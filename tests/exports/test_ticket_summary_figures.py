@@ -128,3 +128,15 @@ def test_a_row_has_every_column_typed() -> None:
     assert (row["messages"], row["customer_messages"], row["agent_messages"]) == (1, 1, 0)
     assert row["customer_email"] is None and row["satisfaction_score"] is None
     assert row["cf_Amount"] == "12.5" and row["cf_Tags"] == '["a","b"]'
+
+
+def test_every_summary_column_is_documented_and_linked_from_the_readme() -> None:
+    from tests.support.cli import REPO
+
+    notes = (REPO / "docs" / "ticket-summary.md").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = notes.split("## The columns")[1].split("\n## ")[0]
+    for column in BASE_COLUMNS:
+        assert f"`{column.name}`" in table, column.name
+        assert f"`{column.name}`" in readme, column.name
+    assert "docs/ticket-summary.md" in readme and "--custom-fields" in readme
