@@ -196,9 +196,11 @@ class TicketsJob:
         )
         sink: Sink
         if isinstance(target, DatabaseTarget):
-            sink = TableSink(
+            table = TableSink(
                 target.store, SUMMARY_TABLE, [c.name for c in summaries.columns], key="ticket_id"
             )
+            table.ensure_index("created_datetime")  # the order rows are read back in
+            sink = table
         else:
             sink, _ = target.rows_file(self.encoder(summaries.columns), progress)
         stack.callback(sink.close)

@@ -271,3 +271,24 @@ def test_custom_fields_are_part_of_the_export_identity(sim: Simulator, tmp_path:
     run_ok(sim, *SUMMARY, "--out", str(out))
     result = run_cli(sim, *WITH_VALUES, "--out", str(out))
     assert result.exit_code == 7, result.stderr
+
+
+def summary_table(db: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as con:
+        return list(con.execute("SELECT * FROM ticket_summary ORDER BY ticket_id"))
+
+
+def test_sqlite_killed_while_writing_rows_then_rerun_gives_the_clean_table(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    clean = tmp_path / "clean.db"
+    run_ok(sim, *WITH_VALUES, "--out", str(clean))
+    paths = [r.path for r in sim.requests]
+    at = paths.index("/api/satisfaction-surveys") + 110  # after the first 100 rows' commit
+    out = tmp_path / "summary.db"
+    killed = interrupt_at_request(sim, out, at, command=WITH_VALUES)
+    assert killed.returncode == -signal.SIGKILL
+    assert 0 < len(summary_table(out)) < len(sim.dataset.tickets)
+    run_ok(sim, *WITH_VALUES, "--out", str(out))
+    assert summary_table(out) == summary_table(clean)
+    assert len(summary_table(out)) == len(sim.dataset.tickets)
