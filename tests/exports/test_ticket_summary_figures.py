@@ -140,3 +140,18 @@ def test_every_summary_column_is_documented_and_linked_from_the_readme() -> None
         assert f"`{column.name}`" in table, column.name
         assert f"`{column.name}`" in readme, column.name
     assert "docs/ticket-summary.md" in readme and "--custom-fields" in readme
+
+
+def test_values_a_listing_carries_cost_no_request() -> None:
+    """Should the ticket listing ever carry `custom_fields`, they are used as they are, even
+    with --custom-fields: the request per ticket is only for values nothing else brought."""
+    from gorgias_export.exports.ticket_lines import Summaries
+
+    class NoRequests:
+        def get_json(self, *args: Any, **kwargs: Any) -> Any:
+            raise AssertionError("no request expected")
+
+    custom = custom_field_columns([{"id": 101, "label": "Contact reason"}])
+    summaries = Summaries(NoRequests(), all_columns(custom), nested=False, field_values=True)  # type: ignore[arg-type]
+    ticket = {"id": 5, "custom_fields": {"101": {"id": 101, "value": "Other"}}}
+    assert summaries.line(ticket, [], None)["cf_Contact reason"] == "Other"
