@@ -17,6 +17,7 @@ from gorgias_export.cli.options import (
     ApiPath,
     Connection,
     CustomerId,
+    ExportPath,
     ExternalId,
     Format,
     FormatFlag,
@@ -32,17 +33,19 @@ from gorgias_export.cli.options import (
     StateFlag,
     TicketIds,
     Until,
+    VerifyState,
     ViewId,
     with_connection,
 )
 from gorgias_export.entity_types import Entity, Incremental
-from gorgias_export.errors import UsageError
+from gorgias_export.errors import ExitCode, UsageError
 from gorgias_export.exports.filtered import ticket_listings
 from gorgias_export.exports.status import ExportStatus
 from gorgias_export.jobs.all import AllJob, AllResult, run_all
 from gorgias_export.jobs.entities import EntityJob, is_list_endpoint
 from gorgias_export.jobs.lifecycle import JobResult, open_target, run_job
 from gorgias_export.jobs.tickets import TicketsJob
+from gorgias_export.jobs.verify import verify_export
 from gorgias_export.resources import adhoc_entity
 
 
@@ -131,6 +134,26 @@ def check(*, connection: Connection) -> None:
             f"OK: {session.settings.base_url} accepts these credentials for account {name!r}."
         )
         typer.echo(f"Rate limit: {usage}.")
+
+    execute(connection, lambda: None, work)
+
+
+@with_connection
+def verify(path: ExportPath, state: VerifyState = None, *, connection: Connection) -> None:
+    """Check a tickets export against the account, without downloading it again.
+
+    Lists the account's tickets (one request per 100) and compares ids and message counts;
+    names what is missing, extra, duplicated, or changed since. Exits 0 when complete, 8 if not.
+
+    Example: gorgias-export verify tickets.csv
+    """
+
+    def work(_: None, session: Session) -> str:
+        report = verify_export(session.client, path, state)
+        typer.echo("\n".join(report.lines()))
+        if not report.complete:
+            raise typer.Exit(int(ExitCode.INCOMPLETE))
+        return f"Verified; {requests_line(session)}"
 
     execute(connection, lambda: None, work)
 

@@ -158,6 +158,9 @@ class ExportProgress:
     watermark_messages: str | None = None  # newest message creation seen by a finished run
     seen: dict[str, str] = field(default_factory=dict)  # row ids written near the watermarks
     run: RunProgress | None = None
+    # When the last complete run began: what the account had before then is in the export
+    # (`verify` tells changes since from rows missing). None in states written before it.
+    last_run_started: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         # By hand rather than dataclasses.asdict, whose deep copy cost more than the JSON.
@@ -169,6 +172,7 @@ class ExportProgress:
             "watermark_tickets": self.watermark_tickets,
             "watermark_messages": self.watermark_messages,
             "seen": self.seen,
+            **({"last_run_started": self.last_run_started} if self.last_run_started else {}),
             "run": None
             if run is None
             else {
@@ -194,6 +198,7 @@ class ExportProgress:
             watermark_messages=_optional_str(data, "watermark_messages"),
             seen=_str_map(data, "seen"),
             run=RunProgress.from_json(run) if run is not None else None,
+            last_run_started=_optional_str(data, "last_run_started"),
         )
 
 
