@@ -52,7 +52,6 @@ class VerifyReport:
     path: Path
     as_of: str
     interrupted: bool  # the last run did not finish
-    rows_read: int
     exported_tickets: int
     exported_messages: int
     listed_tickets: int
@@ -101,7 +100,7 @@ class VerifyReport:
         lines = [
             f"{self.path}: {verdict}.",
             f"The export (as of {self.as_of}): {self.exported_tickets:,} tickets, "
-            f"{self.exported_messages:,} messages in {self.rows_read:,} rows; the account lists "
+            f"{self.exported_messages:,} messages; the account lists "
             f"{self.listed_tickets:,} tickets ({self.requests:,} requests).",
         ]
         if self.interrupted:
@@ -142,7 +141,6 @@ def compare(
         path=export.path,
         as_of=as_of if as_of != _NO_RUN_YET else "no finished run",
         interrupted=export.progress.run is not None,
-        rows_read=scratch.rows_read,
         exported_tickets=scratch.exported_tickets(),
         exported_messages=scratch.exported_messages(),
         listed_tickets=scratch.listed_tickets(),

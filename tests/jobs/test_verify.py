@@ -1,0 +1,150 @@
+"""`gorgias-export verify PATH`, on every format a tickets export comes in: complete, rows removed
+from the export, a row written twice, and an account that changed since the export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gorgias_export.errors import ExitCode
+from gorgias_sim import Simulator
+from gorgias_sim.generate import TICKETS_WITHOUT_MESSAGES
+from tests.support.cli import assert_one_line_error, run_cli, run_ok
+from tests.support.export_edits import FORMATS, drop, duplicate
+
+pytestmark = pytest.mark.sim(seed=3, tickets=40)
+
+KINDS = list(FORMATS)
+
+
+def _export(sim: Simulator, tmp_path: Path, kind: str) -> Path:
+    name, flags = FORMATS[kind]
+    out = tmp_path / name
+    run_ok(sim, "tickets", "--out", str(out), "--quiet", *flags)
+    return out
+
+
+def _verify(sim: Simulator, out: Path) -> tuple[int, str]:
+    result = run_cli(sim, "verify", str(out))
+    assert "Traceback" not in result.stderr
+    return result.exit_code, result.stdout
+
+
+def _line(report: str, title: str) -> str:
+    """The report's line about `title`, which must be there."""
+    found = [line for line in report.splitlines() if line.startswith(title + ":")]
+    assert found, report
+    return found[0]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_complete_export_is_complete(sim: Simulator, tmp_path: Path, kind: str) -> None:
+    out = _export(sim, tmp_path, kind)
+    sim.reset_stats()
+    code, report = _verify(sim, out)
+    assert code == ExitCode.OK, report
+    assert report.splitlines()[0] == f"{out}: complete."
+    tickets, messages = len(sim.dataset.tickets), len(sim.dataset.messages)
+    assert f"{tickets:,} tickets, {messages:,} messages" in report
+    # One listing request per 100 tickets, plus the deletion events: nothing downloaded again.
+    paths = [r.path for r in sim.requests]
+    assert paths.count("/api/tickets") == 1
+    assert set(paths) == {"/api/tickets", "/api/events"}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_rows_removed_from_the_export_are_named(sim: Simulator, tmp_path: Path, kind: str) -> None:
+    out = _export(sim, tmp_path, kind)
+    ds = sim.dataset
+    with_messages = [t for t in ds.tickets if t["messages_count"] >= 2]
+    gone_ticket, thinned = with_messages[0]["id"], with_messages[1]
+    empty = ds.special[TICKETS_WITHOUT_MESSAGES][0]
+    lost_message = ds.messages_of(thinned["id"])[-1]["id"]
+    drop(out, kind, {gone_ticket, empty}, {lost_message})
+
+    code, report = _verify(sim, out)
+    assert code == ExitCode.INCOMPLETE, report
+    assert report.splitlines()[0] == f"{out}: INCOMPLETE."
+    missing = _line(report, "Missing from the export")
+    assert missing.startswith("Missing from the export: 2 tickets: ")
+    assert str(gone_ticket) in missing and str(empty) in missing
+    count = thinned["messages_count"]
+    assert _line(report, "Messages missing from the export") == (
+        f"Messages missing from the export: 1 ticket: {thinned['id']} "
+        f"({count - 1} of {count} messages)."
+    )
+    assert "since the export" not in report  # nothing changed in the account
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_duplicated_row_is_named(sim: Simulator, tmp_path: Path, kind: str) -> None:
+    out = _export(sim, tmp_path, kind)
+    message_id = sim.dataset.messages[5]["id"]
+    duplicate(out, kind, message_id)
+    code, report = _verify(sim, out)
+    assert code == ExitCode.INCOMPLETE, report
+    assert _line(report, "Duplicated rows") == (
+        f"Duplicated rows: 1 message id: {message_id} (2 rows)."
+    )
+    assert "Missing" not in report and "More messages" not in report
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_changes_in_the_account_since_are_not_missing_rows(
+    sim: Simulator, tmp_path: Path, kind: str
+) -> None:
+    out = _export(sim, tmp_path, kind)
+    ds = sim.dataset
+    deleted = ds.tickets[3]["id"]
+    ds.delete_ticket(deleted)
+    new = ds.add_ticket(messages=2)["id"]
+    grown = ds.tickets[7]["id"]
+    ds.add_message(grown)
+    code, report = _verify(sim, out)
+    assert code == ExitCode.INCOMPLETE, report
+    assert "but the account changed since (rerun the export)" in report.splitlines()[0]
+    assert _line(report, "Deleted since the export") == (
+        f"Deleted since the export: 1 ticket: {deleted} (deleted)."
+    )
+    assert _line(report, "New since the export") == f"New since the export: 1 ticket: {new}."
+    assert _line(report, "Changed since the export").startswith(
+        f"Changed since the export: 1 ticket: {grown} ("
+    )
+    assert "Missing" not in report and "not in the account" not in report
+
+    # A rerun brings the export up to date (a file export keeps the deleted ticket's rows:
+    # it is an append log; the mirror is current).
+    run_ok(sim, "tickets", "--out", str(out), "--quiet", *FORMATS[kind][1])
+    code, report = _verify(sim, out)
+    assert "New since" not in report and "Changed since" not in report, report
+
+
+def test_a_merged_ticket_is_named_as_merged(sim: Simulator, tmp_path: Path) -> None:
+    out = _export(sim, tmp_path, "csv")
+    source, target = sim.dataset.tickets[4]["id"], sim.dataset.tickets[9]["id"]
+    sim.dataset.merge_tickets(source, target)
+    code, report = _verify(sim, out)
+    assert code == ExitCode.INCOMPLETE, report
+    assert f"Deleted since the export: 1 ticket: {source} (merged)." in report
+    assert _line(report, "Changed since the export").startswith(
+        f"Changed since the export: 1 ticket: {target} ("
+    )
+
+
+def test_a_file_that_is_not_an_export_is_refused_in_one_line(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    stranger = tmp_path / "notes.csv"
+    stranger.write_text("ticket_id,message_id\r\n1,2\r\n", encoding="utf-8")
+    result = run_cli(sim, "verify", str(stranger))
+    stderr = assert_one_line_error(result, ExitCode.CONFLICT)
+    assert "is not a gorgias-export tickets export" in stderr
+    assert sim.requests == []  # refused before any request
+
+
+def test_another_commands_export_is_refused(sim: Simulator, tmp_path: Path) -> None:
+    out = tmp_path / "tags.csv"
+    run_ok(sim, "tags", "--out", str(out), "--quiet")
+    stderr = assert_one_line_error(run_cli(sim, "verify", str(out)), ExitCode.USAGE)
+    assert "the tags command's export" in stderr
