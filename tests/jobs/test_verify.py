@@ -3,6 +3,8 @@ from the export, a row written twice, and an account that changed since the expo
 
 from __future__ import annotations
 
+import json
+import signal
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,9 @@ import pytest
 from gorgias_export.errors import ExitCode
 from gorgias_sim import Simulator
 from gorgias_sim.generate import TICKETS_WITHOUT_MESSAGES
-from tests.support.cli import assert_one_line_error, run_cli, run_ok
+from tests.support.cli import assert_one_line_error, interrupt_at_request, run_cli, run_ok
 from tests.support.export_edits import FORMATS, drop, duplicate
+from tests.support.outputs import read_jsonl
 
 pytestmark = pytest.mark.sim(seed=3, tickets=40)
 
@@ -148,3 +151,48 @@ def test_another_commands_export_is_refused(sim: Simulator, tmp_path: Path) -> N
     run_ok(sim, "tags", "--out", str(out), "--quiet")
     stderr = assert_one_line_error(run_cli(sim, "verify", str(out)), ExitCode.USAGE)
     assert "the tags command's export" in stderr
+
+
+@pytest.mark.parametrize("fmt", ["csv", "sqlite"])
+def test_the_tickets_of_an_all_directory(sim: Simulator, tmp_path: Path, fmt: str) -> None:
+    out_dir = tmp_path / "backup"
+    run_ok(sim, "all", "--out-dir", str(out_dir), "--format", fmt, "--quiet")
+    path = out_dir / ("gorgias.db" if fmt == "sqlite" else "tickets.csv")
+    code, report = _verify(sim, path)
+    assert code == ExitCode.OK, report
+    assert report.splitlines()[0] == f"{path}: complete."
+
+
+def test_an_interrupted_export_is_incomplete(sim: Simulator, tmp_path: Path) -> None:
+    out = tmp_path / "tickets.csv"
+    assert interrupt_at_request(sim, out, 4).returncode == -signal.SIGKILL
+    code, report = _verify(sim, out)
+    assert code == ExitCode.INCOMPLETE, report
+    assert "Its last run did not finish: rerun the export to complete it." in report
+    assert _line(report, "Missing from the export")  # the rows it did not get to
+
+
+def test_another_accounts_settings_are_refused(sim: Simulator, tmp_path: Path) -> None:
+    out = _export(sim, tmp_path, "csv")
+    other = {"GORGIAS_BASE_URL": sim.url.replace("127.0.0.1", "localhost")}
+    stderr = assert_one_line_error(run_cli(sim, "verify", str(out), env=other), ExitCode.CONFLICT)
+    assert "but the settings point at" in stderr
+
+
+def test_a_partial_export_is_refused(sim: Simulator, tmp_path: Path) -> None:
+    out = tmp_path / "q1.csv"
+    run_ok(sim, "tickets", "--out", str(out), "--since", "2024-01-01", "--quiet")
+    stderr = assert_one_line_error(run_cli(sim, "verify", str(out)), ExitCode.USAGE)
+    assert "verify checks whole-account exports only" in stderr
+
+
+def test_rows_in_the_export_the_account_never_had_are_extra(sim: Simulator, tmp_path: Path) -> None:
+    out = _export(sim, tmp_path, "jsonl")
+    rows = read_jsonl(out)
+    bogus = {**rows[0], "ticket_id": 123, "message_id": 456}
+    with out.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(bogus) + "\n" + "{torn\n")
+    code, report = _verify(sim, out)
+    assert code == ExitCode.INCOMPLETE, report
+    assert "In the export, not in the account: 1 ticket: 123." in report
+    assert f"Unreadable rows: 1 row: {len(rows) + 2}." in report
