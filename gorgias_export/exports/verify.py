@@ -1,9 +1,9 @@
 """The account's side of `verify`: list every ticket, compare with what the export holds, report.
 
-Cost: the account-wide `/tickets` listing, 100 tickets a request (`ceil(T/100)`), plus the
-`ticket-deleted` and `ticket-merged` events, 100 a request (usually one or two): the listing
-gives each ticket's `messages_count`, so no message is read again. GET only, paced like every
-run.
+Cost: the account-wide `/tickets` listing, 100 tickets a request (`ceil(T/100)`): it gives each
+ticket's `messages_count`, so no message is read again. Only when tickets of the export are no
+longer listed, the `ticket-deleted` and `ticket-merged` events too (100 a request), to say what
+became of them. GET only, paced like every run.
 
 What the export holds is judged as of its time (`as_of`): when its last complete run began
 (what the account had before then, a correct run wrote). A ticket created after that is *new
@@ -134,8 +134,9 @@ def compare(
     """The export's rows are in `scratch`; list the account into it and compare."""
     as_of = export.as_of()
     _list_tickets(client, scratch)
-    _list_gone(client, scratch)
     scratch.finish()
+    if scratch.unlisted_tickets(gone=False, limit=0).count:
+        _list_gone(client, scratch)  # only then: what became of them
     unreadable = Named(notes.unreadable, [(row, "") for row in notes.first_unreadable])
     return VerifyReport(
         path=export.path,

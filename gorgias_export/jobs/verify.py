@@ -22,7 +22,7 @@ from gorgias_export.exports.progress import BadProgress, ExportProgress
 from gorgias_export.exports.verify import ExportUnderTest, VerifyReport, compare
 from gorgias_export.jobs.all import DATABASE_NAME, STATE_NAME
 from gorgias_export.jobs.state import STATE_FORMAT_VERSION, default_state_path
-from gorgias_export.output.export_readers import READERS, ReadNotes
+from gorgias_export.output.export_readers import READERS, ReadNotes, open_database
 from gorgias_export.output.sqlite_store import SQLITE_HEADER, STATE_TABLE
 from gorgias_export.output.verify_scratch import VerifyScratch
 
@@ -167,7 +167,7 @@ def _corrupt(where: str, path: Path) -> StateConflict:
 def _state_rows(path: Path) -> dict[str, tuple[Any, Any, Any]]:
     """The state rows of a database, by export name; read-only, and none if it has no table."""
     try:
-        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        db = open_database(path)
         try:
             tables = db.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (STATE_TABLE,)

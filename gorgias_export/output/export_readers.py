@@ -112,9 +112,8 @@ def read_ticket_lines(path: Path, scratch: VerifyScratch, notes: ReadNotes) -> N
 
 def read_mirror(path: Path, scratch: VerifyScratch, notes: ReadNotes) -> None:
     """The SQLite mirror's `conversations` table, read-only (the same rows as the CSV)."""
-    uri = f"{path.resolve().as_uri()}?mode=ro"
     try:
-        db = sqlite3.connect(uri, uri=True)
+        db = open_database(path)
         try:
             rows = db.execute("SELECT rowid, ticket_id, message_id FROM conversations")
             for number, ticket_id, message_id in rows:
@@ -123,6 +122,20 @@ def read_mirror(path: Path, scratch: VerifyScratch, notes: ReadNotes) -> None:
             db.close()
     except sqlite3.Error as exc:
         raise OutputError(f"Could not read the conversations table of {path} ({exc}).") from None
+
+
+def open_database(path: Path) -> sqlite3.Connection:
+    """A connection that only reads `path` and leaves no file behind.
+
+    `mode=ro` would leave a WAL database's `-wal` and `-shm` behind when they were not there (a
+    reader cannot remove them), so it is used only when they are (a run in flight, or killed).
+    Otherwise an ordinary connection, with writes refused (`query_only`): as the last one to
+    close, SQLite removes the files it made, and the database's bytes do not change."""
+    if path.with_name(path.name + "-wal").exists():
+        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA query_only = ON")
+    return db
 
 
 # The readers by (format, --per): the keys of a tickets export's identity.
