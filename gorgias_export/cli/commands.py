@@ -41,11 +41,12 @@ from gorgias_export.entity_types import Entity, Incremental
 from gorgias_export.errors import ExitCode, UsageError
 from gorgias_export.exports.filtered import ticket_listings
 from gorgias_export.exports.status import ExportStatus
+from gorgias_export.exports.verify import ExportUnderTest
 from gorgias_export.jobs.all import AllJob, AllResult, run_all
 from gorgias_export.jobs.entities import EntityJob, is_list_endpoint
 from gorgias_export.jobs.lifecycle import JobResult, open_target, run_job
 from gorgias_export.jobs.tickets import TicketsJob
-from gorgias_export.jobs.verify import verify_export
+from gorgias_export.jobs.verify import find_export, verify_export
 from gorgias_export.resources import adhoc_entity
 
 
@@ -148,14 +149,14 @@ def verify(path: ExportPath, state: VerifyState = None, *, connection: Connectio
     Example: gorgias-export verify tickets.csv
     """
 
-    def work(_: None, session: Session) -> str:
-        report = verify_export(session.client, path, state)
+    def work(export: ExportUnderTest, session: Session) -> str:
+        report = verify_export(session.client, export)
         typer.echo("\n".join(report.lines()))
         if not report.complete:
             raise typer.Exit(int(ExitCode.INCOMPLETE))
         return f"Verified; {requests_line(session)}"
 
-    execute(connection, lambda: None, work)
+    execute(connection, lambda: find_export(path, state), work)
 
 
 def entity_command(entity: Entity) -> Any:

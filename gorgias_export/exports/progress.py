@@ -156,11 +156,11 @@ class ExportProgress:
     completed_runs: int = 0
     watermark_tickets: str | None = None  # newest ticket creation seen by a finished run
     watermark_messages: str | None = None  # newest message creation seen by a finished run
-    seen: dict[str, str] = field(default_factory=dict)  # row ids written near the watermarks
-    run: RunProgress | None = None
     # When the last complete run began: what the account had before then is in the export
     # (`verify` tells changes since from rows missing). None in states written before it.
     last_run_started: str | None = None
+    seen: dict[str, str] = field(default_factory=dict)  # row ids written near the watermarks
+    run: RunProgress | None = None
 
     def to_json(self) -> dict[str, Any]:
         # By hand rather than dataclasses.asdict, whose deep copy cost more than the JSON.
@@ -196,9 +196,9 @@ class ExportProgress:
             **counts,
             watermark_tickets=_optional_str(data, "watermark_tickets"),
             watermark_messages=_optional_str(data, "watermark_messages"),
+            last_run_started=_optional_str(data, "last_run_started"),
             seen=_str_map(data, "seen"),
             run=RunProgress.from_json(run) if run is not None else None,
-            last_run_started=_optional_str(data, "last_run_started"),
         )
 
 

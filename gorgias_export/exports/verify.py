@@ -36,6 +36,7 @@ class ExportUnderTest:
     fmt: str  # csv | jsonl | sqlite (| xlsx)
     per: str  # message | ticket
     progress: ExportProgress
+    api: str  # the API base URL it was exported from
 
     def as_of(self) -> str:
         """The export's time: when its last complete run began (a state written before that

@@ -36,25 +36,13 @@ class FoundState:
     where: str  # "the state file X", for messages
 
 
-def verify_export(
-    client: GorgiasClient, path_text: str, state_path: Path | None = None
-) -> VerifyReport:
-    """Read the export at `path_text` and compare it with the account `client` reads."""
+def find_export(path_text: str, state_path: Path | None = None) -> ExportUnderTest:
+    """Which export `path_text` is, from its state; refused, with one line, if none vouches
+    for it or it is not one verify can check. No settings or network needed."""
     path = Path(path_text).resolve()
     if not path.is_file():
         raise OutputError(f"{path} does not exist or is not a file; give the path of an export.")
     found = _sqlite_state(path) if _is_sqlite(path) else _file_state(path, state_path)
-    export = _export_under_test(path, found, client.settings.base_url)
-    reader = READERS.get((export.fmt, export.per))
-    if reader is None:
-        raise UsageError(f"verify cannot read {export.fmt} exports yet ({path}).")
-    with VerifyScratch() as scratch:
-        notes = ReadNotes()
-        reader(path, scratch, notes)
-        return compare(client, export, scratch, notes)
-
-
-def _export_under_test(path: Path, found: FoundState, api: str) -> ExportUnderTest:
     identity = found.identity
     command = identity.get("command")
     if command != "tickets":
@@ -66,21 +54,28 @@ def _export_under_test(path: Path, found: FoundState, api: str) -> ExportUnderTe
             f"{path} holds part of the account (exported with a filter, --since or --until); "
             "verify checks whole-account exports only."
         )
-    if identity.get("api") != api:
-        raise StateConflict(
-            f"{path} was exported from {identity.get('api')}, but the settings point at {api}; "
-            "verify it with that account's settings."
-        )
+    fmt, per = str(identity.get("format")), str(identity.get("per", "message"))
+    if (fmt, per) not in READERS:
+        raise UsageError(f"verify cannot read {fmt} exports yet ({path}).")
     try:
         progress = ExportProgress.from_json(found.progress)
     except BadProgress:
         raise _corrupt(found.where, path) from None
-    return ExportUnderTest(
-        path=path,
-        fmt=str(identity.get("format")),
-        per=str(identity.get("per", "message")),
-        progress=progress,
-    )
+    return ExportUnderTest(path, fmt, per, progress, str(identity.get("api")))
+
+
+def verify_export(client: GorgiasClient, export: ExportUnderTest) -> VerifyReport:
+    """Read the export and compare it with the account `client` reads."""
+    api = client.settings.base_url
+    if export.api != api:
+        raise StateConflict(
+            f"{export.path} was exported from {export.api}, but the settings point at {api}; "
+            "verify it with that account's settings."
+        )
+    with VerifyScratch() as scratch:
+        notes = ReadNotes()
+        READERS[(export.fmt, export.per)](export.path, scratch, notes)
+        return compare(client, export, scratch, notes)
 
 
 def _file_state(path: Path, state_path: Path | None) -> FoundState:

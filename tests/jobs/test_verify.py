@@ -151,10 +151,10 @@ def test_a_file_that_is_not_an_export_is_refused_in_one_line(
 ) -> None:
     stranger = tmp_path / "notes.csv"
     stranger.write_text("ticket_id,message_id\r\n1,2\r\n", encoding="utf-8")
-    result = run_cli(sim, "verify", str(stranger))
+    result = run_cli(None, "verify", str(stranger))  # no settings needed to refuse it
     stderr = assert_one_line_error(result, ExitCode.CONFLICT)
     assert "is not a gorgias-export tickets export" in stderr
-    assert sim.requests == []  # refused before any request
+    assert sim.requests == []
 
 
 def test_another_commands_export_is_refused(sim: Simulator, tmp_path: Path) -> None:
