@@ -68,6 +68,8 @@ class VerifyReport:
     deleted_since: Named
     new_since: Named
     changed_since: Named
+    # What the export's deletions log accounts for (not a difference):
+    recorded: Named
 
     @property
     def complete(self) -> bool:
@@ -116,6 +118,7 @@ class VerifyReport:
             ("Deleted since the export", self.deleted_since, "ticket"),
             ("New since the export", self.new_since, "ticket"),
             ("Changed since the export", self.changed_since, "ticket"),
+            ("Gone from the account, as its deletions log records", self.recorded, "ticket"),
         ):
             if named.count:
                 lines.append(f"{title}: {_listed(named, unit)}.")
@@ -156,6 +159,7 @@ def compare(
         deleted_since=scratch.unlisted_tickets(gone=True, limit=SHOWN),
         new_since=scratch.new_tickets(as_of, SHOWN),
         changed_since=scratch.count_mismatches(as_of, "changed", SHOWN),
+        recorded=scratch.recorded_tickets(SHOWN),
     )
 
 

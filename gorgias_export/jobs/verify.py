@@ -22,7 +22,12 @@ from gorgias_export.exports.progress import BadProgress, ExportProgress
 from gorgias_export.exports.verify import ExportUnderTest, VerifyReport, compare
 from gorgias_export.jobs.all import DATABASE_NAME, STATE_NAME
 from gorgias_export.jobs.state import STATE_FORMAT_VERSION, default_state_path
-from gorgias_export.output.export_readers import READERS, ReadNotes, open_database
+from gorgias_export.output.export_readers import (
+    READERS,
+    ReadNotes,
+    open_database,
+    read_deletions_log,
+)
 from gorgias_export.output.sqlite_store import SQLITE_HEADER, STATE_TABLE
 from gorgias_export.output.verify_scratch import VerifyScratch
 
@@ -75,6 +80,8 @@ def verify_export(client: GorgiasClient, export: ExportUnderTest) -> VerifyRepor
     with VerifyScratch() as scratch:
         notes = ReadNotes()
         READERS[(export.fmt, export.per)](export.path, scratch, notes)
+        if export.fmt != "sqlite":  # the mirror removes rows itself; files log removals
+            read_deletions_log(export.path, scratch)
         return compare(client, export, scratch, notes)
 
 

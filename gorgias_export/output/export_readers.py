@@ -138,6 +138,26 @@ def open_database(path: Path) -> sqlite3.Connection:
     return db
 
 
+# Beside a file export, what its deletion pass recorded instead of cutting rows out of the
+# append log: one JSON object a line, {"object": "ticket", "id": ..., "merged_into": ...}.
+DELETIONS_LOG_SUFFIX = ".deletions.jsonl"
+
+
+def read_deletions_log(export: Path, scratch: VerifyScratch) -> None:
+    """The tickets the export's deletions log records as deleted or merged, if it has one. A
+    line that is not one of those (a torn tail the next run cuts back) is passed over: the
+    log explains rows, it holds none."""
+    log = export.with_name(export.name + DELETIONS_LOG_SUFFIX)
+    if not log.is_file():
+        return
+    notes = ReadNotes()
+    for _, entry in _json_lines(log, notes):
+        ticket_id = _as_id(entry.get("id"))
+        merged_into = _as_id(entry.get("merged_into"))
+        if entry.get("object") == "ticket" and ticket_id is not None:
+            scratch.recorded(ticket_id, merged_into)
+
+
 # The readers by (format, --per): the keys of a tickets export's identity.
 READERS: dict[tuple[str, str], Reader] = {
     ("csv", "message"): read_csv_rows,

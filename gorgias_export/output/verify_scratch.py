@@ -37,7 +37,12 @@ _SCHEMA = (
     "created TEXT NOT NULL, updated TEXT NOT NULL)",
     # Tickets the account's events say were deleted or merged away since the export.
     "CREATE TABLE gone (ticket_id INTEGER PRIMARY KEY, how TEXT NOT NULL)",
+    # Tickets the export's own deletions log records as gone (a file export is an append log:
+    # their rows stay); a merged one's rows count for the ticket it went into.
+    "CREATE TABLE recorded (ticket_id INTEGER PRIMARY KEY, merged_into INTEGER)",
+    "CREATE TABLE owners (ticket_id INTEGER PRIMARY KEY, owner INTEGER NOT NULL)",
 )
+_MERGE_LINKS = 8  # a merge of a merge of ...: followed this far
 
 
 @dataclass(frozen=True)
@@ -125,14 +130,45 @@ class VerifyScratch:
 
     # -- the comparison ------------------------------------------------------------------------
 
+    def recorded(self, ticket_id: int, merged_into: int | None) -> None:
+        self._db.execute("INSERT OR REPLACE INTO recorded VALUES (?, ?)", (ticket_id, merged_into))
+
     def finish(self) -> None:
-        """Both sides read: count each exported ticket's distinct messages, once."""
+        """Both sides read: count each exported ticket's distinct messages, once. The rows of a
+        ticket the deletions log records as merged count for the ticket it went into; those of
+        one it records as deleted, for none."""
         self._flush_export()
-        self._db.execute("CREATE TABLE counts (ticket_id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
-        self._db.execute(
-            "INSERT INTO counts SELECT t.ticket_id, coalesce(m.n, 0) FROM export_tickets t "
-            "LEFT JOIN (SELECT ticket_id, count(DISTINCT message_id) AS n FROM export_rows "
-            "GROUP BY ticket_id) m USING (ticket_id)"
+        db = self._db
+        db.execute(
+            "INSERT INTO owners SELECT ticket_id, merged_into FROM recorded "
+            "WHERE merged_into IS NOT NULL"
+        )
+        for _ in range(_MERGE_LINKS):
+            db.execute(
+                "UPDATE owners SET owner = (SELECT o.owner FROM owners o "
+                "WHERE o.ticket_id = owners.owner) WHERE owner IN (SELECT ticket_id FROM owners)"
+            )
+        db.execute("CREATE TABLE counts (ticket_id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+        db.execute(
+            "INSERT INTO counts "
+            "WITH owned AS (SELECT coalesce(o.owner, r.ticket_id) AS owner, r.message_id "
+            "  FROM export_rows r LEFT JOIN owners o USING (ticket_id) WHERE r.ticket_id "
+            "  NOT IN (SELECT ticket_id FROM recorded WHERE merged_into IS NULL)),"
+            " kept AS (SELECT ticket_id FROM export_tickets "
+            "  WHERE ticket_id NOT IN (SELECT ticket_id FROM recorded) "
+            "  UNION SELECT owner FROM owned) "
+            "SELECT k.ticket_id, coalesce(m.n, 0) FROM kept k LEFT JOIN "
+            "(SELECT owner, count(DISTINCT message_id) AS n FROM owned GROUP BY owner) m "
+            "ON m.owner = k.ticket_id"
+        )
+
+    def recorded_tickets(self, limit: int) -> Named:
+        """Tickets of the export that its deletions log records as deleted or merged."""
+        return self._named(
+            "SELECT r.ticket_id, r.merged_into FROM recorded r "
+            "JOIN export_tickets USING (ticket_id)",
+            limit,
+            lambda row: "deleted" if row[1] is None else f"merged into {row[1]}",
         )
 
     def exported_tickets(self) -> int:
@@ -146,8 +182,11 @@ class VerifyScratch:
 
     def duplicates(self, limit: int) -> Named:
         """Message ids on more than one row."""
+        # A merged ticket's rows stay in an append log, and the ticket it went into may get
+        # the same messages again: that is the log's record, not a row written twice.
         query = (
-            "SELECT message_id, count(*) FROM export_rows GROUP BY message_id HAVING count(*) > 1"
+            "SELECT message_id, count(*) FROM export_rows WHERE ticket_id NOT IN "
+            "(SELECT ticket_id FROM recorded) GROUP BY message_id HAVING count(*) > 1"
         )
         return self._named(query, limit, lambda row: f"{row[1]} rows")
 

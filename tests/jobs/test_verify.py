@@ -208,3 +208,41 @@ def test_rows_in_the_export_the_account_never_had_are_extra(sim: Simulator, tmp_
     assert code == ExitCode.INCOMPLETE, report
     assert "In the export, not in the account: 1 ticket: 123." in report
     assert f"Unreadable rows: 1 row: {len(rows) + 2}." in report
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl", "per-ticket"])
+def test_what_the_deletions_log_records_is_accounted_for(
+    sim: Simulator, tmp_path: Path, kind: str
+) -> None:
+    """A file export keeps a deleted or merged ticket's rows and records the removal in
+    `<out>.deletions.jsonl` (the deletion pass's format): verify takes the record, counts a
+    merged ticket's rows for the ticket it went into, and calls the export complete."""
+    out = _export(sim, tmp_path, kind)
+    ds = sim.dataset
+    deleted, source, target = (ds.tickets[i]["id"] for i in (3, 4, 9))
+    ds.delete_ticket(deleted)
+    ds.merge_tickets(source, target)
+    run_ok(sim, "tickets", "--out", str(out), "--quiet", *FORMATS[kind][1])
+    code, report = _verify(sim, out)
+    # No log yet: the rows stay unexplained, and the merged messages are not under the target.
+    assert code == ExitCode.INCOMPLETE, report
+    assert f"Deleted since the export: 2 tickets: {deleted} (deleted), {source} (merged)." in report
+    assert _line(report, "Messages missing from the export").startswith(
+        f"Messages missing from the export: 1 ticket: {target} ("
+    )
+
+    log = [
+        {"object": "ticket", "id": deleted, "how": "ticket-deleted", "merged_into": None},
+        {"object": "ticket", "id": source, "how": "ticket-merged", "merged_into": target},
+        {"object": "customer", "id": 123, "how": "customer-deleted", "merged_into": None},
+    ]
+    Path(f"{out}.deletions.jsonl").write_text(
+        "".join(json.dumps(entry) + "\n" for entry in log) + '{"torn', encoding="utf-8"
+    )
+    code, report = _verify(sim, out)
+    assert code == ExitCode.OK, report
+    assert report.splitlines()[0] == f"{out}: complete."
+    assert _line(report, "Gone from the account, as its deletions log records") == (
+        "Gone from the account, as its deletions log records: 2 tickets: "
+        f"{deleted} (deleted), {source} (merged into {target})."
+    )
