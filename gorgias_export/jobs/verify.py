@@ -47,7 +47,10 @@ def find_export(path_text: str, state_path: Path | None = None) -> ExportUnderTe
     path = Path(path_text).resolve()
     if not path.is_file():
         raise OutputError(f"{path} does not exist or is not a file; give the path of an export.")
-    found = _sqlite_state(path) if _is_sqlite(path) else _file_state(path, state_path)
+    sqlite = _is_sqlite(path)
+    if sqlite and state_path is not None:
+        raise UsageError("--state does not apply to a SQLite mirror: its state is inside it.")
+    found = _sqlite_state(path) if sqlite else _file_state(path, state_path)
     identity = found.identity
     command = identity.get("command")
     if command != "tickets":
