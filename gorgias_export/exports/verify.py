@@ -43,8 +43,8 @@ class ExportUnderTest:
         was saved: its newest ticket or message, which is no later)."""
         p = self.progress
         if p.completed_runs:
-            marks = [p.last_run_started, p.watermark_tickets, p.watermark_messages]
-            return p.last_run_started or max((m for m in marks if m), default=_NO_RUN_YET)
+            marks = (m for m in (p.watermark_tickets, p.watermark_messages) if m)
+            return p.last_run_started or max(marks, default=_NO_RUN_YET)
         return p.run.started_at if p.run is not None else _NO_RUN_YET
 
 
