@@ -57,8 +57,9 @@ def read_csv_rows(path: Path, scratch: VerifyScratch, notes: ReadNotes) -> None:
     """The conversation CSV: a header, then one row per message (or per ticket without any)."""
     csv.field_size_limit(sys.maxsize)  # bodies can pass the 128 KiB default
     with _opened(path) as raw:
-        # surrogateescape: a byte that is not UTF-8 spoils its row, not the whole read.
-        text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+        # utf-8-sig: a spreadsheet's re-save adds a byte-order mark, which would hide the first
+        # column's name. surrogateescape: a byte that is not UTF-8 spoils its row, not the read.
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
         reader = csv.reader(text)
         header = next(reader, None)
         if not header or "ticket_id" not in header or "message_id" not in header:

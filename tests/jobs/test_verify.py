@@ -246,3 +246,12 @@ def test_what_the_deletions_log_records_is_accounted_for(
         "Gone from the account, as its deletions log records: 2 tickets: "
         f"{deleted} (deleted), {source} (merged into {target})."
     )
+
+
+def test_a_csv_re_saved_with_a_byte_order_mark_is_still_read(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    out = _export(sim, tmp_path, "csv")
+    out.write_bytes(b"\xef\xbb\xbf" + out.read_bytes())  # a spreadsheet's "CSV UTF-8" save
+    code, report = _verify(sim, out)
+    assert code == ExitCode.OK, report
