@@ -88,6 +88,12 @@ class BucketPacer:
             rate = min(rate, 1.0 / self._min_interval) if rate else 1.0 / self._min_interval
         return rate
 
+    @property
+    def limit_known(self) -> bool:
+        """Whether `allowed_rate` is the account's own (a drain measured on its bucket, or
+        --max-rate), not the first guess made before the bucket was ever full enough to tell."""
+        return self._drain is not None or bool(self._min_interval)
+
     def level(self) -> float:
         """The bucket's estimated level now."""
         with self._lock:

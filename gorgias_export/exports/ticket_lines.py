@@ -58,6 +58,8 @@ class TicketLines:
         self.sink = _StagedSink(stage, lines)
         self.message_rows = 0  # lines written: one per ticket
         self.empty_ticket_rows = 0
+        self.phase = "gathering"  # then "writing", for the progress display
+        self.to_write: int | None = None
 
     def begin(self, progress: ExportProgress) -> None:
         if progress.completed_runs == 0 and progress.run is None:
@@ -78,6 +80,8 @@ class TicketLines:
     def finish(self, run: RunProgress, export: ConversationExport) -> None:
         """Write the touched tickets, a checkpoint after each batch."""
         position = run.emitted
+        self.phase = "writing"
+        self.to_write = self.stage.count_touched_after(position.after)
         while not position.done:
             batch = self.stage.touched_after(position.after, EMIT_BATCH)
             for created, ticket_id, body in batch:
