@@ -94,6 +94,12 @@ class BucketPacer:
         --max-rate), not the first guess made before the bucket was ever full enough to tell."""
         return self._drain is not None or bool(self._min_interval)
 
+    def room(self) -> int:
+        """Requests the bucket takes now without a wait (the rest of the opening burst)."""
+        if self.limit is None:
+            return 0
+        return max(int(self.limit - self._headroom - self.level()), 0)
+
     def level(self) -> float:
         """The bucket's estimated level now."""
         with self._lock:

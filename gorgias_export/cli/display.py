@@ -85,9 +85,9 @@ class ProgressDisplay:
         self._rate.add(now, status.sent, status.burst)
         self._pace.add(now, status.sent, status.burst)
         self._work_rate.add(now, status.done, 0)
-        self._estimate.update(
-            now, status.done, status.planned, self._work_pace(status), status.complete
-        )
+        room = 0 if status.phase == "writing" else status.room
+        pace = self._work_pace(status)
+        self._estimate.update(now, status.done, status.planned, pace, status.complete, room)
         self._status = status
 
     def _work_pace(self, status: Status) -> float | None:

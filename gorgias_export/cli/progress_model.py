@@ -2,17 +2,19 @@
 
 No rich here: these are plain numbers, tested with synthetic progress.
 
-- **Rate**: requests per second over the last 30 s, counted from the end of the opening burst.
+- **Rate**: requests per second over the last 30 s, counted from 10 s after the opening burst.
   The bucket starts empty, so the first 40 (or 80) requests go out at once: counted in, they
   made a one-second window read `47.2 req/s of 2.0`, a breach that never happened (the account
-  allowed them). The rate is shown only once its window spans 5 s.
+  allowed them); the burst's last requests, still in flight as it ends, made the first half
+  minute read 2.2. The rate is shown once its window spans 5 s.
 - **Share done**: the phase's work done over the work it needs (`Status.planned`, stated only
   once known); never backwards, and below 100% until the phase is complete.
-- **ETA**: the work left over the pace: what the account allows (the pacer's rate, honest under
-  a rate limit), unless the rate measured over the last 5 minutes is clearly lower (a slow API:
-  under 80% of it) or the limit is only the pacer's first guess.
-  Each new estimate is blended into the countdown of the last (a time constant of 20 s), so a
-  page that took long or a burst of retries moves it by seconds, never by minutes.
+- **ETA**: the work left (less what the bucket still takes at once) over the pace: what the
+  account allows (the pacer's rate, honest under a rate limit), unless the rate measured over
+  the last 5 minutes is clearly lower (a slow API: under 80% of it) or the limit is only the
+  pacer's first guess. Each new estimate is blended into the countdown of the last (a time
+  constant of 20 s), so a page that took long or a burst of retries moves it by seconds, never
+  by minutes.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ RATE_WINDOW = 30.0  # seconds of requests the rate shown is measured over
 PACE_WINDOW = 300.0  # seconds of requests the ETA's pace is measured over: steadier
 PACE_MIN_SPAN = 60.0
 SLOWER = 0.8  # a pace measured below this share of the allowed rate is a slow API, not noise
-MIN_RATE_SPAN = 5.0  # seconds: below this, a rate is mostly noise (and the burst)
+MIN_RATE_SPAN = 5.0  # seconds: below this, a rate is mostly noise
+SETTLE = 10.0  # seconds after the burst before the rate's window may start
 SMOOTHING = 20.0  # seconds: the time constant of the ETA's blend
 
 
@@ -35,11 +38,17 @@ class RateMeter:
         self._window = window
         self._min_span = min_span
         self._samples: deque[tuple[float, int]] = deque()
+        self._burst_ended: float | None = None
 
     def add(self, now: float, sent: int, burst: int) -> None:
         """`sent`: requests so far (never decreasing); `burst`: the bucket's size, or 0."""
-        if not self._samples and sent < burst:
-            return  # still in the burst the empty bucket allows: not a rate
+        if not self._samples:
+            if sent < burst:
+                return  # still in the burst the empty bucket allows: not a rate
+            if burst and self._burst_ended is None:
+                self._burst_ended = now
+            if self._burst_ended is not None and now - self._burst_ended < SETTLE:
+                return  # the burst's last requests, still in flight, are no rate either
         self._samples.append((now, sent))
         while len(self._samples) > 2 and now - self._samples[1][0] >= self._window:
             self._samples.popleft()
@@ -73,9 +82,16 @@ class Estimate:
         self.complete = False
 
     def update(
-        self, now: float, done: int, planned: int | None, rate: float | None, complete: bool
+        self,
+        now: float,
+        done: int,
+        planned: int | None,
+        rate: float | None,
+        complete: bool,
+        room: int = 0,
     ) -> None:
-        """`rate`: units of work per second (requests, or lines), None when not known yet."""
+        """`rate`: units of work per second (requests, or lines), None when not known yet;
+        `room`: units that take no time (the requests the bucket still takes at once)."""
         self.complete = complete
         if complete:
             self._fraction, self._eta, self._at = 1.0, 0.0, now
@@ -86,7 +102,7 @@ class Estimate:
         self._fraction = max(share, self._fraction or 0.0)
         if not rate or rate <= 0:
             return
-        fresh = max(planned - done, 0) / rate
+        fresh = max(planned - done - room, 0) / rate
         if self._eta is None:
             self._eta = fresh
         else:

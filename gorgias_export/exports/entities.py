@@ -313,6 +313,7 @@ class EntityExport(Checkpointing):
             complete=complete,
             limit_known=pacer.limit_known,
             burst=pacer.limit or 0,
+            room=pacer.room(),
             done=stats.requests - self._requests_before,
             sent=stats.requests,
             entity=self.entity.name,

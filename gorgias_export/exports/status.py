@@ -25,6 +25,7 @@ class Status:
     # than the pacer's first, cautious guess: only a known limit is worth printing beside a rate.
     limit_known: bool = False
     burst: int = 0  # requests the bucket takes at once at the start (its size), 0 if unknown
+    room: int = 0  # requests the bucket still takes now without a wait
     # The work of this phase, in requests answered (or lines written, when writing): what is
     # done, and what the phase needs in all once that is known (None until then).
     done: int = 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import replace
 from itertools import pairwise
 
 import pytest
@@ -44,6 +43,26 @@ def reading(done: int, planned: int | None = None, **more: object) -> ExportStat
     )
     fields.update(more)
     return ExportStatus(**fields)  # type: ignore[arg-type]
+
+
+def entity(name: str, step: tuple[int, int], **more: object) -> EntityStatus:
+    fields: dict[str, object] = dict(
+        phase=name,
+        requests=7,
+        rate_limited=0,
+        retries=0,
+        allowed_rate=2.0,
+        fraction=None,
+        complete=False,
+        limit_known=True,
+        burst=40,
+        done=7,
+        sent=207,
+        step=step,
+        entity=name,
+    )
+    fields.update(more)
+    return EntityStatus(**fields)  # type: ignore[arg-type]
 
 
 def drawn(display: ProgressDisplay, width: int) -> str:
@@ -95,10 +114,7 @@ def test_gathering_writing_and_all_name_their_phase(width: int) -> None:
     line = drawn(fed(writing)[0], width)
     assert line.startswith("writing") and "4,321 lines" in line and "43%" in line
     assert "req" not in line  # writing sends no request
-    customers = EntityStatus(
-        "customers", 7, 0, 0, 2.0, None, False, True, 40, 7, None, 207, (3, 15),
-        entity="customers", new_rows=512, items_read=700,
-    )  # fmt: skip
+    customers = entity("customers", (3, 15), items_read=700, new_rows=512)
     line = drawn(fed(customers)[0], width)
     assert line.startswith("customers (3/15)") and "700 read" in line and "512 new" in line
     assert "%" not in line and len(line) <= width and "…" not in line
@@ -160,10 +176,8 @@ def test_the_share_done_never_jumps_back_nor_reaches_100_before_the_end() -> Non
 
 def test_all_starts_each_entity_from_nothing() -> None:
     """`all` showed 100% from the first finished entity on, while still reading the next."""
-    tags = EntityStatus("tags", 1, 0, 0, 2.0, 1.0, True, True, 40, 1, None, 1, (1, 15),
-                        entity="tags")  # fmt: skip
-    customers = replace(tags, phase="customers", entity="customers", complete=False,
-                        fraction=None, step=(3, 15))  # fmt: skip
+    tags = entity("tags", (1, 15), complete=True, fraction=1.0)
+    customers = entity("customers", (3, 15))
     display, _ = fed(tags, customers)
     view = display.view()
     assert view is not None and view.percent is None and view.label == "customers (3/15)"
