@@ -94,12 +94,22 @@ def report(
     print(f"run: {vars(args)}; {total:.1f} s, {len(log)} progress events")  # type: ignore[call-overload]
     print(f"first ETA at {first:.1f} s" if first is not None else "no ETA shown")
     if errors:
-        worst = max(errors, key=abs)
         inside = sum(abs(e) <= 0.25 for e in errors)
         print(
             f"second half: {len(errors)} ETAs, {inside} within ±25% of the time left; "
-            f"error from {min(errors):+.1%} to {max(errors):+.1%} (worst {worst:+.1%})"
+            f"error from {min(errors):+.1%} to {max(errors):+.1%}"
         )
+        # In the last seconds any error is a large share of what is left: say it in seconds.
+        late = [(eta, ended - at) for at, eta in second_half if ended - at < 10]
+        if late:
+            off = max(abs(eta - left) for eta, left in late)
+            print(f"  of which {len(late)} in the last 10 s, at most {off:.1f} s off")
+        steady = [e for (at, _), e in zip(second_half, errors, strict=True) if ended - at >= 10]
+        if steady:
+            print(
+                f"  before the last 10 s: {sum(abs(e) <= 0.25 for e in steady)} of "
+                f"{len(steady)} within ±25%, from {min(steady):+.1%} to {max(steady):+.1%}"
+            )
     for at, eta in known[:: max(1, len(known) // 12)]:
         print(f"  at {at - started:6.1f} s: ETA {eta:6.1f} s, truly {ended - at:6.1f} s left")
 

@@ -10,6 +10,7 @@ rich is imported only when something is drawn: a run from cron (not a terminal) 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -49,6 +50,7 @@ class ProgressDisplay:
         self._phase: tuple[str, str, tuple[int, int] | None] | None = None
         self._status: Status | None = None
         self._live: Live | None = None
+        self._lock = threading.Lock()  # rich refreshes the line from its own thread
         if enabled:
             from rich.console import Console
             from rich.live import Live
@@ -78,10 +80,15 @@ class ProgressDisplay:
     def update(self, status: Status) -> None:
         if self._live is None:
             return
+        with self._lock:
+            self._update(status)
+
+    def _update(self, status: Status) -> None:
         now = self._clock()
         phase = (status.subject, status.phase, status.step)
         if phase != self._phase:  # a new phase or entity: its own share and ETA
-            self._phase, self._estimate, self._work_rate = phase, Estimate(), RateMeter()
+            self._phase, self._estimate = phase, Estimate()
+            self._work_rate = RateMeter(PACE_WINDOW)
         self._rate.add(now, status.sent, status.burst)
         self._pace.add(now, status.sent, status.burst)
         self._work_rate.add(now, status.done, 0)
@@ -103,6 +110,10 @@ class ProgressDisplay:
 
     def view(self) -> View | None:
         """The figures to draw now (the ETA counts down between updates)."""
+        with self._lock:
+            return self._view()
+
+    def _view(self) -> View | None:
         status = self._status
         if status is None:
             return None
