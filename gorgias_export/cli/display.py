@@ -126,7 +126,7 @@ class ProgressDisplay:
             requests=None if writing else status.requests,
             rate=None if writing else self._rate.rate(),
             limit=status.allowed_rate if status.limit_known and not writing else None,
-            eta=self._estimate.eta(self._clock()),
+            eta=None if status.complete else self._estimate.eta(self._clock()),
             retries=status.retries,
         )
 
@@ -205,7 +205,7 @@ def table(
         grid.add_row(*row)
     with console.capture() as captured:
         console.print(grid)
-    return captured.get().rstrip("\n")
+    return "\n".join(line.rstrip() for line in captured.get().rstrip("\n").splitlines())
 
 
 def _plain_table(
