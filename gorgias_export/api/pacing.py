@@ -95,8 +95,9 @@ class BucketPacer:
         return self._drain is not None or bool(self._min_interval)
 
     def room(self) -> int:
-        """Requests the bucket takes now without a wait (the rest of the opening burst)."""
-        if self.limit is None:
+        """Requests the bucket takes now without a wait (the rest of the opening burst); none
+        under --max-rate, which spaces every request."""
+        if self.limit is None or self._min_interval:
             return 0
         return max(int(self.limit - self._headroom - self.level()), 0)
 
