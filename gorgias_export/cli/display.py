@@ -118,14 +118,13 @@ class ProgressDisplay:
         if status is None:
             return None
         fraction = self._estimate.fraction()
-        writing = status.phase == "writing"
         return View(
             label=_label(status),
             percent=int(fraction * 100) if fraction is not None else None,
             figures=status.figures(),
-            requests=None if writing else status.requests,
-            rate=None if writing else self._rate.rate(),
-            limit=status.allowed_rate if status.limit_known and not writing else None,
+            requests=status.requests,
+            rate=self._rate.rate(),
+            limit=status.allowed_rate if status.limit_known else None,
             eta=None if status.complete else self._estimate.eta(self._clock()),
             retries=status.retries,
         )

@@ -37,7 +37,7 @@ class View:
     label: str  # "reading", "gathering", "customers (3/15)"
     percent: int | None  # None: indeterminate (no percentage, a pulsing bar)
     figures: list[tuple[int, str, str]] = field(default_factory=list)  # (n, long, short)
-    requests: int | None = None  # None: a phase without requests (writing)
+    requests: int | None = None  # None: not shown
     rate: float | None = None  # requests per second, sustained
     limit: float | None = None  # what the account allows, when known
     eta: float | None = None  # seconds

@@ -113,7 +113,6 @@ def test_gathering_writing_and_all_name_their_phase(width: int) -> None:
     writing = reading(4_321, phase="writing", message_rows=4_321, planned=10_000)
     line = drawn(fed(writing)[0], width)
     assert line.startswith("writing") and "4,321 lines" in line and "43%" in line
-    assert "req" not in line  # writing sends no request
     customers = entity("customers", (3, 15), items_read=700, new_rows=512)
     line = drawn(fed(customers)[0], width)
     assert line.startswith("customers (3/15)") and "700 read" in line and "512 new" in line
