@@ -118,6 +118,8 @@ class ProgressDisplay:
         if status is None:
             return None
         fraction = self._estimate.fraction()
+        if status.step is not None and status.step[0] < status.step[1] and status.complete:
+            fraction = None  # one entity of `all` done, not the run: no 100% while it goes on
         return View(
             label=_label(status),
             percent=int(fraction * 100) if fraction is not None else None,

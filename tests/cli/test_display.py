@@ -177,9 +177,13 @@ def test_all_starts_each_entity_from_nothing() -> None:
     """`all` showed 100% from the first finished entity on, while still reading the next."""
     tags = entity("tags", (1, 15), complete=True, fraction=1.0)
     customers = entity("customers", (3, 15))
+    display, _ = fed(tags)
+    assert display.view().percent is None  # type: ignore[union-attr]
     display, _ = fed(tags, customers)
     view = display.view()
     assert view is not None and view.percent is None and view.label == "customers (3/15)"
+    display, _ = fed(entity("jobs", (15, 15), complete=True, fraction=1.0))
+    assert display.view().percent == 100  # type: ignore[union-attr]  # the run's end
 
 
 def etas(statuses: list[Status], every: float = 10.0) -> list[float]:
