@@ -92,16 +92,16 @@ class ProgressDisplay:
         self._rate.add(now, status.sent, status.burst)
         self._pace.add(now, status.sent, status.burst)
         self._work_rate.add(now, status.done, 0)
-        room = 0 if status.phase == "writing" else status.room
-        pace = self._work_pace(status)
-        self._estimate.update(now, status.done, status.planned, pace, status.complete, room)
+        rate, bucket_bound = self._work_pace(status)
+        room = status.room if bucket_bound and status.phase != "writing" else 0
+        self._estimate.update(now, status.done, status.planned, rate, status.complete, room)
         self._status = status
 
-    def _work_pace(self, status: Status) -> float | None:
+    def _work_pace(self, status: Status) -> tuple[float | None, bool]:
         """The phase's work per second: lines as measured; requests at the rate the account
         allows, or as measured when that is slower (or the limit is only a guess)."""
         if status.phase == "writing":
-            return self._work_rate.rate()
+            return self._work_rate.rate(), False
         return pace(self._pace.rate(), status.allowed_rate, status.limit_known)
 
     def line(self) -> Any:

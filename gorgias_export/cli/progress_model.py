@@ -9,10 +9,12 @@ No rich here: these are plain numbers, tested with synthetic progress.
   minute read 2.2. The rate is shown once its window spans 5 s.
 - **Share done**: the phase's work done over the work it needs (`Status.planned`, stated only
   once known); never backwards, and below 100% until the phase is complete.
-- **ETA**: the work left (less what the bucket still takes at once) over the pace: what the
-  account allows (the pacer's rate, honest under a rate limit), unless the rate measured over
-  the last 5 minutes is clearly lower (a slow API: under 80% of it) or the limit is only the
-  pacer's first guess. Each new estimate is blended into the countdown of the last (a time
+- **ETA**: the work left over the pace: what the account allows (the pacer's rate, honest under
+  a rate limit), unless the rate measured over the last 5 minutes is clearly lower (a slow API:
+  under 80% of it) or the limit is only the pacer's first guess. While the bucket is what
+  holds the run back, the requests it still takes at once cost no time; when the API is the
+  slow part, they cost as much as any (counted free, they made a 3 s-latency run's ETA reach 0
+  with 24 s left). Each new estimate is blended into the countdown of the last (a time
   constant of 20 s), so a page that took long or a burst of retries moves it by seconds, never
   by minutes.
 """
@@ -62,13 +64,14 @@ class RateMeter:
         return (after - before) / (now - then)
 
 
-def pace(measured: float | None, allowed: float, limit_known: bool) -> float | None:
-    """Requests per second to expect from now on (see the module's docstring)."""
+def pace(measured: float | None, allowed: float, limit_known: bool) -> tuple[float | None, bool]:
+    """Requests per second to expect from now on (see the module's docstring), and whether
+    the bucket is what holds the run back (only then is its room free time)."""
     if measured is None:
-        return allowed or None
-    if limit_known and allowed and measured >= SLOWER * allowed:
-        return allowed
-    return measured
+        return allowed or None, True
+    if allowed and measured >= SLOWER * allowed:
+        return (allowed if limit_known else measured), True
+    return measured, False
 
 
 class Estimate:

@@ -228,3 +228,13 @@ def test_a_summary_table_never_cuts_a_path() -> None:
         assert path in "".join(text.split())
         if not terminal:  # cron mail: plain lines, the path whole on its row
             assert path in text.splitlines()[1] and "\x1b" not in text
+
+
+def test_a_slow_api_gets_the_eta_of_its_own_pace_and_no_free_burst() -> None:
+    """At 3 s per request the bucket never fills: its room is no free time, and the pace is
+    what the API gives (counting the room free made the ETA reach 0 with 24 s left)."""
+    slow = [reading(40 + 10 * step, planned=1_000, room=30) for step in range(20)]  # 1/s
+    shown = etas(slow)
+    assert shown[-1] == pytest.approx(1_000 - 40 - 190, rel=0.05)  # at 1 request/s
+    at_the_limit = [reading(40 + 20 * step, planned=3_000, room=5) for step in range(20)]
+    assert etas(at_the_limit)[-1] == pytest.approx((3_000 - 420 - 5) / 2.0, rel=0.02)
