@@ -10,7 +10,7 @@ No rich here: these are plain numbers, tested with synthetic progress.
 - **Share done**: the phase's work done over the work it needs (`Status.planned`, stated only
   once known); never backwards, and below 100% until the phase is complete.
 - **ETA**: the work left over the pace: what the account allows (the pacer's rate, honest under
-  a rate limit), unless the rate measured over the last 5 minutes is clearly lower (a slow API:
+  a rate limit), unless the rate measured over the last minute is clearly lower (a slow API:
   under 80% of it) or the limit is only the pacer's first guess. While the bucket is what
   holds the run back, the requests it still takes at once cost no time; when the API is the
   slow part, they cost as much as any (counted free, they made a 3 s-latency run's ETA reach 0
@@ -25,8 +25,11 @@ import math
 from collections import deque
 
 RATE_WINDOW = 30.0  # seconds of requests the rate shown is measured over
-PACE_WINDOW = 300.0  # seconds of requests the ETA's pace is measured over: steadier
-PACE_MIN_SPAN = 60.0
+# Seconds of requests the ETA's pace is measured over: steadier than the rate shown, yet short
+# enough to follow a change of pace (a first run's message walks go from one or two in flight
+# to four once the tickets are read: over 5 minutes, the slow start kept the ETA 30% long).
+PACE_WINDOW = 60.0
+PACE_MIN_SPAN = 30.0
 SLOWER = 0.8  # a pace measured below this share of the allowed rate is a slow API, not noise
 MIN_RATE_SPAN = 5.0  # seconds: below this, a rate is mostly noise
 SETTLE = 10.0  # seconds after the burst before the rate's window may start
