@@ -144,7 +144,13 @@ def _files_run(out_dir: Path, identity: dict[str, Any], fresh: bool, overwrite: 
     """A file per entity, `DIR/<entity>.<format>`; the run's state in one state file."""
     state_path = out_dir / STATE_NAME
     fmt = identity["format"]
-    with export_lock(state_path):
+    outputs = {name: out_dir / f"{name}.{fmt}" for name in ALL_ORDER}
+    with contextlib.ExitStack() as locks:
+        locks.enter_context(export_lock(state_path))
+        # Every output's lock for the whole run, not each at its turn: a single command
+        # started meanwhile on one of them is refused at once, instead of this run later.
+        for path in outputs.values():
+            locks.enter_context(export_lock(path))
         if fresh:
             ensure_replaceable_state(state_path)
         saved = None if fresh else load_state(state_path, identity)
@@ -155,7 +161,6 @@ def _files_run(out_dir: Path, identity: dict[str, Any], fresh: bool, overwrite: 
         )
         if fresh:
             state.overwrite = list(ALL_ORDER)
-        outputs = {name: out_dir / f"{name}.{fmt}" for name in ALL_ORDER}
         _refuse_unknown_files(state, outputs, fmt, overwrite)
 
         def target_for(name: str) -> Target:
@@ -164,7 +169,7 @@ def _files_run(out_dir: Path, identity: dict[str, Any], fresh: bool, overwrite: 
                 state.part(name),
                 overwrite=name in state.overwrite,
                 force=overwrite,
-                locks=[outputs[name]],
+                locks=(),  # held by this run already (above)
                 flag="--out-dir",
                 side_prefix=out_dir / "gorgias-export",
                 state_dir=out_dir,

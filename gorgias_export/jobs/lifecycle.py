@@ -140,9 +140,9 @@ def open_target(
     if refused is not None:
         raise UsageError(refused)
     identity = {**job.identity(api), "output": str(output)}
-    # The output's lock stops two runs on one file even with different --state files; an
-    # explicit --state gets its own lock too, since two outputs could name the same one.
-    locks = [output, state] if state_path is not None else [output]
+    # The output's lock stops two runs on one file even with different --state files; the
+    # state's, two outputs naming one state (a default one too, named by another's --state).
+    locks = [output, state]
     return FileTarget(
         output,
         StateFile(state, identity, fresh),
