@@ -36,7 +36,7 @@ from gorgias_export.cli.options import (
     with_connection,
 )
 from gorgias_export.entity_types import Entity, Incremental
-from gorgias_export.errors import UsageError
+from gorgias_export.errors import ApiError, UsageError
 from gorgias_export.exports.filtered import ticket_listings
 from gorgias_export.exports.status import ExportStatus
 from gorgias_export.jobs.all import AllJob, AllResult, run_all
@@ -126,7 +126,14 @@ def check(*, connection: Connection) -> None:
             if pacer.limit is not None
             else "not reported by this server"
         )
-        name = account.get("domain") or "?"
+        name = account.get("domain")
+        if not isinstance(name, str) or not name:
+            # The documented account object names its domain: a 200 with anything else is
+            # not the Gorgias API (a wrong base URL answering, a proxy's page), not an OK.
+            raise ApiError(
+                f"{session.settings.base_url} answered GET /account with no account in it (no "
+                "'domain'); check GORGIAS_DOMAIN or GORGIAS_BASE_URL."
+            )
         typer.echo(
             f"OK: {session.settings.base_url} accepts these credentials for account {name!r}."
         )

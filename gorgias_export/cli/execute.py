@@ -107,7 +107,14 @@ class _RedactingStderrHandler(logging.Handler):
 
 def _configure_logging(settings: Settings, quiet: bool, verbose: bool) -> None:
     log.handlers.clear()
-    log.addHandler(_RedactingStderrHandler(settings))
+    handler = _RedactingStderrHandler(settings)
+    if verbose:  # a log read later (cron) must say when each thing happened: UTC, to the second
+        stamped = logging.Formatter(
+            "gorgias-export: %(asctime)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%SZ"
+        )
+        stamped.converter = time.gmtime
+        handler.setFormatter(stamped)
+    log.addHandler(handler)
     log.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
     log.propagate = False
 
