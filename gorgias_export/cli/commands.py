@@ -134,6 +134,8 @@ def check(*, connection: Connection) -> None:
                 f"{session.settings.base_url} answered GET /account with no account in it (no "
                 "'domain'); check GORGIAS_DOMAIN or GORGIAS_BASE_URL."
             )
+        if connection.quiet:  # for monitoring: the exit status says it all
+            return
         typer.echo(
             f"OK: {session.settings.base_url} accepts these credentials for account {name!r}."
         )

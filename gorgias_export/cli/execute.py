@@ -19,6 +19,7 @@ import typer
 from gorgias_export.api.client import GorgiasClient
 from gorgias_export.cli.display import ProgressDisplay
 from gorgias_export.cli.options import Connection
+from gorgias_export.cli.streams import silence_stdout
 from gorgias_export.config import RawSettings, Settings, load_settings, read_dotenv
 from gorgias_export.errors import ExitCode, ExportError, TokenExpired
 from gorgias_export.exports.status import StatusCallback
@@ -171,6 +172,13 @@ def _errors_to_exit_codes(debug: bool, settings: list[Settings], resumable: bool
         fail("Interrupted; the rows printed so far are complete.", ExitCode.INTERRUPTED)
     except typer.Exit:
         raise
+    except BrokenPipeError:  # stdout closed (`>&-`), or by its reader (`| head`)
+        silence_stdout()
+        fail(
+            "Could not write to stdout: it was closed (by its reader, or before the start); "
+            "run again with stdout open, or with --out FILE.",
+            ExitCode.IO,
+        )
     except Exception as error:
         if debug:
             raise

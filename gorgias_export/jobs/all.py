@@ -21,7 +21,7 @@ from gorgias_export.api.client import GorgiasClient
 from gorgias_export.errors import OutputError, StateConflict
 from gorgias_export.exports.status import StatusCallback
 from gorgias_export.jobs.entities import ENTITY_COLUMNS_VERSION, EntityJob
-from gorgias_export.jobs.lifecycle import Job, run_job
+from gorgias_export.jobs.lifecycle import Job, ensure_utf8_path, run_job
 from gorgias_export.jobs.ownership import looks_like_output
 from gorgias_export.jobs.state import RunState, ensure_replaceable_state, export_lock, load_state
 from gorgias_export.jobs.state import save_state as save_state_file
@@ -220,6 +220,7 @@ def _database_run(
 
 
 def _prepare_dir(out_dir: Path) -> None:
+    ensure_utf8_path(out_dir, "--out-dir")
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"--out-dir {out_dir} is a file; give a directory.")
     try:

@@ -178,8 +178,20 @@ def check_output_path(output: Path, example: str) -> None:
 
 
 def check_parent(path: Path, flag: str) -> None:
+    ensure_utf8_path(path, flag)
     parent = path.parent
     if not parent.exists():
         raise OutputError(f"The directory of {flag} {path} does not exist; create it first.")
     if not parent.is_dir():
         raise OutputError(f"{flag} {path} is inside {parent}, which is not a directory.")
+
+
+def ensure_utf8_path(path: Path, flag: str) -> None:
+    """A path whose bytes are not UTF-8 cannot be kept in a state file (JSON is text): refused
+    before anything is created, rather than failing at the first save."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"{flag} {str(path)!a} is not a valid UTF-8 path; choose one that is."
+        ) from None
