@@ -134,7 +134,11 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> NoReturn:
 @contextlib.contextmanager
 def _errors_to_exit_codes(debug: bool, settings: list[Settings], resumable: bool) -> Iterator[None]:
     """The single place where failures become one line on stderr and an exit status."""
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # SIGHUP (the terminal or ssh session went away) ends a run as SIGTERM does: progress
+    # saved, one line, exit 130; not Python's default, which died with 129 and no word.
+    previous = {
+        sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)
+    }
 
     def fail(message: str, code: ExitCode) -> NoReturn:
         # A request still in flight on another thread must not log after the final message:
@@ -188,5 +192,6 @@ def _errors_to_exit_codes(debug: bool, settings: list[Settings], resumable: bool
             ExitCode.INTERNAL,
         )
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         _reset_logging()  # the logger is process-wide: leave it as found for in-process callers
