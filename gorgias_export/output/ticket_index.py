@@ -20,6 +20,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from gorgias_export import fastjson
 from gorgias_export.errors import OutputError, StateConflict
+from gorgias_export.output.writers import create_private
 from gorgias_export.rows import CONVERSATION_COLUMNS_VERSION
 
 CACHE_ENTRIES = 2048
@@ -116,6 +117,8 @@ class TicketIndex(Generic[T]):
 
     def _open(self, target: str) -> sqlite3.Connection:
         table = self.shape.table
+        if self._path is not None:
+            create_private(self._path)  # tickets' contexts: customers' names and emails
         db = sqlite3.connect(target)
         _refuse_foreign_tables(db, self._path, table)  # before anything is written to it
         db.execute("PRAGMA journal_mode=WAL")
