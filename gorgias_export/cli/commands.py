@@ -172,10 +172,18 @@ def entity_command(entity: Entity) -> Any:
                 job, out, state, fresh, session.settings.base_url, f"{entity.name}.csv", overwrite
             )
             result = run_job(session.client, job, target, session.on_status)
-            return (
+            done = (
                 f"Done: {result.status.rows:,} new rows of {entity.name} in {result.output}, "
                 f"{result.total_rows:,} written over all runs; {requests_line(session)}"
             )
+            email = dict(job.filters).get("email") if _filters_by_email(entity) else None
+            if email is not None and not result.total_rows:
+                # Elsewhere --email is the login: 0 rows and exit 0 must not pass unnoticed.
+                done += (
+                    f" No {entity.name} matched --email {email}: here it is a filter on the "
+                    "customer's address (the login is --api-user)."
+                )
+            return done
 
         execute(connection, plan, work, resumable=out != "-")
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from gorgias_export import __version__
 from gorgias_export.errors import OutputError, StateConflict
@@ -108,12 +109,34 @@ def ensure_known_version(version: Any, where: str) -> None:
 def ensure_same_export(saved: dict[str, Any], identity: dict[str, Any], where: str) -> None:
     """Refuse a state saved under another identity, naming the first setting that differs."""
     for key in sorted(set(identity) | set(saved)):
-        if identity.get(key) != saved.get(key):
+        if _comparable(key, identity.get(key)) != _comparable(key, saved.get(key)):
             raise StateConflict(
-                f"{where} belongs to a different export ({key} was {saved.get(key)!r}, now "
-                f"{identity.get(key)!r}); rerun with the same options, or with --fresh to start "
-                "over."
+                f"{where} belongs to a different export ({key} was {_shown(saved.get(key))}, "
+                f"now {_shown(identity.get(key))}); rerun with the same options, or with --fresh "
+                "to start over."
             )
+
+
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def _comparable(key: str, value: Any) -> Any:
+    """A setting as compared between runs. The API base URL of a server on this machine is
+    the same server by any of its loopback names (`localhost`, `127.0.0.1`, `::1`): changing one
+    for another must not refuse every existing export."""
+    if key != "api" or not isinstance(value, str):
+        return value
+    parts = urlsplit(value)
+    if parts.hostname not in _LOOPBACK:
+        return value
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"127.0.0.1{port}"))
+
+
+def _shown(value: Any) -> str:
+    """A setting as a user would write it: JSON (`["email", "me@example.com"]`, `none`), not a
+    Python repr."""
+    return "none" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def save_state(path: Path, identity: dict[str, Any], progress: dict[str, Any]) -> None:
