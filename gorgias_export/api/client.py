@@ -388,8 +388,9 @@ class GorgiasClient:
         return max(jittered, retry_after or 0.0)
 
     def _say_retrying(self, path: str, retry: _Retry, delay: float) -> None:
-        """A wait of a few seconds or more is said: before the first answer always (a wrong
-        host must not look like a hang), later with --verbose."""
+        """A wait of a few seconds or more is said: a 429 before the first answer always (the
+        run would look hung), the rest with --verbose (a refusal stays one line; a host name
+        that does not exist fails at once, not after a silent minute)."""
         if delay >= WAIT_SHOWN_SECONDS and not self._had_success and retry.rate_limited:
             log.warning(
                 "%s answered 429 Too Many Requests (the account's rate limit); waiting %.0f s.",
@@ -397,7 +398,8 @@ class GorgiasClient:
                 delay,
             )
         elif delay >= WAIT_SHOWN_SECONDS and not self._had_success:
-            log.warning(
+            # --verbose: a refusal stays one line (a name that does not exist fails at once).
+            log.info(
                 "No answer from %s yet (%s); trying again in %.0f s.",
                 self.settings.base_url,
                 retry.reason,
