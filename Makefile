@@ -23,6 +23,7 @@ test: $(STAMP) ## run the test suite
 
 soak: $(STAMP) ## the long reliability run: many kills, more faults, bigger data (not in check)
 	$(BIN)/python -m tests.reliability.soak
+	GORGIAS_HOSTILE_ALL=1 $(BIN)/pytest -q tests/hostile
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check gorgias_export gorgias_sim tests

@@ -38,6 +38,7 @@ from gorgias_export.api.http import (
     Answer,
     BodyTooLarge,
     CertificateRefused,
+    HostNotFound,
     Transport,
     TransportError,
 )
@@ -63,6 +64,11 @@ FIRST_CONTACT_BUDGET_SECONDS = 60.0
 RETRY_BUDGET_SECONDS = 600.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 30.0
+# The most one response may take, however its bytes trickle in (each read has its own timeout,
+# which a server sending a byte every few seconds never reaches). A 64 MB body at 1 MB/s fits.
+RESPONSE_DEADLINE_SECONDS = 120.0
+# A wait this long or longer is logged (--verbose; at first contact, always): never in silence.
+WAIT_SHOWN_SECONDS = 5.0
 
 
 @dataclass
@@ -115,6 +121,7 @@ class GorgiasClient:
         rng: random.Random | None = None,
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
+        response_deadline: float = RESPONSE_DEADLINE_SECONDS,
         first_contact_budget: float = FIRST_CONTACT_BUDGET_SECONDS,
         retry_budget: float = RETRY_BUDGET_SECONDS,
         max_rate: float | None = None,
@@ -125,7 +132,7 @@ class GorgiasClient:
         self._sleep: Callable[[float], object] = sleep or self._closed.wait
         self._clock = clock
         self._rng = rng or random.Random()
-        self._transport = Transport(settings, (connect_timeout, read_timeout))
+        self._transport = Transport(settings, (connect_timeout, read_timeout, response_deadline))
         self._first_contact_budget = first_contact_budget
         self._retry_budget = retry_budget
         self._had_success = False
@@ -221,24 +228,40 @@ class GorgiasClient:
                         f"GET {path} failed ({retry.reason}); it was optional, not retried."
                     ) from None
                 failures += 1
-                budget = self._retry_budget if self._had_success else self._first_contact_budget
+                # A 429 is the API's own answer, so the host is right: it is waited out with
+                # the budget of a run, not given up on like a host that does not answer.
+                contact = self._had_success or retry.rate_limited
+                budget = self._retry_budget if contact else self._first_contact_budget
                 elapsed = self._clock() - streak_started
                 delay = self._backoff(failures, retry.retry_after)
                 if elapsed + delay > budget:
-                    raise self._gave_up(path, retry.reason, elapsed) from None
+                    raise self._gave_up(path, retry, elapsed) from None
                 self.stats.count("retries")
-                log.info("retrying %s in %.1f s after %s", path, delay, retry.reason)
+                self._say_retrying(path, retry, delay)
                 self._sleep(delay)
 
     def _attempt(self, path: str, params: Params) -> Answer:
         """One request; raises _Retry for what is worth retrying, an ExportError for the rest."""
         delay = self.pacer.reserve()
         if delay > 0:
+            if delay >= WAIT_SHOWN_SECONDS:  # never a long wait in silence
+                log.info("waiting %.0f s before GET %s: the account's rate limit", delay, path)
             self._sleep(delay)
         self.stats.count("requests")
         sent_at = self._clock()
         try:
-            answer = self._transport.get(path, list(params))
+            # Until an answer came, one response may not take longer than first contact may.
+            within = None if self._had_success else max(self._first_contact_budget, 1.0)
+            answer = self._transport.get(path, list(params), within)
+        except HostNotFound as unknown:
+            self.pacer.note_response(None)
+            if unknown.permanent and not self._had_success:  # a typo: retrying cannot help
+                proxy = unknown.host != self._transport.host
+                raise ConfigError(
+                    f"The host {unknown.host} does not exist (DNS); check "
+                    + ("HTTPS_PROXY." if proxy else "GORGIAS_DOMAIN or GORGIAS_BASE_URL.")
+                ) from None
+            raise _Retry(unknown.reason) from None
         except TransportError as failed:
             self.pacer.note_response(None)
             raise _Retry(failed.reason) from None
@@ -364,11 +387,45 @@ class GorgiasClient:
         jittered: float = capped * self._rng.uniform(0.5, 1.0)
         return max(jittered, retry_after or 0.0)
 
-    def _gave_up(self, path: str, reason: str, elapsed: float) -> ApiError:
+    def _say_retrying(self, path: str, retry: _Retry, delay: float) -> None:
+        """A wait of a few seconds or more is said: a 429 before the first answer always (the
+        run would look hung), the rest with --verbose (a refusal stays one line; a host name
+        that does not exist fails at once, not after a silent minute)."""
+        if delay >= WAIT_SHOWN_SECONDS and not self._had_success and retry.rate_limited:
+            log.warning(
+                "%s answered 429 Too Many Requests (the account's rate limit); waiting %.0f s.",
+                self.settings.base_url,
+                delay,
+            )
+        elif delay >= WAIT_SHOWN_SECONDS and not self._had_success:
+            # --verbose: a refusal stays one line (a name that does not exist fails at once).
+            log.info(
+                "No answer from %s yet (%s); trying again in %.0f s.",
+                self.settings.base_url,
+                retry.reason,
+                delay,
+            )
+        else:
+            log.info("retrying %s in %.1f s after %s", path, delay, retry.reason)
+
+    def _gave_up(self, path: str, retry: _Retry, elapsed: float) -> ApiError:
+        reason = retry.reason
+        if retry.rate_limited:
+            return RetriesExhausted(
+                f"The API kept answering 429 Too Many Requests on {path} for {elapsed:.0f} s "
+                "(the account's rate limit, shared with its other apps); progress is saved, "
+                "rerun later."
+            )
         if not self._had_success:
+            if "proxy" in reason:
+                hint = "check HTTPS_PROXY (or unset it) and the network"
+            elif reason.startswith("HTTP "):  # a 5xx: the host answered, it is failing
+                hint = "the API is failing, try again later"
+            else:
+                hint = "check GORGIAS_DOMAIN or GORGIAS_BASE_URL and the network"
             return RetriesExhausted(
                 f"Could not reach the API at {self.settings.base_url} ({reason}, gave up after "
-                f"{elapsed:.0f} s); check GORGIAS_DOMAIN or GORGIAS_BASE_URL and the network."
+                f"{elapsed:.0f} s); {hint}."
             )
         return RetriesExhausted(
             f"The API kept failing on {path} ({reason}) for {elapsed:.0f} s; progress is saved, "

@@ -10,7 +10,9 @@ for an exporter that makes a request per hundred rows is a fifth of its whole bu
   turns a 3xx into an error), and plain http (allowed only to loopback) never goes through a
   proxy, where the key would travel in clear; https goes through HTTPS_PROXY inside a CONNECT
   tunnel, so the proxy sees no credential;
-- connect and read timeouts, a bounded body (BODY_LIMIT), gzip;
+- connect and read timeouts, and an overall deadline per response (a server dripping a byte
+  every few seconds never times out a read, and would hold the run for ever); a bounded body
+  (BODY_LIMIT), gzip;
 - connections are kept open and shared by the threads that ask for pages ahead; one the server
   has closed meanwhile is noticed before it is used.
 """
@@ -19,13 +21,17 @@ from __future__ import annotations
 
 import base64
 import http.client
+import io
 import os
 import select
+import socket
 import ssl
+import time
 import urllib.request
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from gorgias_export import __version__
@@ -35,6 +41,10 @@ from gorgias_export.errors import ConfigError
 # A page of 100 messages is 100-500 KB; 200 KB bodies are seen in the wild. Anything past this
 # is not a page, and reading it would only fill the memory.
 BODY_LIMIT = 64 * 1024 * 1024
+# getaddrinfo's answers that mean the name does not exist, not that DNS failed this time.
+_NO_SUCH_NAME = {
+    code for code in (getattr(socket, n, None) for n in ("EAI_NONAME", "EAI_NODATA")) if code
+}
 
 
 class TransportError(Exception):
@@ -47,6 +57,16 @@ class TransportError(Exception):
 
 class TransportTimeout(TransportError):
     """No answer within the timeout."""
+
+
+class HostNotFound(TransportError):
+    """The host name does not resolve. `permanent`: the name does not exist (a typo in the
+    domain, say), not a name server that failed to answer this time."""
+
+    def __init__(self, reason: str, host: str, permanent: bool) -> None:
+        super().__init__(reason)
+        self.host = host
+        self.permanent = permanent
 
 
 class BodyTooLarge(Exception):
@@ -68,46 +88,95 @@ class Answer:
 
 
 class _Timeouts:
-    """Connect within `connect`, then wait at most `read` for each read."""
+    """Connect within `connect`, then wait at most `read` for each read, and `whole` for the
+    whole response (status line, headers and body)."""
 
-    def __init__(self, connect: float, read: float) -> None:
-        self.connect, self.read = connect, read
+    def __init__(self, connect: float, read: float, whole: float) -> None:
+        self.connect, self.read, self.whole = connect, read, whole
 
 
-class _HTTPConnection(http.client.HTTPConnection):
+class _DeadlineSocketReader(io.RawIOBase):
+    """A socket's bytes, each read waiting at most until the response's deadline."""
+
+    def __init__(self, sock: socket.socket, read: float, deadline: float) -> None:
+        self._sock, self._read, self._deadline = sock, read, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the whole response took too long")
+        self._sock.settimeout(min(self._read, remaining))
+        return self._sock.recv_into(buffer)
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """A response read through `_DeadlineSocketReader`, against its connection's deadline."""
+
+    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+        timeouts: _Timeouts = kwargs.pop("timeouts")
+        deadline: float = kwargs.pop("deadline")
+        super().__init__(sock, *args, **kwargs)
+        self.fp.close()  # the plain reader made above: it holds a reference to the socket
+        self.fp = io.BufferedReader(_DeadlineSocketReader(sock, timeouts.read, deadline))
+
+
+class _DeadlineMixin:
+    """A connection whose responses must be whole by `deadline` (set before each request)."""
+
+    _timeouts: _Timeouts
+    deadline: float = 0.0
+    sock: Any
+
+    def _make_response(self, sock: socket.socket, *args: Any, **kwargs: Any) -> Any:
+        return _DeadlineResponse(
+            sock, *args, timeouts=self._timeouts, deadline=self.deadline, **kwargs
+        )
+
+    def _after_connect(self) -> None:
+        assert self.sock is not None
+        self.sock.settimeout(self._timeouts.read)
+
+
+class _HTTPConnection(_DeadlineMixin, http.client.HTTPConnection):
     def __init__(self, host: str, port: int, timeouts: _Timeouts) -> None:
         super().__init__(host, port, timeout=timeouts.connect)
-        self._read_timeout = timeouts.read
+        self._timeouts = timeouts
+        # http.client makes each response (a CONNECT's too) with this: one of ours instead.
+        self.response_class = cast(Any, self._make_response)
 
     def connect(self) -> None:
         super().connect()
-        assert self.sock is not None
-        self.sock.settimeout(self._read_timeout)
+        self._after_connect()
 
 
-class _HTTPSConnection(http.client.HTTPSConnection):
+class _HTTPSConnection(_DeadlineMixin, http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, timeouts: _Timeouts, context: ssl.SSLContext) -> None:
         super().__init__(host, port, timeout=timeouts.connect, context=context)
-        self._read_timeout = timeouts.read
+        self._timeouts = timeouts
+        # http.client makes each response (a CONNECT's too) with this: one of ours instead.
+        self.response_class = cast(Any, self._make_response)
 
     def connect(self) -> None:
         super().connect()
-        assert self.sock is not None
-        self.sock.settimeout(self._read_timeout)
+        self._after_connect()
 
 
-Connection = http.client.HTTPConnection
+Connection = _HTTPConnection | _HTTPSConnection
 
 
 class Transport:
     """GET requests to one API, with its credentials, proxy and CAs fixed once. Thread-safe:
     each request takes an idle connection, or opens one, and puts it back when done."""
 
-    def __init__(self, settings: Settings, timeout: tuple[float, float]) -> None:
+    def __init__(self, settings: Settings, timeout: tuple[float, float, float]) -> None:
         parts = urlsplit(settings.base_url)
         self._base_url = settings.base_url
         self._https = parts.scheme == "https"
         self._host = parts.hostname or ""
+        self.host = self._host  # the API's host (a proxy's is another)
         self._port = parts.port or (443 if self._https else 80)
         # Percent-encoded as requests did: http.client sends the request line as it is given.
         self._prefix = quote(parts.path.rstrip("/"), safe="/%:@!$&'()*+,;=~")
@@ -123,25 +192,47 @@ class Transport:
         self._idle: list[Connection] = []
         self._closed = False
 
-    def get(self, path: str, params: list[tuple[str, str | int]]) -> Answer:
-        """GET `path` (under the base URL) and read the whole answer. Raises TransportError
+    def get(
+        self, path: str, params: list[tuple[str, str | int]], within: float | None = None
+    ) -> Answer:
+        """GET `path` (under the base URL) and read the whole answer, within `within` seconds
+        if given (else the transport's limit for a whole response). Raises TransportError
         (or TransportTimeout) when no complete answer came, BodyTooLarge past the limit."""
         target = self._prefix + path + (f"?{urlencode(params)}" if params else "")
         connection = self._take()
+        whole = self._timeouts.whole if within is None else min(within, self._timeouts.whole)
+        connection.deadline = time.monotonic() + whole
         try:
+            if connection.sock is not None:  # the last response may have left it shorter
+                connection.sock.settimeout(self._timeouts.read)
             connection.request("GET", target, headers=self._headers)
             response = connection.getresponse()
             body = _read_body(response)
-        except TimeoutError:
+        except TimeoutError as timeout:
             connection.close()
-            raise TransportTimeout("a timeout") from None
+            if time.monotonic() >= connection.deadline:
+                raise TransportTimeout(f"no whole answer within {whole:.0f} s") from None
+            raise TransportTimeout(f"a timeout ({timeout})") from None
         except ssl.SSLCertVerificationError as refused:
             connection.close()
             reason = refused.verify_message or "certificate verify failed"
             raise CertificateRefused(reason) from None
+        except socket.gaierror as exc:
+            connection.close()
+            host = self._proxy[0] if self._proxy else self._host
+            permanent = exc.errno in _NO_SUCH_NAME
+            raise HostNotFound(f"the host name {host} does not resolve", host, permanent) from None
         except (OSError, http.client.HTTPException) as exc:
             connection.close()
-            raise TransportError(f"a connection error ({exc.__class__.__name__})") from None
+            what = exc.__class__.__name__
+            if str(exc).startswith("Tunnel connection failed"):  # the proxy's answer to CONNECT
+                what = str(exc)
+            if self._proxy is not None:
+                host, port, _ = self._proxy
+                raise TransportError(
+                    f"a connection error through the proxy {host}:{port} ({what})"
+                ) from None
+            raise TransportError(f"a connection error ({what})") from None
         except BaseException:
             connection.close()
             raise

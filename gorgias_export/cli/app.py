@@ -15,6 +15,7 @@ except ImportError:  # pragma: no cover
 
 from gorgias_export import __version__
 from gorgias_export.cli import commands
+from gorgias_export.cli.streams import stand_in_for_closed_streams
 from gorgias_export.errors import ExitCode
 from gorgias_export.resources import ENTITIES
 
@@ -59,6 +60,7 @@ app.command(name="get")(commands.get)
 
 def main() -> None:
     """Console-script entry point: Click's own usage errors become one line too."""
+    stand_in_for_closed_streams()
     try:
         code = app(standalone_mode=False)
     except ClickException as error:  # a bad flag or value that Click itself rejected

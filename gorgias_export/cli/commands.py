@@ -40,7 +40,7 @@ from gorgias_export.cli.options import (
     with_connection,
 )
 from gorgias_export.entity_types import Entity, Incremental
-from gorgias_export.errors import ExitCode, UsageError
+from gorgias_export.errors import ApiError, ExitCode, UsageError
 from gorgias_export.exports.filtered import ticket_listings
 from gorgias_export.exports.status import ExportStatus
 from gorgias_export.exports.verify import ExportUnderTest
@@ -149,7 +149,16 @@ def check(*, connection: Connection) -> None:
             if pacer.limit is not None
             else "not reported by this server"
         )
-        name = account.get("domain") or "?"
+        name = account.get("domain")
+        if not isinstance(name, str) or not name:
+            # The documented account object names its domain: a 200 with anything else is
+            # not the Gorgias API (a wrong base URL answering, a proxy's page), not an OK.
+            raise ApiError(
+                f"{session.settings.base_url} answered GET /account with no account in it (no "
+                "'domain'); check GORGIAS_DOMAIN or GORGIAS_BASE_URL."
+            )
+        if connection.quiet:  # for monitoring: the exit status says it all
+            return
         typer.echo(
             f"OK: {session.settings.base_url} accepts these credentials for account {name!r}."
         )
@@ -206,10 +215,18 @@ def entity_command(entity: Entity) -> Any:
                 job, out, state, fresh, session.settings.base_url, f"{entity.name}.csv", overwrite
             )
             result = run_job(session.client, job, target, session.on_status)
-            return (
+            done = (
                 f"Done: {result.status.rows:,} new rows of {entity.name} in {result.output}, "
                 f"{result.total_rows:,} written over all runs; {requests_line(session)}"
             )
+            email = dict(job.filters).get("email") if _filters_by_email(entity) else None
+            if email is not None and not result.total_rows:
+                # Elsewhere --email is the login: 0 rows and exit 0 must not pass unnoticed.
+                done += (
+                    f" No {entity.name} matched --email {email}: here it is a filter on the "
+                    "customer's address (the login is --api-user)."
+                )
+            return done
 
         execute(connection, plan, work, resumable=out != "-")
 

@@ -19,6 +19,7 @@ import typer
 from gorgias_export.api.client import GorgiasClient
 from gorgias_export.cli.display import ProgressDisplay
 from gorgias_export.cli.options import Connection
+from gorgias_export.cli.streams import silence_stdout
 from gorgias_export.config import RawSettings, Settings, load_settings, read_dotenv
 from gorgias_export.errors import ExitCode, ExportError, TokenExpired
 from gorgias_export.exports.status import StatusCallback
@@ -107,7 +108,14 @@ class _RedactingStderrHandler(logging.Handler):
 
 def _configure_logging(settings: Settings, quiet: bool, verbose: bool) -> None:
     log.handlers.clear()
-    log.addHandler(_RedactingStderrHandler(settings))
+    handler = _RedactingStderrHandler(settings)
+    if verbose:  # a log read later (cron) must say when each thing happened: UTC, to the second
+        stamped = logging.Formatter(
+            "gorgias-export: %(asctime)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%SZ"
+        )
+        stamped.converter = time.gmtime
+        handler.setFormatter(stamped)
+    log.addHandler(handler)
     log.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
     log.propagate = False
 
@@ -126,7 +134,11 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> NoReturn:
 @contextlib.contextmanager
 def _errors_to_exit_codes(debug: bool, settings: list[Settings], resumable: bool) -> Iterator[None]:
     """The single place where failures become one line on stderr and an exit status."""
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # SIGHUP (the terminal or ssh session went away) ends a run as SIGTERM does: progress
+    # saved, one line, exit 130; not Python's default, which died with 129 and no word.
+    previous = {
+        sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)
+    }
 
     def fail(message: str, code: ExitCode) -> NoReturn:
         # A request still in flight on another thread must not log after the final message:
@@ -164,6 +176,13 @@ def _errors_to_exit_codes(debug: bool, settings: list[Settings], resumable: bool
         fail("Interrupted; the rows printed so far are complete.", ExitCode.INTERRUPTED)
     except typer.Exit:
         raise
+    except BrokenPipeError:  # stdout closed (`>&-`), or by its reader (`| head`)
+        silence_stdout()
+        fail(
+            "Could not write to stdout: it was closed (by its reader, or before the start); "
+            "run again with stdout open, or with --out FILE.",
+            ExitCode.IO,
+        )
     except Exception as error:
         if debug:
             raise
@@ -173,5 +192,6 @@ def _errors_to_exit_codes(debug: bool, settings: list[Settings], resumable: bool
             ExitCode.INTERNAL,
         )
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         _reset_logging()  # the logger is process-wide: leave it as found for in-process callers

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from gorgias_export.api.client import Params
@@ -75,6 +75,10 @@ def time_range(
     end = parse_cli_datetime(until, "--until", end_of=True) if until else None
     if end is not None and exclusive_until:
         end += timedelta(microseconds=1)
+    if start is not None and start > datetime.now(UTC):
+        # Nothing can have been created or changed since then: 0 rows and exit 0 would look
+        # like an empty account (a typo in the year, say).
+        raise UsageError(f"--since {since} is in the future, so nothing could match; check it.")
     if start and end and (start >= end if exclusive_until else start > end):
         raise UsageError(f"--since {since} is after --until {until}; swap them.")
     return start, end

@@ -33,6 +33,7 @@ from gorgias_export.api.walk import (
 )
 from gorgias_export.errors import ApiError
 from gorgias_export.exports.conversations import ConversationExport, latest
+from gorgias_export.exports.empty_tickets import has_no_messages
 from gorgias_export.exports.progress import RunProgress, WalkPosition
 
 log = logging.getLogger("gorgias_export")
@@ -306,7 +307,7 @@ def _ticket_page(
         if run.lower_tickets and created < run.lower_tickets:
             continue
         run.newest_ticket = latest(run.newest_ticket, created)
-        if ticket.get("messages_count") == 0:
+        if has_no_messages(export.client, ticket):
             export.ticket_without_messages(run, ticket, created)
     walk.advance(page, finished=beyond_until or below(page, stop_below) or met)
     if pair is not None and walk.done:

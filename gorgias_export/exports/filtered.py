@@ -19,6 +19,7 @@ from gorgias_export.api.client import Params
 from gorgias_export.api.prefetch import Chain
 from gorgias_export.api.walk import ListingWalk, below, stays_above
 from gorgias_export.exports.conversations import ConversationExport, Item, latest
+from gorgias_export.exports.empty_tickets import has_no_messages
 from gorgias_export.exports.progress import Key, RunProgress, WalkPosition
 from gorgias_export.timeutil import sort_key
 
@@ -83,7 +84,7 @@ class FilteredTickets:
         ticket_id = ticket.get("id")
         if not isinstance(ticket_id, int):
             return
-        if ticket.get("messages_count") == 0:
+        if has_no_messages(export.client, ticket):
             _without_messages(export, run, ticket)
             return
         if run.messages_of != ticket_id:  # a saved message walk is only good for its ticket

@@ -6,7 +6,9 @@ Keys are `[sort value, id]` pairs, where the sort value is a normalized UTC date
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 Key = tuple[str, int]
@@ -28,6 +30,27 @@ def _as_tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
 
 def _optional_str(data: dict[str, Any], name: str) -> str | None:
     value: str | None = _check(data.get(name), (str, type(None)), name)
+    return value
+
+
+# Times as the state holds them (timeutil.format_utc): fixed width, UTC.
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+# A watermark or a run's start is never later than the run that saved it began: one past now
+# (beyond the clock's drift) was edited in, and trusted it would skip every row before it.
+_CLOCK_DRIFT = timedelta(hours=1)
+
+
+def _time(data: dict[str, Any], name: str, *, past: bool = False) -> str | None:
+    """An optional time of ours; `past`: one that cannot be later than now."""
+    value = _optional_str(data, name)
+    if value is None:
+        return None
+    if not _TIME.fullmatch(value):
+        raise BadProgress(f"{name} is not a time")
+    if past:
+        latest = (datetime.now(UTC) + _CLOCK_DRIFT).isoformat(timespec="microseconds")
+        if value > latest[:-6] + "Z":
+            raise BadProgress(f"{name} {value} is in the future")
     return value
 
 
@@ -61,7 +84,11 @@ class WalkPosition:
         _check(data, dict, "walk position")
         after = _check(data.get("after"), (list, type(None)), "after")
         if after is not None and not (
-            len(after) == 2 and isinstance(after[0], str) and isinstance(after[1], int)
+            len(after) == 2
+            and isinstance(after[0], str)
+            and (after[0] == "" or _TIME.fullmatch(after[0]))  # "": an unreadable time
+            and isinstance(after[1], int)
+            and not isinstance(after[1], bool)
         ):
             raise BadProgress("after")
         previous = _check(data.get("previous_ids", []), list, "previous_ids")
@@ -112,10 +139,10 @@ class RunProgress:
             raise BadProgress("plan")
         return cls(
             plan=data["plan"],
-            lower_tickets=_optional_str(data, "lower_tickets"),
-            lower_messages=_optional_str(data, "lower_messages"),
-            upper=_optional_str(data, "upper"),
-            started_at=_check(data.get("started_at"), str, "started_at"),
+            lower_tickets=_time(data, "lower_tickets", past=True),
+            lower_messages=_time(data, "lower_messages", past=True),
+            upper=_time(data, "upper"),
+            started_at=_check(_time(data, "started_at", past=True), str, "started_at"),
             tickets=WalkPosition.from_json(data.get("tickets")),
             new_tickets=WalkPosition.from_json(data.get("new_tickets")),
             messages=WalkPosition.from_json(data.get("messages")),
@@ -194,9 +221,9 @@ class ExportProgress:
         run = data.get("run")
         return cls(
             **counts,
-            watermark_tickets=_optional_str(data, "watermark_tickets"),
-            watermark_messages=_optional_str(data, "watermark_messages"),
-            last_run_started=_optional_str(data, "last_run_started"),
+            watermark_tickets=_time(data, "watermark_tickets", past=True),
+            watermark_messages=_time(data, "watermark_messages", past=True),
+            last_run_started=_time(data, "last_run_started", past=True),
             seen=_str_map(data, "seen"),
             run=RunProgress.from_json(run) if run is not None else None,
         )
@@ -222,8 +249,8 @@ class EntityRun:
             raise BadProgress("plan")
         return cls(
             plan=data["plan"],
-            lower=_optional_str(data, "lower"),
-            started_at=_check(data.get("started_at"), str, "started_at"),
+            lower=_time(data, "lower", past=True),
+            started_at=_check(_time(data, "started_at", past=True), str, "started_at"),
             listing=_check(data.get("listing", 0), int, "listing"),
             walk=WalkPosition.from_json(data.get("walk")),
             recent=_str_map(data, "recent"),
@@ -266,7 +293,7 @@ class EntityProgress:
         run = data.get("run")
         return cls(
             **counts,
-            watermark=_optional_str(data, "watermark"),
+            watermark=_time(data, "watermark", past=True),
             seen=_str_map(data, "seen"),
             run=EntityRun.from_json(run) if run is not None else None,
         )

@@ -21,7 +21,7 @@ from gorgias_export.api.client import GorgiasClient
 from gorgias_export.errors import OutputError, StateConflict
 from gorgias_export.exports.status import StatusCallback
 from gorgias_export.jobs.entities import ENTITY_COLUMNS_VERSION, EntityJob
-from gorgias_export.jobs.lifecycle import Job, run_job
+from gorgias_export.jobs.lifecycle import Job, ensure_utf8_path, run_job
 from gorgias_export.jobs.ownership import looks_like_output
 from gorgias_export.jobs.state import RunState, ensure_replaceable_state, export_lock, load_state
 from gorgias_export.jobs.state import save_state as save_state_file
@@ -149,7 +149,13 @@ def _files_run(out_dir: Path, identity: dict[str, Any], fresh: bool, overwrite: 
     """A file per entity, `DIR/<entity>.<format>`; the run's state in one state file."""
     state_path = out_dir / STATE_NAME
     fmt = identity["format"]
-    with export_lock(state_path):
+    outputs = {name: out_dir / f"{name}.{fmt}" for name in ALL_ORDER}
+    with contextlib.ExitStack() as locks:
+        locks.enter_context(export_lock(state_path))
+        # Every output's lock for the whole run, not each at its turn: a single command
+        # started meanwhile on one of them is refused at once, instead of this run later.
+        for path in outputs.values():
+            locks.enter_context(export_lock(path))
         if fresh:
             ensure_replaceable_state(state_path)
         saved = None if fresh else load_state(state_path, identity)
@@ -160,7 +166,6 @@ def _files_run(out_dir: Path, identity: dict[str, Any], fresh: bool, overwrite: 
         )
         if fresh:
             state.overwrite = list(ALL_ORDER)
-        outputs = {name: out_dir / f"{name}.{fmt}" for name in ALL_ORDER}
         _refuse_unknown_files(state, outputs, fmt, overwrite)
 
         def target_for(name: str) -> Target:
@@ -169,7 +174,7 @@ def _files_run(out_dir: Path, identity: dict[str, Any], fresh: bool, overwrite: 
                 state.part(name),
                 overwrite=name in state.overwrite,
                 force=overwrite,
-                locks=[outputs[name]],
+                locks=(),  # held by this run already (above)
                 flag="--out-dir",
                 side_prefix=out_dir / "gorgias-export",
                 state_dir=out_dir,
@@ -220,6 +225,7 @@ def _database_run(
 
 
 def prepare_dir(out_dir: Path) -> None:
+    ensure_utf8_path(out_dir, "--out-dir")
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"--out-dir {out_dir} is a file; give a directory.")
     try:

@@ -14,13 +14,14 @@ stdout, a SQLite database) and keeps the state beside it. Single commands build 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from gorgias_export.api.client import GorgiasClient
-from gorgias_export.errors import OutputError, UsageError
+from gorgias_export.errors import OutputError, StateConflict, UsageError
 from gorgias_export.exports.status import Status, StatusCallback
 from gorgias_export.jobs.state import NoState, StateFile, default_state_path
 from gorgias_export.jobs.targets import (
@@ -130,19 +131,19 @@ def open_target(
             raise UsageError("SQLite output needs a file: give --out a path such as mirror.db.")
         return FileTarget(None, NoState())
     # Resolved, so that ../x.csv, a symlink and the plain path are the same export.
-    output = Path(out).resolve()
+    output = resolved(Path(out), "--out")
     check_output_path(output, example)
     if job.fmt == "sqlite":
         return _database_target(job, output, state_path, fresh, api)
-    state = (state_path or default_state_path(output)).resolve()
+    state = resolved(state_path or default_state_path(output), "--state")
     check_parent(state, "--state")
     refused = job.refused_state(output, state)
     if refused is not None:
         raise UsageError(refused)
     identity = {**job.identity(api), "output": str(output)}
-    # The output's lock stops two runs on one file even with different --state files; an
-    # explicit --state gets its own lock too, since two outputs could name the same one.
-    locks = [output, state] if state_path is not None else [output]
+    # The output's lock stops two runs on one file even with different --state files; the
+    # state's, two outputs naming one state (a default one too, named by another's --state).
+    locks = [output, state]
     return FileTarget(
         output,
         StateFile(state, identity, fresh),
@@ -169,17 +170,47 @@ def _database_target(
     )
 
 
+def resolved(path: Path, flag: str) -> Path:
+    """`path` with its links followed, refusing a link to nothing: following it would create
+    the file (and the state, index and lock files named after it) wherever the link points."""
+    if path.is_symlink() and not path.exists():
+        raise StateConflict(
+            f"{path} is a link to {os.readlink(path)}, which does not exist, so nothing is "
+            f"written through it; remove the link, or give {flag} the real path."
+        )
+    return path.resolve()
+
+
 def check_output_path(output: Path, example: str) -> None:
     if output.is_dir():
         raise OutputError(
             f"--out {output} is a directory; give a file path such as {output}/{example}."
         )
+    if output.exists() and not output.is_file():
+        # A device (/dev/null), a pipe or a socket: no resumable export can live there, and
+        # its state, index and lock files would be created beside it (in /dev, as root).
+        raise UsageError(
+            f"--out {output} is not a regular file (a device or a pipe); give a file path, or "
+            "--out - to print the rows to stdout."
+        )
     check_parent(output, "--out")
 
 
 def check_parent(path: Path, flag: str) -> None:
+    ensure_utf8_path(path, flag)
     parent = path.parent
     if not parent.exists():
         raise OutputError(f"The directory of {flag} {path} does not exist; create it first.")
     if not parent.is_dir():
         raise OutputError(f"{flag} {path} is inside {parent}, which is not a directory.")
+
+
+def ensure_utf8_path(path: Path, flag: str) -> None:
+    """A path whose bytes are not UTF-8 cannot be kept in a state file (JSON is text): refused
+    before anything is created, rather than failing at the first save."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"{flag} {str(path)!a} is not a valid UTF-8 path; choose one that is."
+        ) from None

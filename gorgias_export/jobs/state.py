@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from gorgias_export import __version__
 from gorgias_export.errors import OutputError, StateConflict
@@ -108,12 +109,34 @@ def ensure_known_version(version: Any, where: str) -> None:
 def ensure_same_export(saved: dict[str, Any], identity: dict[str, Any], where: str) -> None:
     """Refuse a state saved under another identity, naming the first setting that differs."""
     for key in sorted(set(identity) | set(saved)):
-        if identity.get(key) != saved.get(key):
+        if _comparable(key, identity.get(key)) != _comparable(key, saved.get(key)):
             raise StateConflict(
-                f"{where} belongs to a different export ({key} was {saved.get(key)!r}, now "
-                f"{identity.get(key)!r}); rerun with the same options, or with --fresh to start "
-                "over."
+                f"{where} belongs to a different export ({key} was {_shown(saved.get(key))}, "
+                f"now {_shown(identity.get(key))}); rerun with the same options, or with --fresh "
+                "to start over."
             )
+
+
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def _comparable(key: str, value: Any) -> Any:
+    """A setting as compared between runs. The API base URL of a server on this machine is
+    the same server by any of its loopback names (`localhost`, `127.0.0.1`, `::1`): changing one
+    for another must not refuse every existing export."""
+    if key != "api" or not isinstance(value, str):
+        return value
+    parts = urlsplit(value)
+    if parts.hostname not in _LOOPBACK:
+        return value
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"127.0.0.1{port}"))
+
+
+def _shown(value: Any) -> str:
+    """A setting as a user would write it: JSON (`["email", "me@example.com"]`, `none`), not a
+    Python repr."""
+    return "none" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def save_state(path: Path, identity: dict[str, Any], progress: dict[str, Any]) -> None:
@@ -165,28 +188,59 @@ def save_state(path: Path, identity: dict[str, Any], progress: dict[str, Any]) -
 def export_lock(guarded: Path) -> Iterator[None]:
     """Hold an exclusive lock on `guarded` (an output or a state file) via `<guarded>.lock`.
 
-    A second run gets a clear StateConflict. `flock` is released by the kernel when the process
-    dies, so a `kill -9` never leaves a stale lock behind.
+    A second run gets a clear StateConflict at once (it never waits). `flock` is released by
+    the kernel when the process dies, so a `kill -9` never leaves a stale lock behind; it may
+    leave the empty file, which the next run takes and removes.
+
+    The file is removed at the end, while still held. Removing a lock file is a classic race:
+    a run that opened it just before the removal would lock the removed file while a third run
+    locks a new one. So a lock only counts once the name still leads to the file locked
+    (same inode); otherwise the name was removed or replaced meanwhile, and it is taken again.
     """
     lock_path = guarded.with_name(guarded.name + ".lock")
+    handle = _locked(lock_path)
     try:
-        handle = open(lock_path, "a+b")  # noqa: SIM115 - held for the whole export
-    except OSError as exc:
-        raise OutputError(
-            f"Could not create {lock_path} ({exc.strerror or exc.__class__.__name__}); "
-            "check that the output directory exists and is writable."
-        ) from None
-    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            # Only if it is still ours: never a file another run put at the name since.
+            if _same_file(lock_path, handle.fileno()):
+                os.unlink(lock_path)
+        handle.close()
+
+
+def _locked(lock_path: Path) -> Any:
+    for _ in range(100):  # each turn means another run removed the file meanwhile: bounded
+        try:
+            # Never through a link planted at the name (it would create a file elsewhere).
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            handle = os.fdopen(fd, "r+b")
+        except OSError as exc:
+            raise OutputError(
+                f"Could not create {lock_path} ({exc.strerror or exc.__class__.__name__}); "
+                "check that the output directory exists and is writable."
+            ) from None
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            handle.close()
             raise StateConflict(
                 f"Another gorgias-export run is writing this export (lock {lock_path}); "
                 "wait for it to finish."
             ) from None
-        yield
-    finally:
-        handle.close()
+        if _same_file(lock_path, handle.fileno()):
+            return handle
+        handle.close()  # removed by the run that held it: the lock is the file at the name now
+    raise StateConflict(f"Could not take the lock {lock_path}: it keeps being replaced.")
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
 # -- where a run's progress is kept: one interface, three places ------------------------------

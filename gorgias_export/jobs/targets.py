@@ -53,9 +53,11 @@ def side_file(prefix: Path, name: str) -> Path:
 def parse_progress(job: Job, saved: Any, description: str) -> Progress:
     try:
         return job.parse_progress(saved)
-    except BadProgress:
+    except BadProgress as bad:
+        # Its own words: a value that is well typed but cannot be right (a future watermark)
+        # is named, so that whoever edited the file can see which.
         raise StateConflict(
-            f"{description} is corrupt; rerun with --fresh to start over."
+            f"{description} is corrupt ({bad}); rerun with --fresh to start over."
         ) from None
 
 

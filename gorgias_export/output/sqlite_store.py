@@ -26,6 +26,7 @@ from gorgias_export.jobs.state import (
     ensure_known_version,
     ensure_same_export,
 )
+from gorgias_export.output.writers import create_private
 
 if TYPE_CHECKING:
     from gorgias_export.output.table_sink import TableSink
@@ -108,15 +109,36 @@ class SqliteStore:
                 return None
             # isolation_level=None: no implicit transactions, so BEGIN and COMMIT below are
             # exactly the checkpoint's boundaries.
+            existed = self.path.exists() and self.path.stat().st_size > 0
+            if not existed:
+                create_private(self.path)
             db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
             try:
                 db.execute("PRAGMA synchronous=FULL")  # a commit is on the disk when it returns
                 db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # not a database?
+                if existed:
+                    self._refuse_damaged(db)
             except BaseException:
                 db.close()
                 raise
             self._db = db
         return self._db
+
+    def _refuse_damaged(self, db: sqlite3.Connection) -> None:
+        """A database damaged anywhere, even in pages this run would not touch, is not written
+        to: rows added to it could be lost with it, and the exit status would say all is well.
+        `quick_check` reads the whole file once per run (seconds for a few GB)."""
+        try:
+            problems = [row[0] for row in db.execute("PRAGMA quick_check(1)").fetchall()]
+        except sqlite3.DatabaseError as exc:
+            problems = [str(exc)]
+        if problems != ["ok"]:
+            problems = [" ".join(str(problems[0]).replace("***", "").split())]  # one line
+            raise StateConflict(
+                f"{self.path} is damaged (SQLite's quick_check: {problems[0]}), so nothing is "
+                "written to it; restore it from a backup, or move it away and rerun to export "
+                "again."
+            )
 
     def _begin(self) -> sqlite3.Connection:
         """The connection, inside a write transaction (opened if none is)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from gorgias_export.errors import OutputError
 from gorgias_export.fastjson import dumps_storable, loads
+from gorgias_export.output.writers import create_private
 from gorgias_export.timeutil import sort_key
 
 _SCHEMA = """
@@ -44,6 +45,7 @@ class ConversationStage:
         self.path = path
         self.run = 0
         try:
+            create_private(path)  # raw tickets and messages: personal data
             self._db = sqlite3.connect(str(path), isolation_level=None)
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:

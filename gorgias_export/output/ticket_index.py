@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from gorgias_export import fastjson
-from gorgias_export.errors import OutputError
+from gorgias_export.errors import OutputError, StateConflict
+from gorgias_export.output.writers import create_private
 from gorgias_export.rows import CONVERSATION_COLUMNS_VERSION
 
 CACHE_ENTRIES = 2048
@@ -101,6 +102,8 @@ class TicketIndex(Generic[T]):
     def _open_or_rebuild(self) -> sqlite3.Connection:
         path = self._path
         target = str(path) if path is not None else ":memory:"
+        if path is not None:
+            _refuse_foreign_file(path)
         try:
             try:
                 return self._open(target)
@@ -114,7 +117,10 @@ class TicketIndex(Generic[T]):
 
     def _open(self, target: str) -> sqlite3.Connection:
         table = self.shape.table
+        if self._path is not None:
+            create_private(self._path)  # tickets' contexts: customers' names and emails
         db = sqlite3.connect(target)
+        _refuse_foreign_tables(db, self._path, table)  # before anything is written to it
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # a crash may lose recent entries: only a cost
         db.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
@@ -162,7 +168,7 @@ class TicketIndex(Generic[T]):
                 )
         except sqlite3.Error as exc:
             raise OutputError(
-                f"Could not write the ticket index ({exc}); free some space and rerun."
+                f"Could not write the ticket index {self._path} ({exc}); " + _fix_for(exc)
             ) from None
         kept: dict[int, T] = {}
         for ticket_id, context, text in batch:
@@ -179,3 +185,53 @@ class TicketIndex(Generic[T]):
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
+
+
+def _fix_for(exc: sqlite3.Error) -> str:
+    """What to do about a failed write: room only if room is what it lacked. The index is a
+    cache: deleting it costs requests, never rows."""
+    text = str(exc).lower()
+    if "full" in text or "disk i/o" in text:
+        return "free some space and rerun."
+    return "it is only a cache: delete it and rerun."
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _refuse_foreign_file(path: Path) -> None:
+    """A file at the index's name that is not an SQLite database is someone else's: it is
+    never deleted to make room for the cache (only a damaged database of ours is)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OutputError(f"Could not read the ticket index {path} ({exc.strerror}).") from None
+    if head and head != _SQLITE_HEADER:
+        raise StateConflict(
+            f"{path} is not a gorgias-export ticket index, so it is left as it is; move it "
+            "away and rerun."
+        )
+
+
+def _is_index_table(name: str) -> bool:
+    return name in ("tickets", "known_tickets") or name.startswith(
+        ("tickets_v", "csv_ticket_parts_v")
+    )
+
+
+def _refuse_foreign_tables(db: sqlite3.Connection, path: Path | None, table: str) -> None:
+    """A database with tables an index never has, or the index's table in another shape, is
+    not our index (someone's own database at this name): refused, never emptied."""
+    names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+    foreign = [name for name in names if not _is_index_table(name)]
+    if foreign or columns not in ([], ["id", "context"]):
+        db.close()
+        what = f"a table {foreign[0]}" if foreign else f"a table {table} of another shape"
+        raise StateConflict(
+            f"{path} holds {what}, so it is not a gorgias-export ticket index and is left as "
+            "it is; move it away and rerun."
+        )

@@ -26,6 +26,18 @@ _EXTENSIONS = {
     ".sqlite3": "sqlite",
 }
 
+# Outputs hold customers' personal data (names, emails, messages): created readable by their
+# owner only, whatever the umask (README, Security). chmod widens them if they are to be shared.
+PRIVATE_MODE = 0o600
+
+
+def create_private(path: str | os.PathLike[str]) -> None:
+    """Create `path` empty with PRIVATE_MODE if it does not exist (for files that another
+    library creates, such as an SQLite database, which would otherwise follow the umask).
+    Any failure is left to that library to report, as it would without this."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_MODE))
+
 
 def format_from_path(path: str) -> str | None:
     """The format an output path's extension names, or None."""
@@ -223,7 +235,7 @@ class OutputFile:
     def open_at(cls, path: str, offset: int) -> OutputFile:
         """Open `path` for appending after cutting it to `offset` bytes (creating it if needed)."""
         created = not os.path.exists(path)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_MODE)
         if created:  # its name must survive a power cut as surely as its rows (fsync'd later)
             fsync_directory(os.path.dirname(os.path.abspath(path)))
         stream = os.fdopen(fd, "r+b")

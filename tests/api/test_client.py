@@ -464,7 +464,7 @@ def _dialled(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> list[tuple[
 
     monkeypatch.setattr(socket, "create_connection", refuse)
     with pytest.raises(http_module.TransportError):
-        Transport(settings, (1.0, 1.0)).get("/account", [])
+        Transport(settings, (1.0, 1.0, 5.0)).get("/account", [])
     return dialled
 
 

@@ -7,6 +7,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -193,3 +194,34 @@ def test_a_proxy_that_is_not_http_is_refused_with_a_clear_error(
     with pytest.raises(ConfigError, match=r"HTTPS_PROXY socks5://proxy\.example") as raised:
         client_for(settings, "https://acme.gorgias.com/api")
     assert "pw" not in raised.value.message
+
+
+def test_an_answer_dripping_a_byte_at_a_time_ends_at_the_response_deadline(
+    settings: Settings,
+) -> None:
+    """Issue 12: a byte every 5 s never times out a read (60 s), and kept `check` alive past
+    200 s. Each response has an overall deadline, however its bytes come."""
+    with FakeApi() as api:
+        api.get("/account", body=b'{"domain": "acme"}', drip=0.05)  # whole after ~4 s
+        transport = http.Transport(replace(settings, base_url=api.url), (5.0, 1.0, 0.5))
+        started = time.monotonic()
+        with pytest.raises(http.TransportTimeout, match="no whole answer within"):
+            transport.get("/account", [])
+        assert time.monotonic() - started < 2.0
+        transport.close()
+
+
+def test_first_contact_gives_up_on_a_dripping_server_within_its_budget(
+    settings: Settings,
+) -> None:
+    """The 60 s first-contact limit holds for one slow response too, not only for retries."""
+    with FakeApi() as api:
+        api.get("/account", body=b'{"domain": "acme"}', drip=0.05)
+        client = GorgiasClient(
+            replace(settings, base_url=api.url), first_contact_budget=0.5, read_timeout=1.0
+        )
+        started = time.monotonic()
+        with pytest.raises(ApiError, match="within"):
+            client.get_json("/account")
+        assert time.monotonic() - started < 2.0
+        client.close()

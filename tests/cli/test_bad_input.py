@@ -70,7 +70,7 @@ def test_a_wrong_key_exits_4_and_creates_nothing(sim: Simulator, tmp_path: Path)
     out = tmp_path / "t.csv"
     result = run_cli(sim, "tickets", "--out", str(out), env={"GORGIAS_API_KEY": "wrong"})
     assert "GORGIAS_API_KEY" in assert_one_line_error(result, ExitCode.AUTH)
-    assert list(tmp_path.iterdir()) == [tmp_path / "t.csv.lock"]
+    assert list(tmp_path.iterdir()) == []  # not even a lock file (issue 12)
 
 
 def test_a_user_without_permission_exits_4(sim: Simulator, tmp_path: Path) -> None:

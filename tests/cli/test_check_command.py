@@ -35,7 +35,9 @@ def test_check_with_a_domain_flag_sends_nothing_to_a_base_url_from_environ_or_do
 
     hosts: list[str] = []
 
-    def answer(self: http.Transport, path: str, params: object) -> http.Answer:
+    def answer(
+        self: http.Transport, path: str, params: object, within: object = None
+    ) -> http.Answer:
         hosts.append(self._host)  # where the request (and the key) would have gone
         body = b'{"domain": "acme", "name": "Acme"}'
         return http.Answer(200, {}, body, self._base_url + path)

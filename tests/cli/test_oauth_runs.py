@@ -74,7 +74,7 @@ def test_a_refused_token_on_the_first_request_exits_4_and_creates_nothing(
     result = run_oauth(sim, "tickets", "--out", str(out), token="oat-wrong")
     stderr = assert_one_line_error(result, ExitCode.AUTH)
     assert "refused the access token" in stderr and "mid-run" not in stderr
-    assert list(tmp_path.iterdir()) == [tmp_path / "t.csv.lock"]
+    assert list(tmp_path.iterdir()) == []  # not even a lock file (issue 12)
 
 
 def test_check_reports_the_80_request_bucket(sim: Simulator) -> None:

@@ -256,7 +256,7 @@ def test_a_moved_database_continues_and_refuses_other_options(
     again = run_cli(sim, "tickets", "--out", str(moved))
     assert again.exit_code == 0 and "0 new rows" in again.stderr
     other = run_cli(sim, "tickets", "--out", str(moved), "--since", "2024-01-01")
-    assert other.exit_code == 7 and "(since was None" in other.stderr
+    assert other.exit_code == 7 and "(since was none" in other.stderr
 
 
 @pytest.mark.parametrize(

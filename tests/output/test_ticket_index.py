@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gorgias_export.errors import StateConflict
 from gorgias_export.output.conversation_csv import CsvContexts
 from gorgias_export.output.ticket_index import (
     CACHE_ENTRIES,
@@ -36,11 +37,39 @@ def test_memory_is_bounded_whatever_the_number_of_tickets(tmp_path: Path) -> Non
 
 def test_a_damaged_index_is_rebuilt_not_fatal(tmp_path: Path) -> None:
     path = tmp_path / "index.sqlite"
-    path.write_bytes(b"this is not a database" * 100)
+    path.write_bytes(b"SQLite format 3\x00" + b"this is not a database" * 100)
     index = TicketIndex(path, JsonContexts())
     assert index.get(1) is None
     index.put_many([(1, {"ok": True})])
     assert index.get(1) == {"ok": True}
+
+
+def test_a_file_that_is_not_our_index_is_refused_never_deleted(tmp_path: Path) -> None:
+    """Issue 12: a regular file at `<out>.ticket-index.sqlite` was silently deleted."""
+    path = tmp_path / "index.sqlite"
+    path.write_bytes(b"my notes, not a database\n" * 100)
+    with pytest.raises(StateConflict, match="not a gorgias-export ticket index"):
+        TicketIndex(path, JsonContexts()).get(1)
+    assert path.read_bytes() == b"my notes, not a database\n" * 100
+
+
+@pytest.mark.parametrize(
+    "schema",
+    ["CREATE TABLE invoices (id INTEGER, total REAL)", "CREATE TABLE tickets (id, subject)"],
+    ids=["other-table", "schema-clash"],
+)
+def test_a_database_that_is_not_our_index_is_refused_not_blamed_on_space(
+    tmp_path: Path, schema: str
+) -> None:
+    """A schema clash said "free some space"; someone's own database must not be emptied."""
+    path = tmp_path / "index.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(schema)
+    before = path.read_bytes()
+    with pytest.raises(StateConflict, match="not a gorgias-export ticket index") as refused:
+        TicketIndex(path, JsonContexts()).put_many([(1, {"ok": True})])
+    assert "space" not in refused.value.message
+    assert path.read_bytes() == before
 
 
 def test_nothing_is_created_until_used(tmp_path: Path) -> None:

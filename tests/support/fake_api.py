@@ -44,6 +44,7 @@ class Reply:
     reset: bool = False  # close the connection without answering
     delay: float = 0.0  # seconds to wait before answering (to outlast a read timeout)
     close: bool = False  # answer, then close the connection without saying so (keep-alive ends)
+    drip: float = 0.0  # send the answer a byte at a time, this many seconds apart
 
 
 Responder = Callable[[Call], Reply]
@@ -108,6 +109,7 @@ class FakeApi:
         reset: bool = False,
         delay: float = 0.0,
         close: bool = False,
+        drip: float = 0.0,
     ) -> None:
         """Answer the next GET of `path` this way (the last answer registered repeats)."""
         data = body.encode() if isinstance(body, str) else body
@@ -115,7 +117,7 @@ class FakeApi:
         if json is not None:
             data = _dumps(json)
             all_headers.setdefault("Content-Type", "application/json")
-        self._add(path, Reply(status, data, all_headers, reset, delay, close))
+        self._add(path, Reply(status, data, all_headers, reset, delay, close, drip))
 
     def answer_with(self, path: str, responder: Responder) -> None:
         """Answer every GET of `path` by calling `responder` with the request."""
@@ -156,6 +158,15 @@ class FakeApi:
         if reply.reset:
             handler.close_connection = True
             handler.connection.close()
+            return
+        if reply.drip:
+            head = f"HTTP/1.1 {reply.status} OK\r\nContent-Length: {len(reply.body)}\r\n\r\n"
+            for byte in head.encode() + reply.body:
+                if self._stopping.wait(reply.drip):
+                    break
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+            handler.close_connection = True
             return
         handler.send_response(reply.status)
         for name, value in reply.headers.items():
