@@ -85,6 +85,10 @@ class OptionalRequestFailed(ApiError):
     """An optional request (see `fetch_page`) failed in a way that is usually retried."""
 
 
+class NotFound(ApiError):
+    """A 404 on an object's own path: the API documents it as "gone, usually deleted"."""
+
+
 class RetriesExhausted(ApiError):
     """A request kept failing in ways worth retrying (5xx, broken connections) for the whole
     retry budget."""
@@ -338,7 +342,7 @@ class GorgiasClient:
                 "check the filter flags' values."
             )
         if status == 404:
-            return ApiError(f"The API has no {path} (404{detail}); check the path.")
+            return NotFound(f"The API has no {path} (404{detail}); check the path.")
         return ApiError(f"The API answered {status} to GET {path}{detail}; this is not retried.")
 
     def _unauthorized(self) -> AuthError:

@@ -27,6 +27,7 @@ from gorgias_export.exports.filtered import FilteredTickets
 from gorgias_export.exports.progress import ExportProgress
 from gorgias_export.exports.status import ExportStatus, StatusCallback
 from gorgias_export.exports.ticket_lines import TicketLines
+from gorgias_export.jobs.removal_targets import removal_pass, start_removals
 from gorgias_export.jobs.targets import DatabaseTarget, Target
 from gorgias_export.output.conversation_csv import CsvConversationLines
 from gorgias_export.output.mirror import TABLES, ConversationMirror
@@ -55,6 +56,7 @@ class TicketsJob:
     name: str = "tickets"
     snapshots: bool = False
     tables: tuple[str, ...] = TABLES
+    reconcile: bool = False  # --reconcile: this run lists every ticket id (not in identity)
 
     def identity(self, api: str) -> dict[str, Any]:
         """What makes two runs the same export; a state saved under another one is refused.
@@ -111,6 +113,7 @@ class TicketsJob:
         on_status: StatusCallback,
     ) -> ExportStatus:
         source: TicketSource = FilteredTickets(self.listings) if self.listings else AccountWalks()
+        start_removals(progress)
         with contextlib.ExitStack() as stack:
             output = self._output(target, progress, stack)
             index = TicketIndex(target.side_file("ticket-index"), output.shape)
@@ -126,7 +129,37 @@ class TicketsJob:
                 until=self.until,
                 on_status=on_status,
             )
-            return export.run()
+            status = export.run()
+            self._removals(client, target, progress, checkpoint, output)
+            return status
+
+    def _removals(
+        self,
+        client: GorgiasClient,
+        target: Target,
+        progress: ExportProgress,
+        checkpoint: Callable[[ExportProgress], None],
+        output: ConversationOutput,
+    ) -> None:
+        """Deleted and merged tickets leave the mirror, or are logged beside the file. The
+        mirror's message counts are checked only when it holds whole conversations (no
+        --since/--until window, which keeps only part of a ticket's messages)."""
+        if self.per == "ticket":
+            return  # its staging database is not a mirror yet: see docs/deletions.md
+        rows = output.mirror if isinstance(output, ConversationRows) else None
+        whole = self.since is None and self.until is None
+        found = removal_pass(
+            client,
+            "ticket",
+            target,
+            progress,
+            checkpoint,
+            rows=rows if isinstance(rows, ConversationMirror) else None,
+            recount=whole,
+            reconcile=self.reconcile,
+        )
+        if found is not None:
+            found.run()
 
     def _output(
         self, target: Target, progress: ExportProgress, stack: contextlib.ExitStack
