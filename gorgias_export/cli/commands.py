@@ -28,6 +28,7 @@ from gorgias_export.cli.options import (
     Params,
     Per,
     PerFlag,
+    Reconcile,
     Since,
     StateFlag,
     TicketIds,
@@ -60,6 +61,7 @@ def tickets(
     external_id: ExternalId = None,
     per: PerFlag = Per.message,
     ticket_id: TicketIds = None,
+    reconcile: Reconcile = False,
     *,
     connection: Connection,
 ) -> None:
@@ -82,7 +84,9 @@ def tickets(
         filters = [("customer_id", customer_id), ("view_id", view_id), ("external_id", external_id)]
         wanted = [(name, value) for name, value in filters if value is not None]
         listings = ticket_listings(wanted, ticket_id or [])
-        return TicketsJob(fmt_name, since=start, until=end, listings=listings, per=per.value)
+        return TicketsJob(
+            fmt_name, since=start, until=end, listings=listings, per=per.value, reconcile=reconcile
+        )
 
     def work(job: TicketsJob, session: Session) -> str:
         target = open_target(
@@ -155,8 +159,9 @@ def entity_command(entity: Entity) -> Any:
                 filter_values.pop("since", None), filter_values.pop("until", None), True
             )
             fmt_name = flags.output_format(out, fmt and fmt.value, f"{entity.name}.csv")
+            reconcile = bool(filter_values.pop("reconcile", False))
             params = flags.entity_filters(entity, filter_values)
-            return EntityJob(entity, fmt_name, params, since=start, until=end)
+            return EntityJob(entity, fmt_name, params, since=start, until=end, reconcile=reconcile)
 
         def work(job: EntityJob, session: Session) -> str:
             target = open_target(
@@ -201,6 +206,8 @@ def _with_filters(command: Any, entity: Entity) -> inspect.Signature:
                 default=None,
             )
         )
+    if entity.name == "customers":  # the one entity with a deletion pass
+        own.append(inspect.Parameter("reconcile", keyword, annotation=Reconcile, default=False))
     if entity.incremental is Incremental.SERVER_SINCE:
         own += [
             inspect.Parameter("since", keyword, annotation=Since, default=None),
@@ -232,6 +239,7 @@ def all_entities(
     fmt: AllFormat = Format.csv,
     fresh: Fresh = False,
     overwrite: Overwrite = False,
+    reconcile: Reconcile = False,
     *,
     connection: Connection,
 ) -> None:
@@ -248,7 +256,7 @@ def all_entities(
 
     def plan() -> AllJob:
         flags.refuse_overwrite_alone(fresh, overwrite)
-        return AllJob(out_dir, fmt.value, fresh, overwrite)
+        return AllJob(out_dir, fmt.value, fresh, overwrite, reconcile)
 
     execute(connection, plan, work)
 

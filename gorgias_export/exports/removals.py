@@ -43,6 +43,11 @@ RECONCILE_EVERY = 10
 # larger account reconciles only when asked (--reconcile), its cost being ceil(T/100).
 AUTO_RECONCILE_MAX_REQUESTS = 500
 MAX_PAGES = 1_000_000  # any loop over pages ends
+# Re-reads per pass at most (one request per 100 messages each); the rest wait for the next.
+MAX_RECOUNTS_PER_PASS = 2_000
+# If the API's messages_count counted something else than the listing (undocumented), most
+# re-read tickets would still disagree: after this many, over half disagreeing turns it off.
+RECOUNT_TRIAL = 50
 EVENT_TYPES = {
     "ticket": ("ticket-deleted", "ticket-merged", "customer-deleted"),
     "customer": ("customer-deleted", "customer-merged"),
@@ -67,6 +72,7 @@ class Rows(Protocol):
 class RemovalCounts:
     removed: int = 0
     recounted: int = 0
+    disagreed: int = 0  # re-read, and the count still differs
     reconciled: bool = False
 
 
@@ -116,10 +122,13 @@ class RemovalPass:
             self._reconcile()
             self._next_phase("recount")
         if state["phase"] == "recount":
-            if self._recount:
+            if self._recount and not state.get("recount_off"):
                 self._recount_tickets()
             state["since"] = state["started"]
             state["runs"] = int(state.get("runs", 0)) + 1
+            floor = sort_key(shift(state["since"], -2 * EVENTS_LOOKBACK))
+            handled = state.get("handled", {})
+            state["handled"] = {k: v for k, v in handled.items() if v >= floor}
             self._next_phase(None)
         return self.counts
 
@@ -169,7 +178,14 @@ class RemovalPass:
     def _handle_events(self, events: list[Item]) -> None:
         object_type = "Ticket" if self.kind == "ticket" else "Customer"
         how: dict[int, tuple[str, int | None, int | None]] = {}
+        # Events of the overlap with the last pass were handled: a log line is not written
+        # twice, nor an object read again. Saved with the page's checkpoint.
+        handled: dict[str, str] = self.state.setdefault("handled", {})
         for event in events:
+            key = str(event.get("id"))
+            if key in handled:
+                continue
+            handled[key] = sort_key(event.get("created_datetime"))
             kind = str(event.get("type"))
             if self.kind == "ticket" and kind == "customer-deleted" and self._mirror:
                 _, _, customers = event_objects(event, "Customer")
@@ -211,7 +227,11 @@ class RemovalPass:
             mirror.clear_listed()
             self.state["listing"] = True
         for _ in range(MAX_PAGES):
-            page = self.client.fetch_page(path, params, self.state.get("cursor"))
+            try:
+                page = self.client.fetch_page(path, params, self.state.get("cursor"))
+            except CursorRejected:  # expired: list again from the start (ids only add)
+                self.state["cursor"] = None
+                continue
             mirror.note_listed(item["id"] for item in page.items if isinstance(item.get("id"), int))
             self.state["cursor"] = page.next_cursor
             if page.next_cursor is None:
@@ -227,9 +247,13 @@ class RemovalPass:
     def _recount_tickets(self) -> None:
         mirror = self._mirror
         assert mirror is not None
+        counts = self.counts
         for _ in range(MAX_PAGES):
+            if counts.recounted >= RECOUNT_TRIAL and counts.disagreed * 2 > counts.recounted:
+                self.state["recount_off"] = True  # see RECOUNT_TRIAL; --reconcile still works
+                return
             batch = mirror.mismatched(PAGE)
-            if not batch:
+            if not batch or counts.recounted >= MAX_RECOUNTS_PER_PASS:
                 return
             alive, gone = live_tickets(self.client, [tid for tid, _ in batch])
             for ticket in alive.values():
@@ -266,6 +290,7 @@ class RemovalPass:
         count = ticket.get("messages_count")
         if isinstance(count, int):
             mirror.note_recount(tid, count)
+            self.counts.disagreed += count != len(messages)
         self.counts.recounted += 1
 
 
