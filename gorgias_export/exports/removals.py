@@ -115,6 +115,7 @@ class RemovalPass:
         if state.get("phase") is None:
             state.update(phase="events", cursor=None, started=format_utc(self._now()))
             state["reconcile"] = self._reconcile_due()
+            self._checkpoint()  # the pass's start and plan, kept by a rerun that resumes it
         if state["phase"] == "events":
             self._events()
             self._next_phase("reconcile" if state.get("reconcile") else "recount")
