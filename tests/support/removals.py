@@ -45,7 +45,7 @@ def account_state(ds: Dataset) -> dict[str, Any]:
         }
 
 
-def mutate(ds: Dataset) -> dict[str, int]:
+def mutate(ds: Dataset) -> dict[str, Any]:
     """Delete and merge tickets and customers, as Gorgias does on its own."""
     busy = [t for t in ds.tickets if t["messages_count"] > 1]
     deleted, source, target = busy[3]["id"], busy[10]["id"], busy[20]["id"]
@@ -53,11 +53,20 @@ def mutate(ds: Dataset) -> dict[str, int]:
     ds.merge_tickets(source, target)
     owners = [t["customer"]["id"] for t in ds.tickets]
     gdpr = owners[30]
+    erased = sorted(t["id"] for t in ds.tickets if t["customer"]["id"] == gdpr)
     ds.delete_customer(gdpr)
     merged_customer = next(c for c in owners[40:] if c != gdpr)
     absorber = next(c for c in ds.customers if c not in (gdpr, merged_customer))
     ds.merge_customers(merged_customer, absorber)
-    return {"deleted": deleted, "source": source, "target": target, "customer": gdpr}
+    return {
+        "deleted": deleted,
+        "source": source,
+        "target": target,
+        "customer": gdpr,
+        "erased_tickets": erased,
+        "merged_customer": merged_customer,
+        "absorber": absorber,
+    }
 
 
 def export(sim: Simulator, out: Path, *extra: str) -> None:
