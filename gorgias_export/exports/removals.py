@@ -271,6 +271,10 @@ class RemovalPass:
     def _refresh(self, ticket: Item) -> None:
         """A ticket as it is now, its messages re-read: moved ones land under it, and the ones
         the API no longer lists under it leave."""
+        restage = getattr(self.target, "restage", None)
+        if restage is not None:  # --per ticket: the next run writes its line again
+            restage(ticket, messages_of(self.client, ticket["id"]))
+            return
         if self._rows is None or self._mirror is None:
             return
         tid = ticket["id"]

@@ -12,6 +12,8 @@ from gorgias_export.exports.removals import RemovalPass, RemovalTarget, Rows
 from gorgias_export.jobs.targets import DatabaseTarget, FileTarget, Target
 from gorgias_export.output.deletions_log import DeletionLog, log_path
 from gorgias_export.output.mirror_removals import MirrorRemovals
+from gorgias_export.output.staged_removals import StagedRemovals
+from gorgias_export.output.staging import ConversationStage
 
 
 def start_removals(progress: Any) -> None:
@@ -29,6 +31,7 @@ def removal_pass(
     rows: Rows | None = None,
     recount: bool = False,
     reconcile: bool = False,
+    stage: ConversationStage | None = None,
 ) -> RemovalPass | None:
     """The pass of `kind` ("ticket", "customer") into this target, saving through the job's
     checkpoint; None for stdout."""
@@ -37,6 +40,8 @@ def removal_pass(
         where = MirrorRemovals(target.store, kind)
     elif isinstance(target, FileTarget) and target.output is not None:
         where = DeletionLog(log_path(target.output), progress.removals)
+        if stage is not None:  # --per ticket: the run after this one writes merge targets again
+            where = StagedRemovals(stage, where, progress.completed_runs + 1)
     else:
         return None
     return RemovalPass(

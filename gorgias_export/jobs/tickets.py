@@ -144,9 +144,8 @@ class TicketsJob:
         """Deleted and merged tickets leave the mirror, or are logged beside the file. The
         mirror's message counts are checked only when it holds whole conversations (no
         --since/--until window, which keeps only part of a ticket's messages)."""
-        if self.per == "ticket":
-            return  # its staging database is not a mirror yet: see docs/deletions.md
         rows = output.mirror if isinstance(output, ConversationRows) else None
+        stage = output.stage if isinstance(output, TicketLines) else None
         whole = self.since is None and self.until is None
         found = removal_pass(
             client,
@@ -157,6 +156,7 @@ class TicketsJob:
             rows=rows if isinstance(rows, ConversationMirror) else None,
             recount=whole,
             reconcile=self.reconcile,
+            stage=stage,
         )
         if found is not None:
             found.run()

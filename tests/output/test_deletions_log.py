@@ -101,3 +101,23 @@ def test_a_log_no_state_counts_is_never_cut(tmp_path: Path) -> None:
     log.remove([removal(3)])
     log.sync()
     assert path.read_text().startswith('{"kept": true}\n')
+
+
+def test_per_ticket_lines_with_the_log_applied_are_the_account(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """The last line of each ticket, minus the tickets the log names, is the account: a merge
+    target's line comes again (with the moved messages) by the run after the one that saw it."""
+    out = tmp_path / "tickets.jsonl"
+    run_ok(sim, "tickets", "--out", str(out), "--per", "ticket")
+    mutate(sim.dataset)
+    run_ok(sim, "tickets", "--out", str(out), "--per", "ticket")
+    run_ok(sim, "tickets", "--out", str(out), "--per", "ticket")
+    last: dict[int, list[int]] = {}
+    for line in out.read_text().splitlines():
+        ticket = json.loads(line)
+        last[ticket["id"]] = [m["id"] for m in ticket["messages"]]
+    for gone in log_of(out):
+        last.pop(gone["id"], None)
+    ds = sim.dataset
+    assert last == {t["id"]: [m["id"] for m in ds.messages_of(t["id"])] for t in ds.tickets}
