@@ -34,7 +34,11 @@ def removal_pass(
     stage: ConversationStage | None = None,
 ) -> RemovalPass | None:
     """The pass of `kind` ("ticket", "customer") into this target, saving through the job's
-    checkpoint; None for stdout."""
+    checkpoint; None for stdout, and after the first run (the second run's pass reads the
+    events from the first one's start, so nothing deleted during it is missed)."""
+    first = progress.completed_runs <= 1 and not progress.removals.get("phase")
+    if first and not reconcile:
+        return None
     where: RemovalTarget
     if isinstance(target, DatabaseTarget):
         where = MirrorRemovals(target.store, kind)

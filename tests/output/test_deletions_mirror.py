@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gorgias_sim import Simulator
+from tests.support.cli import run_ok
 from tests.support.removals import (
     account_state,
     export,
@@ -54,3 +55,11 @@ def test_reconcile_removes_what_no_event_told_of(sim: Simulator, tmp_path: Path)
     assert sim.count("/api/tickets") + sim.count("/api/customers") >= listings
     how = {r[0] for r in query(out, "SELECT how FROM _gorgias_export_deleted")}
     assert "reconcile" in how
+
+
+def test_all_into_one_database_handles_them_the_same(sim: Simulator, tmp_path: Path) -> None:
+    out_dir = tmp_path / "backup"
+    run_ok(sim, "all", "--out-dir", str(out_dir), "--format", "sqlite")
+    mutate(sim.dataset)
+    run_ok(sim, "all", "--out-dir", str(out_dir), "--format", "sqlite")
+    assert mirror_state(out_dir / "gorgias.db") == account_state(sim.dataset)
