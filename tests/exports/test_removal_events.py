@@ -3,13 +3,17 @@ a pass reconciles on its own."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gorgias_export.api.client import Forbidden
+from gorgias_export.errors import TokenExpired, UsageError
 from gorgias_export.exports import removals
 from gorgias_export.exports.removal_lookups import event_objects
 from gorgias_export.exports.removals import RemovalPass
+from gorgias_export.output.deletions_log import DeletionLog
 
 
 def merged(data: Any, object_id: Any = 11) -> dict[str, Any]:
@@ -69,3 +73,35 @@ def test_a_pass_reconciles_every_tenth_time_while_cheap(
     state: dict[str, Any] = {"runs": runs}
     found = RemovalPass(None, "ticket", FakeMirror(rows), state, lambda: None, reconcile=asked)  # type: ignore[arg-type]
     assert found._reconcile_due() is due
+
+
+class RefusingClient:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def fetch_page(self, *args: Any, **kwargs: Any) -> Any:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [Forbidden("may not read /events (403)"), UsageError("400 on GET /events")],
+)
+def test_events_the_key_may_not_read_do_not_fail_the_finished_export(
+    error: Exception, tmp_path: Path
+) -> None:
+    state: dict[str, Any] = {"since": "2026-01-01T00:00:00.000000Z", "runs": 1}
+    saves: list[dict[str, Any]] = []
+    log = DeletionLog(tmp_path / "t.csv.deletions.jsonl", state)
+    client = RefusingClient(error)
+    RemovalPass(client, "ticket", log, state, lambda: saves.append(dict(state))).run()  # type: ignore[arg-type]
+    assert state["phase"] is None and state["runs"] == 2
+    assert saves[-1]["phase"] is None
+
+
+def test_an_expired_token_still_stops_the_run(tmp_path: Path) -> None:
+    state: dict[str, Any] = {"since": "2026-01-01T00:00:00.000000Z"}
+    log = DeletionLog(tmp_path / "t.csv.deletions.jsonl", state)
+    client = RefusingClient(TokenExpired("expired"))
+    with pytest.raises(TokenExpired):
+        RemovalPass(client, "ticket", log, state, lambda: None).run()  # type: ignore[arg-type]
