@@ -119,21 +119,26 @@ class MirrorRemovals:
         their messages_count says, leaving out those already re-read at that count."""
         if self.kind != "ticket" or not self._has("tickets"):
             return []
+        with self._store.guarded():
+            db = self._db()
+            return [(row[0], row[1]) for row in db.execute(self.mismatch_sql(), (limit,))]
+
+    def mismatch_sql(self) -> str:
+        # One lookup per ticket in messages_by_ticket_id. `+ 0`: without it, t.id's INTEGER
+        # affinity is applied to the untyped ticket_id column, and SQLite then scans every
+        # message for every ticket (hours on 100,000 tickets, 0.4 s with it).
         counted = (
-            "(SELECT ticket_id, count(*) AS n FROM messages GROUP BY ticket_id)"
+            "(SELECT count(*) FROM messages m WHERE m.ticket_id = t.id + 0)"
             if self._has("messages")
-            else "(SELECT NULL AS ticket_id, 0 AS n)"
+            else "0"
         )
-        sql = (
-            f"SELECT t.id, t.messages_count FROM tickets t LEFT JOIN {counted} m "
-            "ON m.ticket_id = t.id "
+        return (
+            f"SELECT t.id, t.messages_count FROM tickets t "
             f"LEFT JOIN {RECOUNTED_TABLE} r ON r.ticket_id = t.id "
-            "WHERE typeof(t.messages_count) = 'integer' AND t.messages_count != coalesce(m.n, 0) "
+            f"WHERE typeof(t.messages_count) = 'integer' AND t.messages_count != {counted} "
             "AND (r.messages_count IS NULL OR r.messages_count != t.messages_count) "
             "ORDER BY t.id LIMIT ?"
         )
-        with self._store.guarded():
-            return [(row[0], row[1]) for row in self._db().execute(sql, (limit,))]
 
     def message_ids(self, ticket_id: int) -> set[int]:
         if not self._has("messages"):
