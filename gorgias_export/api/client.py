@@ -48,6 +48,7 @@ from gorgias_export.errors import (
     AuthError,
     ConfigError,
     CursorRejected,
+    NotFound,
     TokenExpired,
     UsageError,
 )
@@ -87,10 +88,6 @@ class OptionalRequestFailed(ApiError):
 
 class Forbidden(AuthError):
     """A 403: the key's role (or the token's scopes) may not read this one path."""
-
-
-class NotFound(ApiError):
-    """A 404 on an object's own path: the API documents it as "gone, usually deleted"."""
 
 
 class RetriesExhausted(ApiError):

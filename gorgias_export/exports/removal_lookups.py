@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from gorgias_export.api.client import GorgiasClient, NotFound, Params
+from gorgias_export.api.client import GorgiasClient, Params
+from gorgias_export.errors import NotFound
 
 Item = dict[str, Any]
 PAGE = 100  # the API's largest page, and its limit of ticket_ids per listing
