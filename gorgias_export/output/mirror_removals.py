@@ -20,6 +20,12 @@ DELETED_TABLE = "_gorgias_export_deleted"
 LISTED_TABLE = "_gorgias_export_listed"  # ids a reconciliation listed so far
 RECOUNTED_TABLE = "_gorgias_export_recounted"  # tickets re-read at a given messages_count
 BATCH = 500  # ids per statement, under SQLite's default variable limit
+_SCHEMAS = {
+    DELETED_TABLE: "kind TEXT NOT NULL, id INTEGER NOT NULL, how TEXT, merged_into INTEGER, "
+    "event_id INTEGER, detected_at TEXT, PRIMARY KEY (kind, id)",
+    LISTED_TABLE: "kind TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (kind, id)",
+    RECOUNTED_TABLE: "ticket_id INTEGER PRIMARY KEY, messages_count INTEGER",
+}
 
 
 @dataclass(frozen=True)
@@ -52,18 +58,12 @@ class MirrorRemovals:
         self.kind = kind
         self.table = "tickets" if kind == "ticket" else "customers"
 
-    def _db(self) -> Any:
+    def _db(self, *tables: str) -> Any:
+        """The connection in its write transaction, with these bookkeeping tables created: only
+        when first needed, so that a mirror nothing was removed from keeps the tables it had."""
         db = self._store._begin()
-        for sql in (
-            f"CREATE TABLE IF NOT EXISTS {DELETED_TABLE} (kind TEXT NOT NULL, id INTEGER NOT NULL,"
-            " how TEXT, merged_into INTEGER, event_id INTEGER, detected_at TEXT,"
-            " PRIMARY KEY (kind, id))",
-            f"CREATE TABLE IF NOT EXISTS {LISTED_TABLE} (kind TEXT NOT NULL, id INTEGER NOT NULL,"
-            " PRIMARY KEY (kind, id))",
-            f"CREATE TABLE IF NOT EXISTS {RECOUNTED_TABLE} (ticket_id INTEGER PRIMARY KEY,"
-            " messages_count INTEGER)",
-        ):
-            db.execute(sql)
+        for table in tables:
+            db.execute(f"CREATE TABLE IF NOT EXISTS {table} ({_SCHEMAS[table]})")
         return db
 
     def _has(self, table: str) -> bool:
@@ -96,7 +96,7 @@ class MirrorRemovals:
         if not removals:
             return
         with self._store.guarded():
-            db = self._db()
+            db = self._db(DELETED_TABLE)
             ids = [r.id for r in removals]
             for part in _parts(ids):
                 marks = ",".join("?" * len(part))
@@ -132,6 +132,12 @@ class MirrorRemovals:
             if self._has("messages")
             else "0"
         )
+        if not self._has(RECOUNTED_TABLE):  # none re-read yet
+            return (
+                "SELECT t.id, t.messages_count FROM tickets t WHERE "
+                f"typeof(t.messages_count) = 'integer' AND t.messages_count != {counted} "
+                "ORDER BY t.id LIMIT ?"
+            )
         return (
             f"SELECT t.id, t.messages_count FROM tickets t "
             f"LEFT JOIN {RECOUNTED_TABLE} r ON r.ticket_id = t.id "
@@ -163,7 +169,7 @@ class MirrorRemovals:
         """Re-read at this count: not again unless the count changes (an account whose count
         never matches would otherwise cost a re-read every run)."""
         with self._store.guarded():
-            self._db().execute(
+            self._db(RECOUNTED_TABLE).execute(
                 f"INSERT OR REPLACE INTO {RECOUNTED_TABLE} VALUES (?, ?)",
                 (ticket_id, messages_count),
             )
@@ -172,7 +178,7 @@ class MirrorRemovals:
 
     def note_listed(self, ids: Iterable[int]) -> None:
         with self._store.guarded():
-            self._db().executemany(
+            self._db(LISTED_TABLE).executemany(
                 f"INSERT OR IGNORE INTO {LISTED_TABLE} VALUES (?, ?)",
                 [(self.kind, i) for i in ids],
             )
@@ -186,11 +192,12 @@ class MirrorRemovals:
             f"(SELECT id FROM {LISTED_TABLE} WHERE kind = ?) ORDER BY id"
         )
         with self._store.guarded():
-            return [row[0] for row in self._db().execute(sql, (self.kind,))]
+            return [row[0] for row in self._db(LISTED_TABLE).execute(sql, (self.kind,))]
 
     def clear_listed(self) -> None:
         with self._store.guarded():
-            self._db().execute(f"DELETE FROM {LISTED_TABLE} WHERE kind = ?", (self.kind,))
+            if self._has(LISTED_TABLE):
+                self._db().execute(f"DELETE FROM {LISTED_TABLE} WHERE kind = ?", (self.kind,))
 
     def count(self) -> int:
         return self._store.row_count(self.table)
