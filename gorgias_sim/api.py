@@ -37,6 +37,7 @@ MESSAGE_PARAMS = frozenset({"cursor", "limit", "order_by", "ticket_id"})
 TICKET_ORDERS = ("created_datetime", "updated_datetime")
 MESSAGE_ORDERS = ("created_datetime",)
 _TICKET_PATH = re.compile(r"/api/tickets/([0-9]{1,18})")
+_CUSTOMER_PATH = re.compile(r"/api/customers/([0-9]{1,18})")
 
 
 class Api:
@@ -67,6 +68,9 @@ class Api:
             match = _TICKET_PATH.fullmatch(path)
             if match:
                 return self._ticket(int(match.group(1)), query)
+            match = _CUSTOMER_PATH.fullmatch(path)
+            if match:
+                return self._customer(int(match.group(1)), query)
             match = VIEW_ITEMS_PATH.fullmatch(path)
             if match:
                 return view_items(self.dataset, target, int(match.group(1)), query)
@@ -118,6 +122,13 @@ class Api:
                 return error(404, "Not found.")
             detail = _detail(ds, tk, with_custom_fields=relationships is not None)
             return Reply(200, dumps(detail))
+
+    def _customer(self, customer_id: int, query: dict[str, list[str]]) -> Reply:
+        """One customer (404 once deleted or merged away)."""
+        params.check_params(query, frozenset())
+        with self.dataset.lock:
+            customer = self.dataset.customer(customer_id)
+            return error(404, "Not found.") if customer is None else Reply(200, dumps(customer))
 
     def _ticket_filter(self, query: dict[str, list[str]]) -> Callable[[int], bool] | None:
         """A per-ticket test for the filters no index covers; None when there are none."""

@@ -92,6 +92,10 @@ class OptionalRequestFailed(ApiError):
     """An optional request (see `fetch_page`) failed in a way that is usually retried."""
 
 
+class Forbidden(AuthError):
+    """A 403: the key's role (or the token's scopes) may not read this one path."""
+
+
 class RetriesExhausted(ApiError):
     """A request kept failing in ways worth retrying (5xx, broken connections) for the whole
     retry budget."""
@@ -348,7 +352,7 @@ class GorgiasClient:
                 if self.settings.uses_token
                 else "a key whose user's role has access to it"
             )
-            return AuthError(f"{who} may not read {path} (403); use {fix}.{said}")
+            return Forbidden(f"{who} may not read {path} (403); use {fix}.{said}")
         if status == 404 and not self._had_success and looks_like_html(body):
             return ConfigError(
                 "The API host answered 404 with a web page; check GORGIAS_DOMAIN "

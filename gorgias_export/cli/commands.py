@@ -31,6 +31,7 @@ from gorgias_export.cli.options import (
     Params,
     Per,
     PerFlag,
+    Reconcile,
     Since,
     StateFlag,
     TicketIds,
@@ -68,6 +69,7 @@ def tickets(
     per: PerFlag = Per.message,
     ticket_id: TicketIds = None,
     custom_fields: CustomFields = False,
+    reconcile: Reconcile = False,
     *,
     connection: Connection,
 ) -> None:
@@ -96,6 +98,7 @@ def tickets(
             listings=listings,
             per=per.value,
             custom_fields=custom_fields,
+            reconcile=reconcile,
         )
         return job.summary_in_own_table() if job.per == "ticket" else job
 
@@ -207,8 +210,9 @@ def entity_command(entity: Entity) -> Any:
                 filter_values.pop("since", None), filter_values.pop("until", None), True
             )
             fmt_name = flags.output_format(out, fmt and fmt.value, f"{entity.name}.csv")
+            reconcile = bool(filter_values.pop("reconcile", False))
             params = flags.entity_filters(entity, filter_values)
-            return EntityJob(entity, fmt_name, params, since=start, until=end)
+            return EntityJob(entity, fmt_name, params, since=start, until=end, reconcile=reconcile)
 
         def work(job: EntityJob, session: Session) -> str:
             target = open_target(
@@ -261,6 +265,8 @@ def _with_filters(command: Any, entity: Entity) -> inspect.Signature:
                 default=None,
             )
         )
+    if entity.name == "customers":  # the one entity with a deletion pass
+        own.append(inspect.Parameter("reconcile", keyword, annotation=Reconcile, default=False))
     if entity.incremental is Incremental.SERVER_SINCE:
         own += [
             inspect.Parameter("since", keyword, annotation=Since, default=None),
@@ -292,6 +298,7 @@ def all_entities(
     fmt: AllFormat = Format.csv,
     fresh: Fresh = False,
     overwrite: Overwrite = False,
+    reconcile: Reconcile = False,
     *,
     connection: Connection,
 ) -> None:
@@ -308,7 +315,7 @@ def all_entities(
 
     def plan() -> AllJob:
         flags.refuse_overwrite_alone(fresh, overwrite)
-        return AllJob(out_dir, fmt.value, fresh, overwrite)
+        return AllJob(out_dir, fmt.value, fresh, overwrite, reconcile)
 
     execute(connection, plan, work)
 

@@ -61,6 +61,14 @@ Fresh = Annotated[
     bool,
     _option("--fresh", help="Discard saved progress and start over, overwriting the output."),
 ]
+Reconcile = Annotated[
+    bool,
+    _option(
+        "--reconcile",
+        help="After the run, list every ticket (or customer) id, 100 a request, and remove from "
+        "a SQLite mirror what the account no longer has (see docs/deletions.md).",
+    ),
+]
 Overwrite = Annotated[
     bool,
     _option(

@@ -188,6 +188,8 @@ class ExportProgress:
     last_run_started: str | None = None
     seen: dict[str, str] = field(default_factory=dict)  # row ids written near the watermarks
     run: RunProgress | None = None
+    # The deletion pass's own state (exports/removals.py parses it); absent until it runs.
+    removals: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         # By hand rather than dataclasses.asdict, whose deep copy cost more than the JSON.
@@ -206,6 +208,7 @@ class ExportProgress:
                 **vars(run),
                 **{name: getattr(run, name).to_json() for name in _RUN_POSITIONS},
             },
+            **({"removals": self.removals} if self.removals else {}),
         }
 
     @classmethod
@@ -226,6 +229,7 @@ class ExportProgress:
             last_run_started=_time(data, "last_run_started", past=True),
             seen=_str_map(data, "seen"),
             run=RunProgress.from_json(run) if run is not None else None,
+            removals=_check(data.get("removals", {}), dict, "removals"),
         )
 
 
@@ -269,6 +273,7 @@ class EntityProgress:
     watermark: str | None = None  # where the next run's window starts (before the overlap)
     seen: dict[str, str] = field(default_factory=dict)  # id -> "time version", near watermark
     run: EntityRun | None = None
+    removals: dict[str, Any] = field(default_factory=dict)  # as in ExportProgress
 
     def to_json(self) -> dict[str, Any]:
         run = self.run
@@ -279,6 +284,7 @@ class EntityProgress:
             "watermark": self.watermark,
             "seen": self.seen,
             "run": None if run is None else {**vars(run), "walk": run.walk.to_json()},
+            **({"removals": self.removals} if self.removals else {}),
         }
 
     @classmethod
@@ -296,4 +302,5 @@ class EntityProgress:
             watermark=_time(data, "watermark", past=True),
             seen=_str_map(data, "seen"),
             run=EntityRun.from_json(run) if run is not None else None,
+            removals=_check(data.get("removals", {}), dict, "removals"),
         )

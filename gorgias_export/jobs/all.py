@@ -69,6 +69,7 @@ class AllJob:
     fmt: str  # "csv" | "jsonl" | "sqlite"
     fresh: bool = False
     overwrite: bool = False  # --overwrite: --fresh replaces even files that do not look ours
+    reconcile: bool = False  # --reconcile: tickets and customers list every id this run
 
 
 @dataclass
@@ -86,8 +87,10 @@ class AllResult:
     completed_runs: int = 0
 
 
-def job_for(name: str, fmt: str) -> Job:
-    return TicketsJob(fmt) if name == "tickets" else EntityJob(ENTITY_BY_NAME[name], fmt)
+def job_for(name: str, fmt: str, reconcile: bool = False) -> Job:
+    if name == "tickets":
+        return TicketsJob(fmt, reconcile=reconcile)
+    return EntityJob(ENTITY_BY_NAME[name], fmt, reconcile=reconcile)
 
 
 def run_all(client: GorgiasClient, job: AllJob, on_status: StatusCallback) -> AllResult:
@@ -102,12 +105,12 @@ def run_all(client: GorgiasClient, job: AllJob, on_status: StatusCallback) -> Al
     }
     sessions = _database_run if job.fmt == "sqlite" else _files_run
     with sessions(out_dir, identity, job.fresh, job.overwrite) as (state, order, target_for):
-        return _each_entity(client, job.fmt, state, order, target_for, on_status)
+        return _each_entity(client, job, state, order, target_for, on_status)
 
 
 def _each_entity(
     client: GorgiasClient,
-    fmt: str,
+    job: AllJob,
     state: RunState,
     order: tuple[str, ...],
     target_for: Callable[[str], Target],
@@ -121,7 +124,8 @@ def _each_entity(
             result.outcomes.append(EntityOutcome(name, target.label, 0, 0, skipped=True))
             continue
         before = client.stats.requests
-        outcome = run_job(client, job_for(name, fmt), target, _at_step(on_status, step, order))
+        entity_job = job_for(name, job.fmt, job.reconcile)
+        outcome = run_job(client, entity_job, target, _at_step(on_status, step, order))
         requests = client.stats.requests - before
         result.outcomes.append(EntityOutcome(name, target.label, outcome.status.rows, requests))
         state.done.append(name)

@@ -19,6 +19,7 @@ from gorgias_export.errors import ApiError, ExportError, UsageError
 from gorgias_export.exports.entities import EntityExport, RowShaper, Snapshot
 from gorgias_export.exports.progress import EntityProgress
 from gorgias_export.exports.status import EntityStatus, StatusCallback
+from gorgias_export.jobs.removal_targets import removal_pass, start_removals
 from gorgias_export.jobs.targets import DatabaseTarget, Target, partial_path
 from gorgias_export.output.sqlite_store import SqliteStore
 from gorgias_export.output.table_sink import TableSink, TableSnapshot
@@ -64,6 +65,7 @@ class EntityJob:
     filters: Params = field(default_factory=tuple)
     since: datetime | None = None
     until: datetime | None = None  # exclusive
+    reconcile: bool = False  # --reconcile (customers): list every id this run; not in identity
 
     @property
     def name(self) -> str:
@@ -140,6 +142,9 @@ class EntityJob:
             sink, snapshot = target.rows_file(
                 encoder_for(self.entity, self.fmt), progress, self.snapshots
             )
+        removes = self.entity.name == "customers"  # the one entity whose deletions show in events
+        if removes:
+            start_removals(progress)
         try:
             export = EntityExport(
                 client,
@@ -154,7 +159,10 @@ class EntityJob:
                 snapshot=snapshot,
                 on_status=on_status,
             )
-            return export.run()
+            status = export.run()
+            if removes:
+                self._removals(client, target, progress, checkpoint)
+            return status
         except UsageError as refused:
             better = self._refusal(str(refused))
             if better is None:
@@ -162,6 +170,20 @@ class EntityJob:
             raise better from refused
         finally:
             sink.close()
+
+    def _removals(
+        self,
+        client: GorgiasClient,
+        target: Target,
+        progress: EntityProgress,
+        checkpoint: Callable[[EntityProgress], None],
+    ) -> None:
+        """Deleted and merged customers leave the table, or are logged beside the file."""
+        found = removal_pass(
+            client, "customer", target, progress, checkpoint, reconcile=self.reconcile
+        )
+        if found is not None:
+            found.run()
 
     def _refusal(self, refusal: str) -> ExportError | None:
         """A better error than "check the filter flags" for a 400, where we know more."""

@@ -33,6 +33,7 @@ from gorgias_export.exports.ticket_summary import (
     SUMMARY_VERSION,
     Column,
 )
+from gorgias_export.jobs.removal_targets import removal_pass, start_removals
 from gorgias_export.jobs.targets import DatabaseTarget, Target
 from gorgias_export.output.conversation_csv import CsvConversationLines
 from gorgias_export.output.mirror import TABLES, ConversationMirror
@@ -65,6 +66,7 @@ class TicketsJob:
     name: str = "tickets"
     snapshots: bool = False
     tables: tuple[str, ...] = TABLES
+    reconcile: bool = False  # --reconcile: this run lists every ticket id (not in identity)
 
     def summary_in_own_table(self) -> TicketsJob:
         """`--per ticket` into SQLite: the `ticket_summary` table, with a state of its own, so
@@ -143,6 +145,7 @@ class TicketsJob:
         on_status: StatusCallback,
     ) -> ExportStatus:
         source: TicketSource = FilteredTickets(self.listings) if self.listings else AccountWalks()
+        start_removals(progress)
         with contextlib.ExitStack() as stack:
             output = self._output(client, target, progress, stack)
             index = TicketIndex(target.side_file("ticket-index"), output.shape)
@@ -158,7 +161,37 @@ class TicketsJob:
                 until=self.until,
                 on_status=on_status,
             )
-            return export.run()
+            status = export.run()
+            self._removals(client, target, progress, checkpoint, output)
+            return status
+
+    def _removals(
+        self,
+        client: GorgiasClient,
+        target: Target,
+        progress: ExportProgress,
+        checkpoint: Callable[[ExportProgress], None],
+        output: ConversationOutput,
+    ) -> None:
+        """Deleted and merged tickets leave the mirror, or are logged beside the file. The
+        mirror's message counts are checked only when it holds whole conversations (no
+        --since/--until window, which keeps only part of a ticket's messages)."""
+        rows = output.mirror if isinstance(output, ConversationRows) else None
+        stage = output.stage if isinstance(output, TicketLines) else None
+        whole = self.since is None and self.until is None
+        found = removal_pass(
+            client,
+            "ticket",
+            target,
+            progress,
+            checkpoint,
+            rows=rows if isinstance(rows, ConversationMirror) else None,
+            recount=whole,
+            reconcile=self.reconcile,
+            stage=stage,
+        )
+        if found is not None:
+            found.run()
 
     def _output(
         self,

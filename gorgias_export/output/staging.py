@@ -185,6 +185,35 @@ class ConversationStage:
         """Make the staged pages durable (before the state that counts them is saved)."""
         self._guard(lambda: (self._db.execute("COMMIT"), self._db.execute("BEGIN")))
 
+    # The deletion pass (exports/removals.py): tickets gone, and merge targets staged again.
+
+    def forget(self, ticket_ids: list[int]) -> None:
+        """Deleted tickets and their messages leave the stage: never written again."""
+        for tid in ticket_ids:
+            self._guard(lambda t=tid: self._db.execute("DELETE FROM tickets WHERE id = ?", (t,)))
+            self._guard(
+                lambda t=tid: self._db.execute("DELETE FROM messages WHERE ticket_id = ?", (t,))
+            )
+
+    def restage(self, ticket: dict[str, Any], messages: list[dict[str, Any]], run: int) -> None:
+        """A ticket with all its messages as the API lists them now (merged ones moved under
+        it), touched by `run` so that that run writes its line again."""
+        tid = ticket["id"]
+        ids = [m["id"] for m in messages if isinstance(m.get("id"), int)]
+        self._guard(lambda: self._db.execute("DELETE FROM messages WHERE ticket_id = ?", (tid,)))
+        self._guard(
+            lambda: self._db.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])
+        )
+        self.run, was = run, self.run
+        try:
+            self.tickets([ticket])
+            self.messages(messages)
+        finally:
+            self.run = was
+        self._guard(
+            lambda: self._db.execute("UPDATE tickets SET touched = ? WHERE id = ?", (run, tid))
+        )
+
     def touched_after(
         self, after: tuple[str, int] | None, limit: int
     ) -> list[tuple[str, int, str]]:

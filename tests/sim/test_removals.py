@@ -135,3 +135,14 @@ def test_ids_of_deleted_tickets_and_messages_are_never_given_again(ds: Dataset) 
     again = ds.add_ticket(messages=2)
     assert again["id"] > newest["id"]
     assert min(m["id"] for m in ds.messages_of(again["id"])) > max(ids)
+
+
+def test_a_customer_s_get_answers_until_the_customer_is_merged_away(ds: Dataset) -> None:
+    api = Api(ds, CursorBook(time.monotonic))
+    source_id = ds.tickets[7]["customer"]["id"]
+    target_id = next(c for c in ds.customers if c != source_id)
+    status, body = get(api, f"/api/customers/{source_id}")
+    assert (status, body["id"]) == (200, source_id)
+    ds.merge_customers(source_id, target_id)
+    assert get(api, f"/api/customers/{source_id}")[0] == 404
+    assert get(api, f"/api/customers/{target_id}")[0] == 200
