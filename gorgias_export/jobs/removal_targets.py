@@ -42,6 +42,8 @@ def removal_pass(
     where: RemovalTarget
     if isinstance(target, DatabaseTarget):
         where = MirrorRemovals(target.store, kind)
+        if stage is not None:  # --per ticket: ticket_summary rows, found through the stage
+            where = StagedRemovals(stage, where, progress.completed_runs + 1)
     elif isinstance(target, FileTarget) and target.output is not None:
         where = DeletionLog(log_path(target.output), progress.removals)
         if stage is not None:  # --per ticket: the run after this one writes merge targets again

@@ -103,7 +103,8 @@ class MirrorRemovals:
                 if self._has(self.table):
                     db.execute(f"DELETE FROM {quote(self.table)} WHERE id IN ({marks})", part)
                 if self.kind == "ticket":
-                    for table in ("messages", "conversations"):
+                    # ticket_summary: `tickets --per ticket` into the same or its own database
+                    for table in ("messages", "conversations", "ticket_summary"):
                         if self._has(table):
                             sql = f"DELETE FROM {table} WHERE ticket_id IN ({marks})"
                             db.execute(sql, part)

@@ -92,3 +92,20 @@ def test_the_message_count_check_looks_messages_up_by_ticket(
     finally:
         store.rollback()
         store.close()
+
+
+def test_per_ticket_summaries_in_sqlite_follow_deletions_and_merges(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """`--per ticket --out x.db`: a deleted or merged-away ticket leaves `ticket_summary`, and a
+    merge target's row counts its moved messages by the run after the one that saw the merge."""
+    out = tmp_path / "summary.db"
+    args = ("tickets", "--out", str(out), "--per", "ticket")
+    run_ok(sim, *args)
+    gone = mutate(sim.dataset)
+    run_ok(sim, *args)
+    run_ok(sim, *args)
+    rows = dict(query(out, "SELECT ticket_id, messages FROM ticket_summary"))
+    ds = sim.dataset
+    assert rows == {t["id"]: len(ds.messages_of(t["id"])) for t in ds.tickets}
+    assert gone["source"] not in rows and gone["deleted"] not in rows
