@@ -62,6 +62,8 @@ FIRST_CONTACT_BUDGET_SECONDS = 60.0
 RETRY_BUDGET_SECONDS = 600.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 30.0
+# What a private file's download may answer, for its caller to read (get_redirect).
+_FILE_ANSWERS = frozenset({301, 302, 303, 307, 308, 403, 404, 410})
 
 
 @dataclass
@@ -202,8 +204,20 @@ class GorgiasClient:
             raise BrokenBody(broken.reason) from None
         return list_page(path, payload)
 
+    def get_redirect(self, path: str) -> Answer:
+        """GET `path`, an endpoint that answers with a redirect it is not ours to follow here (a
+        private file's download: 307 to a signed URL, fetched without credentials). The answer
+        itself for a 3xx, 403, 404 or 410; 429s and 5xx are retried as for any request."""
+        answer: Answer = self._retrying(path, (), lambda answer: answer, passthrough=_FILE_ANSWERS)
+        return answer
+
     def _retrying(
-        self, path: str, params: Params, accept: Callable[[Answer], T], optional: bool = False
+        self,
+        path: str,
+        params: Params,
+        accept: Callable[[Answer], T],
+        optional: bool = False,
+        passthrough: frozenset[int] = frozenset(),
     ) -> T:
         """Attempts until one is accepted, within the retry budget (an optional request: one
         attempt, and waits for 429s)."""
@@ -213,7 +227,7 @@ class GorgiasClient:
             if self._closed.is_set():
                 raise ApiError("The export has ended; this request is no longer needed.")
             try:
-                return accept(self._attempt(path, params))
+                return accept(self._attempt(path, params, passthrough))
             except _Retry as retry:
                 if optional and not retry.rate_limited:
                     raise OptionalRequestFailed(
@@ -229,7 +243,9 @@ class GorgiasClient:
                 log.info("retrying %s in %.1f s after %s", path, delay, retry.reason)
                 self._sleep(delay)
 
-    def _attempt(self, path: str, params: Params) -> Answer:
+    def _attempt(
+        self, path: str, params: Params, passthrough: frozenset[int] = frozenset()
+    ) -> Answer:
         """One request; raises _Retry for what is worth retrying, an ExportError for the rest."""
         delay = self.pacer.reserve()
         if delay > 0:
@@ -264,7 +280,8 @@ class GorgiasClient:
                 self.pacer.level(),
                 self.pacer.limit or "?",
             )
-        self._check_status(path, params, answer)
+        if answer.status not in passthrough:
+            self._check_status(path, params, answer)
         if answer.status < 300:
             self._accepted = True
         return answer
