@@ -18,7 +18,11 @@ pytestmark = pytest.mark.sim(uploads=True, tickets=120)
 
 
 def _tree(path: Path) -> set[str]:
-    return {str(Path(root, n).relative_to(path)) for root, dirs, files in os.walk(path) for n in dirs + files}
+    return {
+        str(Path(root, n).relative_to(path))
+        for root, dirs, files in os.walk(path)
+        for n in dirs + files
+    }
 
 
 def test_every_file_once_with_its_bytes_and_nothing_outside(sim: Simulator, tmp_path: Path) -> None:
