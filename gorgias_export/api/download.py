@@ -19,6 +19,7 @@ import http.client
 import ipaddress
 import logging
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,10 @@ class Fetched:
     status: str  # "ok" | "gone" | "forbidden" | "too_large"
     content_type: str | None = None
     size: int | None = None  # what the server announced (too_large)
+
+
+class Stopped(Exception):
+    """The run is stopping: a download in flight gives up (its part file is discarded)."""
 
 
 class _Failed(Exception):
@@ -115,6 +120,11 @@ class FileFetcher:
         self._sleep = sleep
         self._clock = clock
         self._context: ssl.SSLContext | None = None  # made at the first https URL
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """End the downloads in flight at their next chunk (the run is stopping)."""
+        self._stopping.set()
 
     def fetch(self, url: str | None, api_path: str | None, body: Body) -> Fetched:
         """Download the file at `url` into `body`; through the API's `api_path` if the plain
@@ -220,6 +230,8 @@ class FileFetcher:
             if total > self._max_size:
                 return Fetched("too_large")
             body.write(chunk)
+            if self._stopping.is_set():
+                raise Stopped("the export is stopping")
             if self._clock() > deadline:
                 raise _Failed("a download slower than its deadline")
         if announced is not None and announced.isdigit() and total != int(announced):

@@ -26,6 +26,7 @@ from gorgias_export.api.prefetch import Chain
 from gorgias_export.api.walk import ListingWalk, below, stays_above
 from gorgias_export.entity_types import INCREMENTAL_OVERLAP, VOICE_LOOKBACK
 from gorgias_export.exports.file_progress import FilesProgress, FilesRun
+from gorgias_export.exports.progress import WalkPosition
 from gorgias_export.exports.status import Status, StatusCallback
 from gorgias_export.output.file_store import FileStore
 from gorgias_export.output.safe_names import numbered_name, safe_name
@@ -193,17 +194,21 @@ class FilesExport:
         if p.run is None:
             p.run = self._plan()
         self.store.prepare()
+        pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="gorgias-download")
         try:
-            with ThreadPoolExecutor(WORKERS, thread_name_prefix="gorgias-download") as pool:
-                while p.run.phase < len(PHASES):
-                    self._walk(p.run, PHASES[p.run.phase], pool)
-                    p.run.phase += 1
-                    p.run.walk = type(p.run.walk)()
-                self._finish(p.run)
+            while p.run.phase < len(PHASES):
+                self._walk(p.run, PHASES[p.run.phase], pool)
+                p.run.phase += 1
+                p.run.walk = WalkPosition()
+            self._finish(p.run)
         except BaseException:
+            # Downloads not begun are dropped; those in flight stop at their next chunk.
+            self.fetcher.stop()
+            pool.shutdown(wait=True, cancel_futures=True)
             self.csv.cut_back(self._saved[0])
             self.jsonl.cut_back(self._saved[1])
             raise
+        pool.shutdown()
         return self._status(complete=True)
 
     def _plan(self) -> FilesRun:
@@ -254,6 +259,7 @@ class FilesExport:
             if fetched.status != "ok":
                 part.discard()
                 return {**row, "status": fetched.status, "size": fetched.size}
+            self.store.make_parents(final)
             part.commit(final)
         except BaseException:
             part.discard()

@@ -120,22 +120,25 @@ class FileStore:
         return PartFile(self.tmp / f"{name}{PART_SUFFIX}")
 
     def final(self, relative: tuple[str, ...]) -> Path:
-        """The final path of `relative` (components from ids and safe names), its directories
-        created; refuses anything that would land outside the root."""
+        """The final path of `relative` (components from ids and safe names); refuses anything
+        that would land outside the root. Its directories are made by `make_parents`."""
         for component in relative:
             if component in ("", ".", "..") or "/" in component or "\x00" in component:
                 raise OutputError(f"Refusing the unsafe file name {component!r}.")
+        return self.root.joinpath(*relative)
+
+    def make_parents(self, final: Path) -> None:
+        """Create the directories of `final`, one at a time, each a real one inside the root."""
         directory = self.root
-        for component in relative[:-1]:
+        for component in final.relative_to(self.root).parts[:-1]:
             directory = directory / component
             self._directory(directory)
-        return directory / relative[-1]
 
     def existing(self, path: Path) -> tuple[int, str] | None:
         """(size, sha256) of a file already at its final name; None if there is none."""
         try:
             info = os.lstat(path)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:
             raise _failed(path, exc) from None
