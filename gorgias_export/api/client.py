@@ -63,7 +63,7 @@ RETRY_BUDGET_SECONDS = 600.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 30.0
 # What a private file's download may answer, for its caller to read (get_redirect).
-_FILE_ANSWERS = frozenset({301, 302, 303, 307, 308, 403, 404, 410})
+_FILE_ANSWERS = frozenset({301, 302, 303, 307, 308, 400, 403, 404, 410})
 
 
 @dataclass
@@ -207,7 +207,7 @@ class GorgiasClient:
     def get_redirect(self, path: str) -> Answer:
         """GET `path`, an endpoint that answers with a redirect it is not ours to follow here (a
         private file's download: 307 to a signed URL, fetched without credentials). The answer
-        itself for a 3xx, 403, 404 or 410; 429s and 5xx are retried as for any request."""
+        itself for a 3xx, 400, 403, 404 or 410; 429s and 5xx are retried as for any request."""
         answer: Answer = self._retrying(path, (), lambda answer: answer, passthrough=_FILE_ANSWERS)
         return answer
 

@@ -141,7 +141,7 @@ class FileFetcher:
         answer = self._client.get_redirect(api_path)  # the one request with credentials
         if answer.status in (404, 410):
             return Fetched("gone")
-        if answer.status == 403:
+        if answer.status >= 400:  # 403, or a 400 for a file type or name it does not take
             return Fetched("forbidden")
         if answer.status < 300:  # the file itself, read whole by the API's transport
             if len(answer.body) > self._max_size:
