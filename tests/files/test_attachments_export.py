@@ -113,3 +113,15 @@ def test_a_manifest_not_ours_is_refused(sim: Simulator, tmp_path: Path) -> None:
 def test_a_bad_max_size_is_a_usage_error(sim: Simulator, tmp_path: Path) -> None:
     result = run_cli(sim, "attachments", "--out-dir", str(tmp_path), "--max-size", "lots")
     assert_one_line_error(result, ExitCode.USAGE)
+
+
+def test_a_link_planted_in_dir_is_never_written_through(sim: Simulator, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = tmp_path / "backup"
+    out.mkdir()
+    (out / "files").symlink_to(outside)
+    result = run_cli(sim, "attachments", "--out-dir", str(out))
+    stderr = assert_one_line_error(result, ExitCode.IO)
+    assert "not a directory" in stderr
+    assert list(outside.iterdir()) == []
