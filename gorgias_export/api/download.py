@@ -63,6 +63,20 @@ class Stopped(Exception):
     """The run is stopping: a download in flight gives up (its part file is discarded)."""
 
 
+class _GaveUp(Exception):
+    """Every try of a URL failed."""
+
+    def __init__(self, reason: str, host: str) -> None:
+        super().__init__(reason)
+        self.reason, self.host = reason, host
+
+    def error(self) -> ApiError:
+        return ApiError(
+            f"Downloading a file from {self.host} kept failing ({self.reason}); progress is "
+            "saved, rerun the same command later to continue."
+        )
+
+
 class _Failed(Exception):
     """A try failed in a way worth another (5xx, a broken or slow connection)."""
 
@@ -130,12 +144,23 @@ class FileFetcher:
         """Download the file at `url` into `body`; through the API's `api_path` if the plain
         URL is refused (or cannot be fetched)."""
         if url is not None and is_fetchable(url):
-            fetched = self._follow(url, body, MAX_REDIRECTS)
+            try:
+                fetched = self._follow(url, body, MAX_REDIRECTS)
+            except _GaveUp as failed:
+                if api_path is None:
+                    raise failed.error() from None
+                # One dead host (an old CDN, say) must not block every rerun: the documented
+                # download may well point elsewhere. If it fails too, the run stops.
+                log.warning("A file's URL kept failing (%s); trying the API's download.", failed)
+                fetched = None
             if fetched is not None:
                 return fetched
         if api_path is None:
             return Fetched("forbidden")
-        return self._through_api(api_path, body)
+        try:
+            return self._through_api(api_path, body)
+        except _GaveUp as failed:
+            raise failed.error() from None
 
     def _through_api(self, api_path: str, body: Body) -> Fetched:
         answer = self._client.get_redirect(api_path)  # the one request with credentials
@@ -179,11 +204,7 @@ class FileFetcher:
                 return self._once(url, body)
             except _Failed as failed:
                 if attempt == TRIES:
-                    where = urlsplit(url).hostname
-                    raise ApiError(
-                        f"Downloading a file from {where} kept failing ({failed}); progress is "
-                        "saved, rerun the same command later to continue."
-                    ) from None
+                    raise _GaveUp(f"{failed}", urlsplit(url).hostname or "?") from None
                 self._sleep(2.0**attempt)
         raise AssertionError("unreachable")
 

@@ -203,8 +203,9 @@ class FilesExport:
             self._finish(p.run)
         except BaseException:
             # Downloads not begun are dropped; those in flight stop at their next chunk.
+            # Not waited for: a request asleep in a retry ends when the client closes.
             self.fetcher.stop()
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
             self.csv.cut_back(self._saved[0])
             self.jsonl.cut_back(self._saved[1])
             raise
@@ -296,9 +297,13 @@ class FilesExport:
         self._on_status(self._status())
 
     def _sync_and_save(self) -> None:
-        """Both manifests' rows first, then the state that counts them (checkpoints.py)."""
+        """Both manifests' rows first, then the state that counts them (checkpoints.py). The
+        JSONL first: its first opening saves the state that vouches for both files, which must
+        be on disk before the CSV gets any row (else a rerun would find a CSV no state covers)."""
         p = self.progress
-        synced = p.csv_bytes, p.output_bytes = self.csv.sync(), self.jsonl.sync()
+        p.output_bytes = self.jsonl.sync()
+        p.csv_bytes = self.csv.sync()
+        synced = p.csv_bytes, p.output_bytes
         try:
             self._save(p)
         except Exception:

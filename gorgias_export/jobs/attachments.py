@@ -89,7 +89,7 @@ class AttachmentsJob:
     ) -> FilesStatus:
         assert isinstance(target, FileTarget)
         csv_encoder = CsvEncoder(MANIFEST_COLUMNS)
-        self._check_csv(progress, csv_encoder.header())
+        self._check_csv(progress, csv_encoder.header(), target.state.load() is not None)
         jsonl, _ = target.rows_file(JsonlEncoder(MANIFEST_COLUMNS), progress)
         csv = RowSink(csv_encoder, str(self.csv_manifest), offset=progress.csv_bytes)
         try:
@@ -109,12 +109,13 @@ class AttachmentsJob:
             csv.close()
             jsonl.close()
 
-    def _check_csv(self, progress: FilesProgress, header: bytes) -> None:
+    def _check_csv(self, progress: FilesProgress, header: bytes, saved: bool) -> None:
         """The CSV manifest is cut back to its saved length at its first write: refuse one that
-        is shorter, or one no state of ours vouches for (as the target does for the JSONL)."""
+        is shorter, or one no state of ours vouches for (as the target does for the JSONL).
+        `saved`: a state was loaded (even one saved before any row, which vouches for none)."""
         path = self.csv_manifest
         size = path.stat().st_size if path.exists() else 0
-        if progress.run is None and progress.completed_runs == 0 and progress.csv_bytes == 0:
+        if not saved:
             ours = looks_like_output(path, header) if size else True
             if size and not (self.fresh and (ours or self.overwrite)):
                 raise StateConflict(

@@ -18,6 +18,9 @@ from gorgias_export.api.download import FileFetcher, api_download_path, is_fetch
 from gorgias_export.config import Secret, Settings
 from gorgias_export.errors import ApiError
 from gorgias_export.output.file_store import PartFile
+from gorgias_sim import Simulator
+from gorgias_sim.uploads import sha256_of
+from tests.support.account import EMAIL, SECRET_KEY
 
 MB = 1024 * 1024
 
@@ -158,3 +161,19 @@ def test_memory_stays_flat_whatever_the_size(files: Files, tmp_path: Path) -> No
     part.commit(tmp_path / "huge")
     assert fetched.status == "ok" and (tmp_path / "huge").stat().st_size == 48 * MB
     assert peak < 4 * MB, f"{peak / MB:.1f} MB held for a 48 MB file"
+
+
+@pytest.mark.sim(uploads=True, tickets=40)
+def test_a_dead_host_falls_back_to_the_api_download(sim: Simulator, tmp_path: Path) -> None:
+    """A plain URL that never answers is tried a few times, then fetched the documented way."""
+    assert sim.uploads is not None
+    path = next(p for p, f in sim.uploads.files.items() if f.access == "public")
+    dead = "http://127.0.0.1:9" + path  # nothing listens on port 9
+    settings = Settings(base_url=sim.url, email=EMAIL, api_key=Secret(SECRET_KEY))
+    fetcher = FileFetcher(GorgiasClient(settings), MB, sleep=lambda seconds: None)
+    part = PartFile(tmp_path / "a.part")
+    assert fetcher.fetch(dead, api_download_path(dead), part).status == "ok"
+    assert part.sha256 == sha256_of(path, sim.uploads.files[path].size)
+    assert [r.path for r in sim.requests] == [f"/api/attachment/download{path}"]
+    with pytest.raises(ApiError, match="kept failing"):
+        fetcher.fetch(dead, None, PartFile(tmp_path / "b.part"))

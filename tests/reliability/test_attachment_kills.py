@@ -24,7 +24,7 @@ from gorgias_sim import RequestRecord, SimConfig, Simulator
 from gorgias_sim.uploads import UploadRequest
 from tests.files.helpers import check_directory, expected_files, no_credentials_reached_uploads
 from tests.support.account import EMAIL, SECRET_KEY
-from tests.support.cli import env_for
+from tests.support.cli import REPO, env_for
 
 SEED = 20261203
 KILLS = 6
@@ -143,6 +143,29 @@ def test_a_full_disk_stops_with_no_partial_file(files_sim: Simulator, tmp_path: 
     assert "free some space" in message
     _only_whole_files(out, sim)
     assert not [p for p in (out / ".tmp").iterdir()], "a partial download left behind"
+    final = _child(sim, out)
+    _, stderr = final.communicate(timeout=120)
+    assert final.returncode == 0, stderr
+    check_directory(out, sim)
+
+
+@pytest.mark.parametrize("hook", ["checkpoint:1", "checkpoint:2", "state:1", "state:2", "bytes:40"])
+def test_kill_9_between_the_manifests_and_the_state(
+    files_sim: Simulator, tmp_path: Path, hook: str
+) -> None:
+    """At a manifest's sync (rows written, state not saved), inside the state's save, or in the
+    middle of a manifest row: the rerun takes it from there, each row once."""
+    sim = files_sim
+    out = tmp_path / "backup"
+    killed = subprocess.run(
+        [sys.executable, "-m", "tests.reliability.child", "attachments", "--out-dir", str(out)],
+        env={**os.environ, **env_for(sim), "RELIABILITY_HOOK": hook},
+        capture_output=True,
+        timeout=120,
+        cwd=REPO,  # to import `tests`
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    _only_whole_files(out, sim)
     final = _child(sim, out)
     _, stderr = final.communicate(timeout=120)
     assert final.returncode == 0, stderr
