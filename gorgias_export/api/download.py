@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from gorgias_export import __version__
 from gorgias_export.api.client import GorgiasClient
@@ -38,6 +38,10 @@ CHUNK = 256 * 1024
 TRIES = 3  # per URL, on a 5xx or a broken connection
 FILE_DEADLINE_SECONDS = 1800.0  # a trickle of bytes cannot hold a run forever
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Characters a request line may carry as they are: escapes already in a URL stay as they came,
+# anything else (spaces, non-ASCII) is percent-encoded rather than fail the request.
+_PATH_SAFE = "/%!$&'()*+,;=:@~"
+_QUERY_SAFE = _PATH_SAFE + "?"
 _HEADERS = {
     "User-Agent": f"gorgias-export/{__version__}",
     "Accept": "*/*",
@@ -113,7 +117,7 @@ def api_download_path(url: str, file_type: str = "attachment") -> str | None:
     segments = path.strip("/").split("/")
     if len(segments) < 2 or any(s in ("", ".", "..") for s in segments):
         return None
-    return f"/{file_type}/download/{'/'.join(segments)}"
+    return f"/{file_type}/download/{quote('/'.join(segments), safe=_PATH_SAFE)}"
 
 
 class FileFetcher:
@@ -216,7 +220,8 @@ class FileFetcher:
             raise _Failed(exc.__class__.__name__) from None
         try:
             parts = urlsplit(url)
-            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            query = f"?{quote(parts.query, safe=_QUERY_SAFE)}" if parts.query else ""
+            target = quote(parts.path or "/", safe=_PATH_SAFE) + query
             connection.request("GET", target, headers=_HEADERS)
             response = connection.getresponse()
             status = response.status

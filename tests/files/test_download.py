@@ -103,6 +103,9 @@ def test_api_download_paths() -> None:
     assert api_download_path("https://uploads.gorgias.io/H/download_4-a.png") == (
         "/attachment/download/H/download_4-a.png"
     )
+    assert api_download_path("https://uploads.gorgias.io/H/写 真%20x.png") == (
+        "/attachment/download/H/%E5%86%99%20%E7%9C%9F%20x.png"
+    )
     assert api_download_path("https://uploads.gorgias.io/one") is None
     assert api_download_path("https://uploads.gorgias.io/H/../etc/passwd") is None
     assert api_download_path("https://uploads.gorgias.io//x") is None
@@ -128,6 +131,14 @@ def test_a_redirect_off_https_is_not_followed(files: Files, tmp_path: Path) -> N
         "forbidden"
     )
     assert [path for path, _ in files.seen] == ["/x"]
+
+
+def test_a_url_with_spaces_and_other_scripts_is_asked_for_encoded(
+    files: Files, tmp_path: Path
+) -> None:
+    files.routes["/H/%E5%86%99%20x.png?a=1%202"] = Route(200, body=b"ok")
+    fetched = _fetcher().fetch(f"{files.url}/H/写 x.png?a=1%202", None, PartFile(tmp_path / "p"))
+    assert fetched.status == "ok"
 
 
 def test_gone_and_too_large(files: Files, tmp_path: Path) -> None:
