@@ -11,7 +11,12 @@ import pytest
 from gorgias_export.errors import ExitCode
 from gorgias_sim import Simulator
 from gorgias_sim.uploads import attach
-from tests.files.helpers import check_directory, expected_files, no_credentials_reached_uploads
+from tests.files.helpers import (
+    check_directory,
+    expected_files,
+    manifest,
+    no_credentials_reached_uploads,
+)
 from tests.support.cli import assert_one_line_error, run_cli, run_ok
 
 pytestmark = pytest.mark.sim(uploads=True, tickets=120)
@@ -84,7 +89,7 @@ def test_a_rerun_fetches_only_new_files(sim: Simulator, tmp_path: Path) -> None:
 def test_files_past_max_size_are_listed_too_large(sim: Simulator, tmp_path: Path) -> None:
     out = tmp_path / "backup"
     run_ok(sim, "attachments", "--out-dir", str(out), "--max-size", "20K")
-    rows = check_directory_sizes(out)
+    rows = manifest(out)
     expected = expected_files(sim)
     too_large = [r for r in rows if r["status"] == "too_large"]
     assert too_large
@@ -93,12 +98,6 @@ def test_files_past_max_size_are_listed_too_large(sim: Simulator, tmp_path: Path
             assert row["size"] <= 20 * 1024
             assert expected[row["url"]][1] == row["sha256"]
     assert not list((out / ".tmp").iterdir())
-
-
-def check_directory_sizes(out: Path) -> list[dict[str, object]]:
-    from tests.files.helpers import manifest
-
-    return manifest(out)
 
 
 def test_a_manifest_not_ours_is_refused(sim: Simulator, tmp_path: Path) -> None:
