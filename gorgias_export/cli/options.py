@@ -91,9 +91,18 @@ PerFlag = Annotated[
     Per,
     _option(
         "--per",
-        help="message: one row per message (default); ticket: one JSON line per ticket with its "
-        "messages nested (JSONL only).",
+        help="message: one row per message (default); ticket: one row per ticket with its "
+        "figures (CSV, SQLite's ticket_summary table), or in JSONL one line per ticket with its "
+        "messages nested and those figures.",
         show_default=True,
+    ),
+]
+CustomFields = Annotated[
+    bool,
+    _option(
+        "--custom-fields",
+        help="With --per ticket: fill the cf_ columns with each ticket's custom field values, "
+        "at one more request per ticket written (no listing carries them).",
     ),
 ]
 CustomerId = Annotated[
@@ -140,6 +149,17 @@ ApiPath = Annotated[
         help="The endpoint as in the API's documentation: /api/tags, or just tags.",
         show_default=False,
     ),
+]
+ExportPath = Annotated[
+    str,
+    typer.Argument(
+        help="A tickets export: its --out (CSV, JSONL, --per ticket JSONL or SQLite mirror).",
+        show_default=False,
+    ),
+]
+VerifyState = Annotated[
+    Path | None,
+    _option("--state", help="The export's state file, if it was not <PATH>.state.json."),
 ]
 Params = Annotated[
     list[str] | None,
