@@ -89,11 +89,16 @@ class FilesStatus(Status):
     def rows(self) -> int:
         return self.new_rows
 
-    def counts(self) -> str:
-        return (
-            f"{self.files:,} files ({self.bytes / 2**20:,.1f} MB) · {self.missing:,} missing"
-            f" · {self.requests:,} requests"
-        )
+    @property
+    def subject(self) -> str:
+        return "attachments"
+
+    def figures(self) -> list[tuple[int, str, str]]:
+        return [
+            (self.files, "files", "files"),
+            (self.bytes // 2**20, "MB", "MB"),
+            (self.missing, "missing", "miss"),
+        ]
 
 
 def _int_id(value: Any) -> int | None:
@@ -329,10 +334,13 @@ class FilesExport:
         self._on_status(self._status(complete=True))
 
     def _status(self, complete: bool = False) -> FilesStatus:
-        stats = self.client.stats
+        stats, pacer = self.client.stats, self.client.pacer
         status = self.status
-        status.requests = stats.requests - self._requests_before
+        status.requests = status.done = stats.requests - self._requests_before
+        status.sent = stats.requests
         status.rate_limited, status.retries = stats.rate_limited, stats.retries
+        status.allowed_rate, status.limit_known = pacer.allowed_rate, pacer.limit_known
+        status.burst, status.room = pacer.limit or 0, pacer.room()
         status.fraction = 1.0 if complete else None
         status.complete = complete
         return FilesStatus(**vars(status))

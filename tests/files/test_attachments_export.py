@@ -3,12 +3,21 @@ through the API's signed redirect, gone ones listed, credentials never on the up
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from gorgias_export.api.client import GorgiasClient
+from gorgias_export.cli.display import ProgressDisplay
+from gorgias_export.config import Secret, Settings
 from gorgias_export.errors import ExitCode
+from gorgias_export.exports.attachments import FilesStatus
+from gorgias_export.exports.status import Status
+from gorgias_export.jobs.attachments import AttachmentsJob, open_files_target
+from gorgias_export.jobs.lifecycle import run_job
 from gorgias_sim import Simulator
 from gorgias_sim.uploads import attach
 from tests.files.helpers import (
@@ -17,6 +26,7 @@ from tests.files.helpers import (
     manifest,
     no_credentials_reached_uploads,
 )
+from tests.support.account import EMAIL, SECRET_KEY
 from tests.support.cli import assert_one_line_error, run_cli, run_ok
 
 pytestmark = pytest.mark.sim(uploads=True, tickets=120)
@@ -124,3 +134,24 @@ def test_a_link_planted_in_dir_is_never_written_through(sim: Simulator, tmp_path
     stderr = assert_one_line_error(result, ExitCode.IO)
     assert "not a directory" in stderr
     assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_the_progress_line_draws_an_attachments_run(
+    sim: Simulator, tmp_path: Path, width: int
+) -> None:
+    statuses: list[Status] = []
+    settings = Settings(base_url=sim.url, email=EMAIL, api_key=Secret(SECRET_KEY))
+    client = GorgiasClient(settings)
+    job = AttachmentsJob((tmp_path / "out").resolve())
+    run_job(client, job, open_files_target(job, sim.url), statuses.append)
+    display = ProgressDisplay(enabled=True, console=Console(file=io.StringIO()))
+    for status in statuses:
+        display.update(status)
+    screen = io.StringIO()
+    Console(file=screen, force_terminal=True, width=width, color_system=None).print(display.line())
+    line = screen.getvalue().rstrip("\n")
+    files = statuses[-1]
+    assert isinstance(files, FilesStatus) and files.complete and files.files > 0
+    assert line.startswith("attachments") and f"{files.files:,} f" in line, line
+    assert "\n" not in line and len(line) <= width
