@@ -73,6 +73,9 @@ class SimConfig:
     # /api/account/settings as a list envelope ("list"), a bare JSON array ("array"), or one
     # object mapping each setting's type to its data ("object").
     account_settings_shape: str = "list"
+    # True: a second loopback host serves the attachment files and recordings (uploads.py), and
+    # /api/<file type>/download/... redirects to it.
+    uploads: bool = False
 
     def __post_init__(self) -> None:
         if self.built_cursors not in BUILT_CURSORS:

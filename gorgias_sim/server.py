@@ -34,6 +34,7 @@ from .data import Dataset, make_dataset
 from .faults import BODY_KINDS, Fault, FaultPlan, Where
 from .recorder import Recorder, RequestRecord
 from .replies import Reply, dumps, error
+from .uploads import DOWNLOAD_PATH, Uploads, install
 
 HOST = "127.0.0.1"
 LIMIT_HEADER = "X-Gorgias-Account-Api-Call-Limit"
@@ -87,6 +88,7 @@ class Simulator:
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.uploads: Uploads | None = None  # the files' host, with SimConfig(uploads=True)
 
     # Lifecycle
 
@@ -94,6 +96,8 @@ class Simulator:
         if self._server is not None:
             return self
         self._stopping.clear()
+        if self.config.uploads:
+            self._start_uploads()
         self._server = _Server((HOST, self._port), _Handler)
         self._server.sim = self
         self._port = self._server.server_address[1]  # a restart keeps the same port
@@ -116,6 +120,17 @@ class Simulator:
         server.server_close()
         if self._thread is not None:
             self._thread.join()
+        if self.uploads is not None:
+            self.uploads.stop()
+
+    def _start_uploads(self) -> None:
+        """The files' host; the first start points the dataset's files at it."""
+        first = self.uploads is None
+        self.uploads = (self.uploads or Uploads()).start()  # a restart keeps the same port
+        if first:
+            with self.dataset.lock:
+                recordings = self.dataset.entities.config["phone/voice-call-recordings"]
+                install(self.dataset.messages, list(recordings.items.values()), self.uploads)
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -251,6 +266,8 @@ class Simulator:
                 return replace(error(429, "Too many requests."), headers=headers)
         if role == "noperm" and path.rstrip("/") != "/api/account":
             reply = error(403, cfg.forbidden_reason)
+        elif self.uploads is not None and DOWNLOAD_PATH.fullmatch(path):
+            reply = self.uploads.redirect(path)
         else:
             reply = self._api.get(target, path, query, cfg.cursor_ttl)
         return self._with_limit(reply, oauth)

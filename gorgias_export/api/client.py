@@ -69,6 +69,8 @@ BACKOFF_CAP_SECONDS = 30.0
 RESPONSE_DEADLINE_SECONDS = 120.0
 # A wait this long or longer is logged (--verbose; at first contact, always): never in silence.
 WAIT_SHOWN_SECONDS = 5.0
+# What a private file's download may answer, for its caller to read (get_redirect).
+_FILE_ANSWERS = frozenset({301, 302, 303, 307, 308, 400, 403, 404, 410})
 
 
 @dataclass
@@ -214,8 +216,20 @@ class GorgiasClient:
             raise BrokenBody(broken.reason) from None
         return list_page(path, payload)
 
+    def get_redirect(self, path: str) -> Answer:
+        """GET `path`, an endpoint that answers with a redirect it is not ours to follow here (a
+        private file's download: 307 to a signed URL, fetched without credentials). The answer
+        itself for a 3xx, 400, 403, 404 or 410; 429s and 5xx are retried as for any request."""
+        answer: Answer = self._retrying(path, (), lambda answer: answer, passthrough=_FILE_ANSWERS)
+        return answer
+
     def _retrying(
-        self, path: str, params: Params, accept: Callable[[Answer], T], optional: bool = False
+        self,
+        path: str,
+        params: Params,
+        accept: Callable[[Answer], T],
+        optional: bool = False,
+        passthrough: frozenset[int] = frozenset(),
     ) -> T:
         """Attempts until one is accepted, within the retry budget (an optional request: one
         attempt, and waits for 429s)."""
@@ -225,7 +239,7 @@ class GorgiasClient:
             if self._closed.is_set():
                 raise ApiError("The export has ended; this request is no longer needed.")
             try:
-                return accept(self._attempt(path, params))
+                return accept(self._attempt(path, params, passthrough))
             except _Retry as retry:
                 if optional and not retry.rate_limited:
                     raise OptionalRequestFailed(
@@ -244,7 +258,9 @@ class GorgiasClient:
                 self._say_retrying(path, retry, delay)
                 self._sleep(delay)
 
-    def _attempt(self, path: str, params: Params) -> Answer:
+    def _attempt(
+        self, path: str, params: Params, passthrough: frozenset[int] = frozenset()
+    ) -> Answer:
         """One request; raises _Retry for what is worth retrying, an ExportError for the rest."""
         delay = self.pacer.reserve()
         if delay > 0:
@@ -292,7 +308,8 @@ class GorgiasClient:
                 self.pacer.level(),
                 self.pacer.limit or "?",
             )
-        self._check_status(path, params, answer)
+        if answer.status not in passthrough:
+            self._check_status(path, params, answer)
         if answer.status < 300:
             self._accepted = True
         return answer

@@ -56,6 +56,7 @@ for _entity in ENTITIES:
 app.command(name="all")(commands.all_entities)
 app.command(name="archive")(commands.archive)
 app.command(name="get")(commands.get)
+app.command(name="attachments")(commands.attachments)
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from gorgias_export.cli.options import (
     FormatFlag,
     Fresh,
     JsonlOut,
+    MaxSize,
     Out,
     OutDir,
     Overwrite,
@@ -42,11 +43,13 @@ from gorgias_export.cli.options import (
 )
 from gorgias_export.entity_types import Entity, Incremental
 from gorgias_export.errors import ApiError, ExitCode, UsageError
+from gorgias_export.exports.attachments import FilesStatus
 from gorgias_export.exports.filtered import ticket_listings
 from gorgias_export.exports.status import ExportStatus
 from gorgias_export.exports.verify import ExportUnderTest
 from gorgias_export.jobs.all import AllJob, AllResult, run_all
 from gorgias_export.jobs.archive import ArchiveJob, ArchiveResult, archive_ready, run_archive
+from gorgias_export.jobs.attachments import AttachmentsJob, open_files_target
 from gorgias_export.jobs.entities import EntityJob, is_list_endpoint
 from gorgias_export.jobs.lifecycle import JobResult, open_target, run_job
 from gorgias_export.jobs.tickets import TicketsJob
@@ -411,3 +414,43 @@ def get(
         )
 
     execute(connection, plan, work, resumable=out != "-")
+
+
+@with_connection
+def attachments(
+    out_dir: OutDir,
+    max_size: MaxSize = "1G",
+    since: Since = None,
+    until: Until = None,
+    fresh: Fresh = False,
+    overwrite: Overwrite = False,
+    *,
+    connection: Connection,
+) -> None:
+    """Download every message attachment and call recording, with a manifest of them all.
+
+    Files go to DIR/files and DIR/recordings; DIR/manifest.csv and DIR/manifest.jsonl list
+    each one (status ok, gone, forbidden or too_large). Rerunning resumes, or fetches only what
+    is new.
+
+    Example: gorgias-export attachments --out-dir backup/attachments
+    """
+
+    def plan() -> AttachmentsJob:
+        flags.refuse_overwrite_alone(fresh, overwrite)
+        start, end = flags.time_range(since, until, exclusive_until=True)
+        size = flags.byte_size(max_size, "--max-size")
+        return AttachmentsJob(Path(out_dir).resolve(), size, start, end, fresh, overwrite)
+
+    def work(job: AttachmentsJob, session: Session) -> str:
+        target = open_files_target(job, session.settings.base_url)
+        result = run_job(session.client, job, target, session.on_status)
+        status = result.status
+        assert isinstance(status, FilesStatus)
+        return (
+            f"Done: {status.files:,} files saved ({status.bytes / 2**20:,.1f} MB), "
+            f"{status.missing:,} gone, forbidden or too large; {result.total_rows:,} rows in all "
+            f"in {job.out_dir}/manifest.csv; {requests_line(session)}"
+        )
+
+    execute(connection, plan, work)

@@ -127,3 +127,15 @@ def query_params(pairs: list[str], link_paged: bool = False) -> Params:
             )
         params.append((key.strip(), value))
     return params
+
+
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def byte_size(text: str, flag: str) -> int:
+    """`1000`, `20M`, `1G` (powers of 1024; a trailing B or iB is allowed) as bytes."""
+    value = text.strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = (value[:-1], value[-1]) if value[-1:] in _SIZE_UNITS else (value, "")
+    if not number.isdigit() or int(number) <= 0:
+        raise UsageError(f"{flag} {text} is not a size; give bytes, or a number with K, M or G.")
+    return int(number) * _SIZE_UNITS[unit]

@@ -142,6 +142,15 @@ AllFormat = Annotated[
         show_default=True,
     ),
 ]
+MaxSize = Annotated[
+    str,
+    _option(
+        "--max-size",
+        help="attachments: skip files larger than this (bytes, or with K, M or G), listed as "
+        "too_large.",
+        show_default=True,
+    ),
+]
 ApiPath = Annotated[
     str,
     typer.Argument(

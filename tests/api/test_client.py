@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from gorgias_export.api import download as download_module
 from gorgias_export.api import http as http_module
 from gorgias_export.api.client import BrokenBody, GorgiasClient, OptionalRequestFailed
 from gorgias_export.api.http import Transport
@@ -67,10 +68,19 @@ def page(items: list[dict[str, object]], next_cursor: str | None = None) -> dict
 def test_the_client_has_no_way_to_write(settings: Settings, api: FakeApi) -> None:
     """Only GET exists, from the client's methods down to the one `request` call that sends."""
     public = {name for name in dir(GorgiasClient) if not name.startswith("_")}
-    assert public == {"get_json", "get_any_json", "fetch_page", "fetch_body", "page_of", "close"}
+    assert public == {
+        "get_json",
+        "get_any_json",
+        "fetch_page",
+        "fetch_body",
+        "page_of",
+        "get_redirect",
+        "close",
+    }
     assert {name for name in dir(Transport) if not name.startswith("_")} == {"get", "close"}
-    sent = inspect.getsource(http_module).count(".request(")
-    assert sent == 1 and 'connection.request("GET", ' in inspect.getsource(http_module)
+    for module in (http_module, download_module):  # the API's transport, and files' downloads
+        sent = inspect.getsource(module).count(".request(")
+        assert sent == 1 and 'connection.request("GET", ' in inspect.getsource(module)
     api.get("/tickets", json=page([]))
     make_client(settings, FakeTime()).fetch_page("/tickets", [("limit", 100)])
     assert [call.method for call in api.calls] == ["GET"]

@@ -1,0 +1,157 @@
+"""`attachments`: the files of every message and call recording into one directory.
+
+Through the one lifecycle (lifecycle.run_job), with a file target whose output is
+`DIR/manifest.jsonl` and whose state is `DIR/attachments.state.json`: the lock, the ownership
+checks and the fingerprint of the JSONL manifest are every export's. `DIR/manifest.csv` is the
+same rows as CSV; its length is saved in the same state, checked and cut back like the JSONL's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from gorgias_export.api.client import GorgiasClient
+from gorgias_export.api.download import FileFetcher
+from gorgias_export.errors import OutputError, StateConflict
+from gorgias_export.exports.attachments import MANIFEST_COLUMNS, FilesExport, FilesStatus
+from gorgias_export.exports.file_progress import FilesProgress
+from gorgias_export.exports.status import StatusCallback
+from gorgias_export.jobs.ownership import looks_like_output
+from gorgias_export.jobs.state import StateFile
+from gorgias_export.jobs.targets import FileTarget, Target
+from gorgias_export.output.file_store import FileStore
+from gorgias_export.output.sqlite_store import SqliteStore
+from gorgias_export.output.writers import CsvEncoder, JsonlEncoder, RowSink
+from gorgias_export.timeutil import format_utc
+
+MANIFEST_VERSION = 1
+STATE_NAME = "attachments.state.json"
+DEFAULT_MAX_SIZE = 1024**3  # 1 GiB: far past any attachment Gorgias takes
+
+
+@dataclass(frozen=True)
+class AttachmentsJob:
+    out_dir: Path  # resolved
+    max_size: int = DEFAULT_MAX_SIZE
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+    fresh: bool = False
+    overwrite: bool = False
+
+    name = "attachments"
+    fmt = "jsonl"
+    snapshots = False
+    tables: tuple[str, ...] = ()
+
+    @property
+    def csv_manifest(self) -> Path:
+        return self.out_dir / "manifest.csv"
+
+    def identity(self, api: str) -> dict[str, Any]:
+        return {
+            "command": self.name,
+            "out_dir": str(self.out_dir),
+            "since": format_utc(self.since) if self.since else None,
+            "until": format_utc(self.until) if self.until else None,
+            "api": api,
+            "manifest_version": MANIFEST_VERSION,
+        }
+
+    def new_progress(self) -> FilesProgress:
+        return FilesProgress()
+
+    def parse_progress(self, saved: Any) -> FilesProgress:
+        return FilesProgress.from_json(saved)
+
+    def saved_bytes(self, progress: FilesProgress) -> int:
+        return progress.output_bytes
+
+    def file_header(self) -> bytes:
+        return b""
+
+    def shared_tables_conflict(self, store: SqliteStore) -> str | None:
+        return None
+
+    def refused_state(self, output: Path, state: Path) -> str | None:
+        return None
+
+    def run(
+        self,
+        client: GorgiasClient,
+        target: Target,
+        progress: FilesProgress,
+        checkpoint: Callable[[FilesProgress], None],
+        on_status: StatusCallback,
+    ) -> FilesStatus:
+        assert isinstance(target, FileTarget)
+        csv_encoder = CsvEncoder(MANIFEST_COLUMNS)
+        self._check_csv(progress, csv_encoder.header(), target.state.load() is not None)
+        jsonl, _ = target.rows_file(JsonlEncoder(MANIFEST_COLUMNS), progress)
+        csv = RowSink(csv_encoder, str(self.csv_manifest), offset=progress.csv_bytes)
+        try:
+            export = FilesExport(
+                client,
+                FileStore(self.out_dir),
+                FileFetcher(client, self.max_size),
+                (csv, jsonl),
+                progress,
+                checkpoint,
+                since=self.since,
+                until=self.until,
+                on_status=on_status,
+            )
+            return export.run()
+        finally:
+            csv.close()
+            jsonl.close()
+
+    def _check_csv(self, progress: FilesProgress, header: bytes, saved: bool) -> None:
+        """The CSV manifest is cut back to its saved length at its first write: refuse one that
+        is shorter, or one no state of ours vouches for (as the target does for the JSONL).
+        `saved`: a state was loaded (even one saved before any row, which vouches for none)."""
+        path = self.csv_manifest
+        size = path.stat().st_size if path.exists() else 0
+        if not saved:
+            ours = looks_like_output(path, header) if size else True
+            if size and not (self.fresh and (ours or self.overwrite)):
+                raise StateConflict(
+                    f"{path} exists and this export has no saved progress for it; move it "
+                    "away, or rerun with --fresh to write the manifests again."
+                )
+            return
+        if size < progress.csv_bytes:
+            raise StateConflict(
+                f"{path} is shorter than its saved progress ({size} of {progress.csv_bytes} "
+                "bytes), so it was changed outside gorgias-export; put it back as exported, or "
+                "rerun with --fresh to write the manifests again."
+            )
+
+
+def open_files_target(job: AttachmentsJob, api: str) -> FileTarget:
+    """The target of `attachments`: DIR/manifest.jsonl, its state DIR/attachments.state.json."""
+    out_dir = job.out_dir
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"--out-dir {out_dir} is a file; give a directory.")
+    try:
+        out_dir.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"Could not create --out-dir {out_dir} ({exc.strerror or exc.__class__.__name__}); "
+            "create its parent first or choose another directory."
+        ) from None
+    output = out_dir / "manifest.jsonl"
+    state = out_dir / STATE_NAME
+    return FileTarget(
+        output,
+        StateFile(state, {**job.identity(api), "output": str(output)}, job.fresh),
+        overwrite=job.fresh,
+        force=job.overwrite,
+        locks=[output],
+        flag="--out-dir",
+        side_prefix=out_dir / "attachments",
+        state_dir=out_dir,
+    )
