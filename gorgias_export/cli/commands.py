@@ -367,11 +367,12 @@ def archive(out_dir: OutDir, *, connection: Connection) -> None:
 def _archive_summary(result: ArchiveResult, session: Session) -> str:
     site = result.site
     rows = sum(outcome.rows for outcome in result.data.outcomes)
+    files = result.files.status.files if isinstance(result.files.status, FilesStatus) else 0
     return (
         f"Done: archive with {site.tickets:,} tickets; {rows:,} new rows, "
         f"{site.pages_written:,} ticket pages written, index "
-        f"{'written' if site.index_written else 'unchanged'} ({site.index_bytes:,} bytes); "
-        f"{requests_line(session)}"
+        f"{'written' if site.index_written else 'unchanged'} ({site.index_bytes:,} bytes), "
+        f"{files:,} new attachment files; {requests_line(session)}"
     )
 
 

@@ -6,7 +6,7 @@ interruption finishes the archive, and rerunning it later brings it up to date:
 1. the data: `all --format sqlite` into `DIR/data/gorgias.db` (the same run_all, its own state
    inside the database: an interrupted run resumes inside the entity it was in);
 2. the JSONL: every table of that database as `DIR/data/jsonl/<table>.jsonl` (no request);
-3. the attachment files (see the marked call site below);
+3. the attachment files: the `attachments` job, with DIR as its --out-dir;
 4. the site: `DIR/index.html` and a page per ticket, written again only where something changed.
 
 One lock, `DIR/archive.lock`, keeps two archive runs off one directory.
@@ -23,6 +23,8 @@ from gorgias_export.api.client import GorgiasClient
 from gorgias_export.errors import ConfigError
 from gorgias_export.exports.status import StatusCallback
 from gorgias_export.jobs.all import DATABASE_NAME, AllJob, AllResult, prepare_dir, run_all
+from gorgias_export.jobs.attachments import AttachmentsJob, open_files_target
+from gorgias_export.jobs.lifecycle import JobResult, run_job
 from gorgias_export.jobs.state import export_lock
 
 if TYPE_CHECKING:
@@ -41,6 +43,7 @@ class ArchiveJob:
 class ArchiveResult:
     data: AllResult
     jsonl_rows: dict[str, int]
+    files: JobResult
     site: SiteResult
 
 
@@ -66,12 +69,10 @@ def run_archive(client: GorgiasClient, job: ArchiveJob, on_status: StatusCallbac
         data = run_all(client, AllJob(str(data_dir), "sqlite"), on_status)
         database = data_dir / DATABASE_NAME
         jsonl_rows = dump_tables(database, data_dir / JSONL_DIR)
-        # ATTACHMENTS STEP (issue 15) -- the one call site, left empty on purpose: the
-        # `attachments` job (branch `attach`) was not merged into main when this was written.
-        # Once it is, it plugs in HERE, through its own lifecycle, with DIR as its --out-dir:
-        #     files = AttachmentsJob(out_dir)
-        #     run_job(client, files, open_files_target(files, client.settings.base_url), on_status)
-        # It writes the files and DIR/manifest.jsonl, which build_site reads below
-        # (site_data.read_manifest). Until then each page names its attachments "(not downloaded)".
+        # The files, through their own lifecycle and state (DIR/attachments.state.json), into
+        # DIR/files and DIR/recordings with DIR/manifest.jsonl, which build_site links to.
+        files_job = AttachmentsJob(out_dir)
+        files_target = open_files_target(files_job, client.settings.base_url)
+        files = run_job(client, files_job, files_target, on_status)
         site = build_site(out_dir, database)
-    return ArchiveResult(data, jsonl_rows, site)
+    return ArchiveResult(data, jsonl_rows, files, site)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -21,6 +22,7 @@ from gorgias_export.archive.site_pages import index_page, ticket_href
 from gorgias_export.errors import ExitCode
 from gorgias_sim import Simulator
 from gorgias_sim.data import MESSAGE_ATTACHMENTS, MESSAGE_HTML_ONLY, MESSAGE_INTERNAL_NOTE
+from tests.files.helpers import check_directory, no_credentials_reached_uploads
 from tests.support.cli import REPO, assert_one_line_error, kill_when, run_cli, run_ok
 
 # One simulator and one archive for the tests that only read it (or a copy of it).
@@ -77,7 +79,7 @@ def test_archive_holds_the_mirror_the_jsonl_and_a_page_per_ticket(
     assert sorted(int(r[0]) for r in index_rows(out)) == ticket_ids
     # Streamed row by row, the index is the page made whole from the same rows.
     assert (out / "index.html").read_text("utf-8") == index_page(index_rows(out))
-    assert not list(out.rglob("*.tmp"))
+    assert not [p for p in out.rglob("*.tmp") if p.is_file()]  # .tmp/: the downloads, empty
     assert sorted(pages(out)) == sorted(ticket_href(t) for t in ticket_ids)
 
 
@@ -113,7 +115,10 @@ def test_a_ticket_page_shows_the_conversation_in_order_with_roles_notes_and_file
     assert f"<th>satisfaction</th><td>{html.escape(shown)}</td>" in survey_page
     with_files = sim.dataset.special[MESSAGE_ATTACHMENTS][0]
     files_page = (out / ticket_href(ticket_of_message(sim, with_files))).read_text("utf-8")
-    assert "(not downloaded)" in files_page  # no manifest yet: named, not linked
+    # This simulator serves no files (its uploads host is a name that never resolves): the
+    # attachments step lists them as gone, and the page names them without a link.
+    assert '<span class="missing">(gone)</span>' in files_page
+    assert 'href="../../files/' not in files_page
 
 
 def test_attachments_link_to_the_local_files_the_manifest_lists(
@@ -132,7 +137,8 @@ def test_attachments_link_to_the_local_files_the_manifest_lists(
          "content_type": "text/plain", "size": 1, "sha256": "1" * 64,
          "path": "../../etc/passwd", "status": "ok", "url": "https://uploads.example/3"},
     ]  # fmt: skip
-    (out / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"cut')
+    with (out / "manifest.jsonl").open("a", encoding="utf-8") as manifest:  # after the step's rows
+        manifest.write("".join(json.dumps(r) + "\n" for r in rows) + '{"cut')
     result = build_site(out, out / "data" / "gorgias.db")
     assert result.pages_written == 1  # only the page whose attachments changed
     page = (out / ticket_href(message["ticket_id"])).read_text(encoding="utf-8")
@@ -192,7 +198,7 @@ def test_a_kill_while_writing_pages_leaves_each_whole_and_the_rerun_finishes(
     assert result.pages_written == 60 - 25  # the 25 recorded are not written again
     assert pages(out) == expected
     assert (out / "index.html").read_bytes() == (clean / "index.html").read_bytes()
-    assert not list(out.rglob("*.tmp"))
+    assert not [p for p in out.rglob("*.tmp") if p.is_file()]  # .tmp/: the downloads, empty
 
 
 def test_a_page_cut_short_outside_a_run_is_written_again(
@@ -254,3 +260,28 @@ def test_an_archive_killed_during_the_export_resumes_to_the_same_archive(
         # The same rows (their order follows the database's row ids, which a resume may not).
         lines = sorted((out / jsonl).read_bytes().splitlines())
         assert lines == sorted((built / jsonl).read_bytes().splitlines()), table
+
+
+@pytest.mark.sim(uploads=True, tickets=40)
+def test_the_archive_downloads_the_files_and_its_pages_link_to_them(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """The attachments step runs inside `archive`: every file once with its bytes (the same
+    checks as the `attachments` command's), no credentials on the uploads host, and a ticket
+    page links each stored file by its path relative to the page."""
+    out = tmp_path / "archive"
+    run_ok(sim, "archive", "--out-dir", str(out))
+    rows = check_directory(out, sim)
+    no_credentials_reached_uploads(sim)
+    stored = next(r for r in rows if r["status"] == "ok" and r["ticket_id"])
+    page = (out / ticket_href(int(stored["ticket_id"]))).read_text(encoding="utf-8")
+    depth = "../" * (len(Path(ticket_href(int(stored["ticket_id"]))).parts) - 1)
+    assert f'href="{depth}{quote(stored["path"])}"' in page
+    assert "(not downloaded)" not in page
+    # A rerun with nothing new fetches no file again.
+    assert sim.uploads is not None
+    fetched = len(sim.uploads.requests)
+    sim.reset_stats()
+    run_ok(sim, "archive", "--out-dir", str(out))
+    assert not [r for r in sim.requests if "/download/" in r.path]
+    assert len(sim.uploads.requests) == fetched
