@@ -248,6 +248,11 @@ def all_entities(
 
     def plan() -> AllJob:
         flags.refuse_overwrite_alone(fresh, overwrite)
+        if fmt is Format.xlsx:
+            raise UsageError(
+                "all writes csv, jsonl or sqlite; for workbooks, export each entity with its own "
+                "command, e.g. gorgias-export tickets --out tickets.xlsx."
+            )
         return AllJob(out_dir, fmt.value, fresh, overwrite)
 
     execute(connection, plan, work)

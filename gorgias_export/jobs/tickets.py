@@ -9,7 +9,7 @@ requests, never rows) and, for --per ticket, the staging database (not a cache).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,10 +29,11 @@ from gorgias_export.exports.status import ExportStatus, StatusCallback
 from gorgias_export.exports.ticket_lines import TicketLines
 from gorgias_export.jobs.targets import DatabaseTarget, Target
 from gorgias_export.output.conversation_csv import CsvConversationLines
-from gorgias_export.output.mirror import TABLES, ConversationMirror
+from gorgias_export.output.mirror import TABLES, WORKBOOK_ORDER, ConversationMirror
 from gorgias_export.output.sqlite_store import SqliteStore
 from gorgias_export.output.staging import ConversationStage
 from gorgias_export.output.ticket_index import TicketIndex
+from gorgias_export.output.workbook import Sheet
 from gorgias_export.output.writers import JsonlEncoder, RowEncoder, make_encoder
 from gorgias_export.rows import (
     CONVERSATION_COLUMNS,
@@ -46,7 +47,7 @@ from gorgias_export.timeutil import format_utc
 class TicketsJob:
     """What the user asked for."""
 
-    fmt: str  # "csv" | "jsonl" | "sqlite"
+    fmt: str  # "csv" | "jsonl" | "sqlite" | "xlsx"
     since: datetime | None = None
     until: datetime | None = None
     # Filtered exports (--customer-id, --ticket-id, ...): the /tickets parameter sets to walk.
@@ -97,6 +98,23 @@ class TicketsJob:
             return "--state must not be the --out file; choose another path for it."
         return None
 
+    def sheet(self, store: SqliteStore) -> Sheet:
+        """The workbook of an .xlsx export: conversation rows by ticket creation, ticket, then
+        message time (the store keeps booleans as 1/0: they are given back as booleans)."""
+        flags = [
+            i for i, c in enumerate(CONVERSATION_COLUMNS) if CONVERSATION_CSV_KINDS.get(c) == "bool"
+        ]
+
+        def rows() -> Iterator[list[Any]]:
+            for row in store.select("conversations", CONVERSATION_COLUMNS, WORKBOOK_ORDER):
+                values = list(row)
+                for index in flags:
+                    if values[index] is not None:
+                        values[index] = bool(values[index])
+                yield values
+
+        return Sheet("tickets", CONVERSATION_COLUMNS, rows())
+
     def encoder(self) -> RowEncoder:
         if self.per == "ticket":
             return JsonlEncoder()  # whole tickets, their messages nested
@@ -134,7 +152,8 @@ class TicketsJob:
         """Rows to the database or the file; or, per ticket, staged pages and then lines.
         Closed (last first) when the run ends."""
         if isinstance(target, DatabaseTarget):
-            mirror = ConversationMirror(target.store)
+            # An .xlsx workbook's store keeps the rows only, not the raw pages beside them.
+            mirror = ConversationMirror(target.store, raw=self.fmt == "sqlite")
             stack.callback(mirror.close)
             return ConversationRows(mirror, mirror)
         sink, _ = target.rows_file(self.encoder(), progress)
