@@ -75,8 +75,10 @@ def cut_text(text: str) -> str:
     budget = CELL_CHARS - MARKER_ROOM
     keep = budget
     excess = _units(text[:keep]) - budget
-    while excess > 0:  # each character is one or two units: this ends in a step or two
-        keep -= excess
+    while excess > 0:
+        # A character is one or two units: dropping half the excess in characters never
+        # drops more than the excess, and at least halves it (15 steps at most).
+        keep -= (excess + 1) // 2
         excess = _units(text[:keep]) - budget
     cut = len(text) - keep
     return f"{text[:keep]}… [cut: {cut:,} characters; full text in JSONL or SQLite]"
@@ -145,11 +147,11 @@ class _Cells:
             sheet.write_string(row, col, cut_text(_clean(str(value))))
 
 
-def write_workbook(
-    path: Path, sheet: Sheet, owner: str, rows_per_sheet: int = SHEET_ROWS - 1
-) -> int:
+def write_workbook(path: Path, sheet: Sheet, owner: str, rows_per_sheet: int | None = None) -> int:
     """Write `sheet` to `path` (replacing it), continued on more sheets past `rows_per_sheet`
-    rows each, and make it durable; returns the number of rows."""
+    rows each (a sheet's capacity, less the header), and make it durable; returns the number
+    of rows."""
+    rows_per_sheet = rows_per_sheet or SHEET_ROWS - 1
     import xlsxwriter
     from xlsxwriter.exceptions import XlsxWriterException
 
