@@ -43,6 +43,7 @@ from gorgias_export.jobs.all import AllJob, AllResult, run_all
 from gorgias_export.jobs.entities import EntityJob, is_list_endpoint
 from gorgias_export.jobs.lifecycle import JobResult, open_target, run_job
 from gorgias_export.jobs.tickets import TicketsJob
+from gorgias_export.output.workbook import require_xlsxwriter
 from gorgias_export.resources import adhoc_entity
 
 
@@ -249,10 +250,7 @@ def all_entities(
     def plan() -> AllJob:
         flags.refuse_overwrite_alone(fresh, overwrite)
         if fmt is Format.xlsx:
-            raise UsageError(
-                "all writes csv, jsonl or sqlite; for workbooks, export each entity with its own "
-                "command, e.g. gorgias-export tickets --out tickets.xlsx."
-            )
+            require_xlsxwriter()
         return AllJob(out_dir, fmt.value, fresh, overwrite)
 
     execute(connection, plan, work)

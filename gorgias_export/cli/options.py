@@ -124,7 +124,7 @@ AllFormat = Annotated[
     _option(
         "--format",
         "-f",
-        help="csv or jsonl for every file, or sqlite for one database.",
+        help="csv, jsonl or xlsx for every file, or sqlite for one database.",
         show_default=True,
     ),
 ]

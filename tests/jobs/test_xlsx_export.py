@@ -306,8 +306,23 @@ def test_without_xlsxwriter_one_line_says_what_to_install(
     assert sim.requests == []  # refused before any request
 
 
-def test_stdout_and_all_refuse_xlsx(sim: Simulator) -> None:
+def test_stdout_refuses_xlsx(sim: Simulator) -> None:
     result = run_cli(sim, "tickets", "--out", "-", "--format", "xlsx")
     assert "file" in assert_one_line_error(result, ExitCode.USAGE)
-    result = run_cli(sim, "all", "--out-dir", "backup", "--format", "xlsx")
-    assert "tickets --out tickets.xlsx" in assert_one_line_error(result, ExitCode.USAGE)
+
+
+def test_all_writes_a_workbook_per_entity(sim: Simulator, tmp_path: Path) -> None:
+    backup = tmp_path / "backup"
+    run_ok(sim, "all", "--out-dir", str(backup), "--format", "xlsx")
+    books = sorted(path.name for path in backup.glob("*.xlsx"))
+    assert len(books) == 19 and "tickets.xlsx" in books
+    tags = read_rows(backup / "tags.xlsx")
+    assert len(tags) == len(sim.dataset.entities.config["tags"].items)
+    before = sheets_xml(backup / "tickets.xlsx")
+    run_ok(sim, "all", "--out-dir", str(backup), "--format", "xlsx")  # a rerun: the same rows
+    assert sheets_xml(backup / "tickets.xlsx") == before
+    (backup / "jobs.xlsx").write_bytes(b"someone else's file")
+    sim.reset_stats()
+    result = run_cli(sim, "all", "--out-dir", str(backup), "--format", "xlsx")
+    assert "jobs.xlsx" in assert_one_line_error(result, ExitCode.CONFLICT)
+    assert sim.requests == []  # refused before the first entity's requests
