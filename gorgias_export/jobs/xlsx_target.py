@@ -136,9 +136,9 @@ class XlsxTarget(DatabaseTarget):
         if not state.found:
             if looks_like_workbook(book):
                 raise StateConflict(
-                    f"{book} already exists and has no saved progress to continue (its "
-                    f"{rows_store_path(book).name} is gone); choose another --out, or rerun with "
-                    "--fresh to write it again from the start."
+                    f"{book} already exists and {rows_store_path(book).name} holds no saved "
+                    f"progress of this {job.name} export to continue; choose another --out, or "
+                    "rerun with --fresh to write it again from the start."
                 )
             raise StateConflict(
                 f"{book} already exists and is not a gorgias-export {job.name} workbook, so it "

@@ -182,6 +182,7 @@ def test_the_workbook_is_readable_by_libreoffice(hostile: Exports, tmp_path: Pat
     assert "Thanks so much!! 🙏😀 👩‍💻 is on it 👨‍👩‍👧‍👦 🇫🇷🇯🇵 🏳️‍🌈 👍🏽" in cells
 
 
+@pytest.mark.sim(seed=2, tickets=15)  # small: this test is about files, not data
 def test_a_rerun_adds_changes_without_duplicates(sim: Simulator, tmp_path: Path) -> None:
     out = tmp_path / "t.xlsx"
     run_ok(sim, "tickets", "--out", str(out))
@@ -195,6 +196,7 @@ def test_a_rerun_adds_changes_without_duplicates(sim: Simulator, tmp_path: Path)
     assert sheets_xml(out) == sheets_xml(fresh)
 
 
+@pytest.mark.sim(seed=2, tickets=15)  # small: this test is about files, not data
 def test_kill_9_mid_run_then_rerun_gives_the_clean_workbook(sim: Simulator, tmp_path: Path) -> None:
     clean = tmp_path / "clean.xlsx"
     run_ok(sim, "tickets", "--out", str(clean))
@@ -211,6 +213,7 @@ class _Killed(KeyboardInterrupt):
     on this path: the store keeps what it committed, exactly as after kill -9)."""
 
 
+@pytest.mark.sim(seed=2, tickets=15)  # small: this test is about files, not data
 @pytest.mark.parametrize("moment", ["writing", "renaming"])
 def test_an_interrupted_publish_leaves_the_old_workbook_then_a_rerun_the_new(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moment: str
@@ -311,6 +314,7 @@ def test_stdout_refuses_xlsx(sim: Simulator) -> None:
     assert "file" in assert_one_line_error(result, ExitCode.USAGE)
 
 
+@pytest.mark.sim(seed=2, tickets=15)  # small: this test is about files, not data
 def test_all_writes_a_workbook_per_entity(sim: Simulator, tmp_path: Path) -> None:
     backup = tmp_path / "backup"
     run_ok(sim, "all", "--out-dir", str(backup), "--format", "xlsx")
