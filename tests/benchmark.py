@@ -207,10 +207,10 @@ def measure(
         )
 
 
-def measure_xlsx(name: str, tickets: int, workdir: Path) -> tuple[Result, float, float]:
+def measure_xlsx(name: str, tickets: int, workdir: Path) -> tuple[Result, float, float, float]:
     """The CPU run into an .xlsx workbook, then a rerun that finds nothing new, which still
     writes the whole workbook again from its store (what every rerun costs); returns the
-    first run, the rerun's wall seconds and its peak RSS."""
+    first run, the rerun's wall and CPU seconds and its peak RSS."""
     config = SimConfig(seed=11, tickets=tickets, email=EMAIL, api_key=KEY, rate_limit=False)
     with Simulator(config) as sim:
         out = workdir / f"{name}.xlsx"
@@ -220,7 +220,7 @@ def measure_xlsx(name: str, tickets: int, workdir: Path) -> tuple[Result, float,
         assert status == 0, f"{name} xlsx: exporter exited with {status}"
         requests_first = sim.count()
         started = time.monotonic()
-        status, _, rerun_rss = run_exporter(sim, out)
+        status, rerun_cpu, rerun_rss = run_exporter(sim, out)
         rerun_wall = time.monotonic() - started
         assert status == 0, f"{name} xlsx rerun: exporter exited with {status}"
         with contextlib.closing(sqlite3.connect(f"{out}.rows.sqlite")) as store:
@@ -240,19 +240,20 @@ def measure_xlsx(name: str, tickets: int, workdir: Path) -> tuple[Result, float,
             rss,
             wall,
         )
-    return result, rerun_wall, rerun_rss
+    return result, rerun_wall, rerun_cpu, rerun_rss
 
 
 def xlsx_runs(sizes: dict[str, int], results: list[Result], workdir: Path) -> list[str]:
     """The .xlsx CPU runs (appended to `results`), and a line per rerun."""
     lines = []
     for name, tickets in sizes.items():
-        result, rerun_wall, rerun_rss = measure_xlsx(name, tickets, workdir)
+        result, rerun_wall, rerun_cpu, rerun_rss = measure_xlsx(name, tickets, workdir)
         print(table([result]).splitlines()[-1], flush=True)
         results.append(result)
         lines.append(
-            f"xlsx rerun with nothing new, {result.rows:,} rows: {rerun_wall:.1f} s wall "
-            f"(the whole workbook written again), peak RSS {rerun_rss:.0f} MB."
+            f"xlsx rerun with nothing new, {result.rows:,} rows: {rerun_wall:.1f} s wall, "
+            f"{rerun_cpu:.1f} CPU-s (the whole workbook written again), peak RSS "
+            f"{rerun_rss:.0f} MB."
         )
         print(lines[-1], flush=True)
     return lines
