@@ -54,6 +54,10 @@ class ApiError(ExportError):
     exit_code = ExitCode.API
 
 
+class NotFound(ApiError):
+    """A 404 for a path that exists: the object was deleted (a ticket gone since it was listed)."""
+
+
 class CursorRejected(ApiError):
     """A 4xx on a request that carried a cursor: the cursor expired or broke; recoverable."""
 

@@ -12,6 +12,7 @@ from . import cursors, params
 from .api_entities import ENDPOINTS, EntityApi
 from .config import SimConfig
 from .data import Dataset, sort_key
+from .field_values import ticket_field_values
 from .keyset import select
 from .listing import list_reply, read_position
 from .orders import datetime_order
@@ -162,9 +163,8 @@ def _detail(ds: Dataset, tk: Obj, *, with_custom_fields: bool) -> Obj:
         reply_options={tk["channel"]: {"answerable": tk["status"] == "open"}},
     )
     if with_custom_fields:
-        detail["custom_fields"] = {
-            "101": {"id": 101, "value": ("Shipping::Delayed", "Product::Damaged")[tk["id"] % 2]},
-        }
+        fields = ds.entities.table("custom-fields").items.values()
+        detail["custom_fields"] = ticket_field_values(tk["id"], list(fields))
     return detail
 
 

@@ -48,6 +48,7 @@ from gorgias_export.errors import (
     AuthError,
     ConfigError,
     CursorRejected,
+    NotFound,
     TokenExpired,
     UsageError,
 )
@@ -338,7 +339,7 @@ class GorgiasClient:
                 "check the filter flags' values."
             )
         if status == 404:
-            return ApiError(f"The API has no {path} (404{detail}); check the path.")
+            return NotFound(f"The API has no {path} (404{detail}); check the path.")
         return ApiError(f"The API answered {status} to GET {path}{detail}; this is not retried.")
 
     def _unauthorized(self) -> AuthError:

@@ -94,9 +94,18 @@ PerFlag = Annotated[
     Per,
     _option(
         "--per",
-        help="message: one row per message (default); ticket: one JSON line per ticket with its "
-        "messages nested (JSONL only).",
+        help="message: one row per message (default); ticket: one row per ticket with its "
+        "figures (CSV, SQLite's ticket_summary table), or in JSONL one line per ticket with its "
+        "messages nested and those figures.",
         show_default=True,
+    ),
+]
+CustomFields = Annotated[
+    bool,
+    _option(
+        "--custom-fields",
+        help="With --per ticket: fill the cf_ columns with each ticket's custom field values, "
+        "at one more request per ticket written (no listing carries them).",
     ),
 ]
 CustomerId = Annotated[

@@ -289,6 +289,11 @@ class SqliteStore:
             order = ", ".join(quote(c) for c in order_by if c in existing) or "rowid"
             yield from db.execute(f"SELECT {picked} FROM {quote(table)} ORDER BY {order}")
 
+    def table_columns(self, table: str) -> list[str]:
+        """The columns of `table`, in order ([] if it does not exist)."""
+        with self.guarded():
+            return self._columns(table)
+
     def _columns(self, table: str) -> list[str]:
         db = self._connection(create=False)
         if db is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gorgias_export.errors import OutputError
-from gorgias_export.fastjson import dumps_storable
+from gorgias_export.fastjson import dumps_storable, loads
 from gorgias_export.timeutil import sort_key
 
 _SCHEMA = """
@@ -27,6 +27,13 @@ CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY, ticket_id INTEGER, created TEXT NOT NULL, body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_of_ticket ON messages (ticket_id, created, id);
+CREATE TABLE IF NOT EXISTS surveys (
+    id INTEGER PRIMARY KEY, ticket_id INTEGER, created TEXT NOT NULL, body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS surveys_of_ticket ON surveys (ticket_id, created, id);
+CREATE TABLE IF NOT EXISTS summary_columns (
+    position INTEGER PRIMARY KEY, name TEXT NOT NULL, field_id INTEGER
+);
 """
 
 
@@ -89,25 +96,88 @@ class ConversationStage:
             lambda: self._db.executemany("UPDATE tickets SET touched = ? WHERE id = ?", touched)
         )
 
+    def surveys(self, items: list[dict[str, Any]], touch: bool = True) -> None:
+        """Satisfaction surveys, for the summary. With `touch`, one whose figures changed (a
+        score given, say) touches its ticket, so that its row is written again; without it
+        (the first run of an export staged before summaries existed) they are only recorded."""
+        by_id = {s["id"]: s for s in items if isinstance(s.get("id"), int)}
+        bodies = {sid: dumps_storable(s) for sid, s in by_id.items()}
+        stored = self._stored("surveys", list(bodies))
+        changed = [sid for sid, body in bodies.items() if stored.get(sid) != body]
+        rows = [
+            (sid, by_id[sid].get("ticket_id"), sort_key(by_id[sid].get("created_datetime")), body)
+            for sid, body in bodies.items()
+            if sid in changed
+        ]
+        self._guard(
+            lambda: self._db.executemany(
+                "INSERT INTO surveys (id, ticket_id, created, body) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET ticket_id = excluded.ticket_id, "
+                "created = excluded.created, body = excluded.body",
+                rows,
+            )
+        )
+        if not touch:
+            return
+        touched = {
+            (self.run, by_id[sid].get("ticket_id"))
+            for sid in changed
+            if isinstance(by_id[sid].get("ticket_id"), int)
+            and _figures(by_id[sid]) != _figures(loads(stored[sid]) if sid in stored else {})
+        }
+        self._guard(
+            lambda: self._db.executemany("UPDATE tickets SET touched = ? WHERE id = ?", touched)
+        )
+
+    def survey_of(self, ticket_id: int) -> str | None:
+        """The ticket's survey (the latest created, should there be several), as JSON."""
+        found = self._db.execute(
+            "SELECT body FROM surveys WHERE ticket_id = ? ORDER BY created DESC, id DESC LIMIT 1",
+            (ticket_id,),
+        ).fetchone()
+        return found[0] if found else None
+
+    def summary_columns(self) -> list[tuple[str, int | None]] | None:
+        """The custom field columns (name, field id) the export's first run chose; None until
+        then. Kept here, with the staged pages, so that every run writes the same columns."""
+        rows = self._db.execute("SELECT name, field_id FROM summary_columns ORDER BY position")
+        found = list(rows)
+        has_marker = any(name == "" for name, _ in found)
+        return [(n, f) for n, f in found if n != ""] if has_marker else None
+
+    def save_summary_columns(self, columns: list[tuple[str, int | None]]) -> None:
+        # A marker row first, so that "no custom fields" is told from "not chosen yet".
+        rows = [(0, "", None)] + [(i + 1, n, f) for i, (n, f) in enumerate(columns)]
+        self._guard(lambda: self._db.execute("DELETE FROM summary_columns"))
+        self._guard(
+            lambda: self._db.executemany(
+                "INSERT INTO summary_columns (position, name, field_id) VALUES (?, ?, ?)", rows
+            )
+        )
+
     def _changed(self, table: str, bodies: dict[int, str]) -> set[int]:
         """The ids among `bodies` that are new to `table` or whose JSON differs."""
-        if not bodies:
-            return set()
-        marks = ",".join("?" * len(bodies))
-        stored = dict(
+        stored = self._stored(table, list(bodies))
+        return {item_id for item_id, body in bodies.items() if stored.get(item_id) != body}
+
+    def _stored(self, table: str, ids: list[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(
             self._guard(
                 lambda: self._db.execute(
-                    f"SELECT id, body FROM {table} WHERE id IN ({marks})",
-                    list(bodies),
+                    f"SELECT id, body FROM {table} WHERE id IN ({marks})", ids
                 ).fetchall()
             )
         )
-        return {item_id for item_id, body in bodies.items() if stored.get(item_id) != body}
 
     def clear(self) -> None:
         # Two statements, not executescript, which would commit the open transaction first.
         self._guard(lambda: self._db.execute("DELETE FROM tickets"))
         self._guard(lambda: self._db.execute("DELETE FROM messages"))
+        self._guard(lambda: self._db.execute("DELETE FROM surveys"))
+        self._guard(lambda: self._db.execute("DELETE FROM summary_columns"))
 
     def commit(self) -> None:
         """Make the staged pages durable (before the state that counts them is saved)."""
@@ -145,3 +215,8 @@ class ConversationStage:
                 f"Could not write the staging database {self.path} ({exc}); free some space, "
                 "then rerun to continue."
             ) from None
+
+
+def _figures(survey: dict[str, Any]) -> tuple[Any, ...]:
+    """What a ticket's summary shows of its survey: a change elsewhere rewrites no row."""
+    return (survey.get("score"), survey.get("body_text"), survey.get("scored_datetime"))

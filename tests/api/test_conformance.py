@@ -552,8 +552,22 @@ def test_customers_sqlite_row_is_exact(account: FakeApi, tmp_path: Path) -> None
 def test_whole_conversations_and_a_filtered_export_keep_the_objects(
     account: FakeApi, tmp_path: Path
 ) -> None:
+    account.answer_with("/satisfaction-surveys", listing([SURVEY], "/api/satisfaction-surveys"))
+    field = {"id": 4321, "object_type": "Ticket", "label": "Contact reason", "priority": 1}
+    account.answer_with("/custom-fields", listing([field], "/api/custom-fields"))
     run_on(account, "tickets", "--per", "ticket", "--out", str(tmp_path / "p.jsonl"))
-    assert read_jsonl(tmp_path / "p.jsonl") == [{**TICKET, "messages": [INBOUND, REPLY]}]
+    [line] = read_jsonl(tmp_path / "p.jsonl")
+    summary = line.pop("ticket_summary")
+    assert line == {**TICKET, "messages": [INBOUND, REPLY]}
+    # The figures from the real shapes: times without microseconds, a survey not scored yet.
+    assert summary["first_response_seconds"] == 3631  # 10:59:29 to 12:00:00.5
+    assert summary["resolution_seconds"] == 166_531  # to 2024-11-03T09:15:00
+    assert (summary["messages"], summary["customer_messages"], summary["agent_messages"]) == (
+        2,
+        1,
+        1,
+    )
+    assert summary["satisfaction_score"] is None and "cf_Contact reason" in summary
     # One ticket by id: /tickets?ticket_ids=, then /messages?ticket_id=.
     run_on(account, "tickets", "--ticket-id", str(TICKET_ID), "--out", str(tmp_path / "f.jsonl"))
     assert read_jsonl(tmp_path / "f.jsonl") == [INBOUND_ROW, REPLY_ROW]

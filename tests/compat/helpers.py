@@ -135,6 +135,26 @@ def _dump(path: Path, url: str, directory: Path) -> dict[str, bytes]:
     }
 
 
+SUMMARY_KEY = b',"ticket_summary":'
+
+
+def without_summaries(data: bytes) -> bytes:
+    """JSONL lines as 0.1.0 wrote them: since issue 13, a `--per ticket` line ends with its
+    `ticket_summary` object (tested in tests/exports/test_ticket_summary_export.py), which is
+    cut off here; everything before it must still be the release's bytes."""
+    lines = []
+    for line in data.splitlines(keepends=True):
+        at = line.rfind(SUMMARY_KEY)
+        if at != -1:
+            whole = json.loads(line)
+            assert list(whole)[-1] == "ticket_summary", "the summary is the line's last key"
+            del whole["ticket_summary"]
+            line = line[:at] + b"}" + line[len(line.rstrip(b"\n")) :]
+            assert json.loads(line) == whole
+        lines.append(line)
+    return b"".join(lines)
+
+
 def output_digest(
     kind: str, path: Path | None, url: str, directory: Path, stdout: bytes = b""
 ) -> dict[str, Any]:
@@ -146,7 +166,8 @@ def output_digest(
         return digest_bytes(stdout)
     assert path is not None
     if kind == "file":
-        return digest_bytes(path.read_bytes())
+        data = path.read_bytes()
+        return digest_bytes(without_summaries(data) if path.suffix == ".jsonl" else data)
     if kind == "sqlite":
         return {
             part: digest_bytes(data) for part, data in sqlite_dump(path, url, directory).items()

@@ -99,9 +99,9 @@ def test_kill_9_then_rerun_gives_the_clean_file(
     assert out.read_bytes() == clean.read_bytes()
 
 
-def test_per_ticket_refuses_csv(sim: Simulator, tmp_path: Path) -> None:
-    result = run_cli(sim, *PER_TICKET, "--out", str(tmp_path / "x.csv"))
-    assert result.exit_code == 2 and "jsonl" in result.stderr
+def test_custom_fields_without_per_ticket_is_refused(sim: Simulator, tmp_path: Path) -> None:
+    result = run_cli(sim, "tickets", "--custom-fields", "--out", str(tmp_path / "x.csv"))
+    assert result.exit_code == 2 and "--per ticket" in result.stderr
     assert sim.requests == []
 
 

@@ -330,3 +330,19 @@ def test_all_writes_a_workbook_per_entity(sim: Simulator, tmp_path: Path) -> Non
     result = run_cli(sim, "all", "--out-dir", str(backup), "--format", "xlsx")
     assert "jobs.xlsx" in assert_one_line_error(result, ExitCode.CONFLICT)
     assert sim.requests == []  # refused before the first entity's requests
+
+
+def test_one_row_per_ticket_in_a_workbook_is_the_csv_summary(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    book, text = tmp_path / "summary.xlsx", tmp_path / "summary.csv"
+    run_ok(sim, "tickets", "--per", "ticket", "--out", str(book))
+    run_ok(sim, "tickets", "--per", "ticket", "--out", str(text))
+    sheets, types = read_workbook(book)
+    xlsx_rows = rows_of(sheets)
+    csv_by_id = _by_key(read_csv(text), "ticket_id")
+    assert len(xlsx_rows) == len(csv_by_id) == len(sim.dataset.tickets)
+    _assert_same_rows([csv_by_id[_xlsx_key(row, "ticket_id")] for row in xlsx_rows], xlsx_rows)
+    assert types <= {"s", "n", "d"}
+    created = [row["created_datetime (UTC)"] for row in xlsx_rows]
+    assert created == sorted(created)
