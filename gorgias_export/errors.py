@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     API = 5  # the API kept failing after retries, or answered something unusable
     IO = 6  # the output or state file could not be read or written
     CONFLICT = 7  # saved state does not match this export, or another run holds the lock
+    INCOMPLETE = 8  # verify: the export lacks rows the account has, or holds rows it does not
     INTERRUPTED = 130  # Ctrl-C or SIGTERM; progress is saved
 
 

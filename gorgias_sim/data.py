@@ -43,7 +43,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import events
+from . import events, removals
 from .entities import ENTITIES, EntityStore
 from .entity_records import embedded_tag
 from .generate import (
@@ -150,6 +150,8 @@ class Dataset:
         for key in self._message_keys:
             ticket_id = self._messages_by_id[key[1]]["ticket_id"]
             self._keys_by_ticket.setdefault(ticket_id, []).append(key)
+        # The highest ticket and message ids given out: a deleted one is never given again.
+        self._last_ids = [4_000_000, 90_000_000]
         if entities is None:
             entities = generate_entities(0, _source(self, now_us()))
         self.entities = EntityStore(entities, self.customers)
@@ -196,7 +198,7 @@ class Dataset:
         with self.lock:
             when = now_us() if created is None else to_us(created)
             known = len(self._factory.customers)
-            tid = (self.tickets[-1]["id"] if self.tickets else 4_000_000) + 1
+            tid = self._last_ids[0] = max(self._last_ids[0], _tail_id(self.tickets)) + 1
             tk = self._factory.new_ticket(tid, when)
             for c in self._factory.customers[known:]:
                 self.entities.add_customer(c)
@@ -333,6 +335,30 @@ class Dataset:
             self.entities.add_items("phone/voice-call-recordings", made.recordings)
             return made.calls[0]
 
+    # Deletions and merges (removals.py): each records its event, now.
+
+    def delete_ticket(self, ticket_id: int, *, user_id: int | None = None) -> Obj:
+        """Delete a ticket and its messages: gone from every listing, its GET answers 404."""
+        with self.lock:
+            return removals.delete_ticket(self, ticket_id, user_id)
+
+    def merge_tickets(self, source_id: int, target_id: int, *, user_id: int | None = None) -> Obj:
+        """Merge `source_id` into `target_id`: the source goes, its messages join the target
+        (new ticket_id and uri), whose messages_count and updated_datetime change. Returns it."""
+        with self.lock:
+            return removals.merge_tickets(self, source_id, target_id, user_id)
+
+    def delete_customer(self, customer_id: int, *, user_id: int | None = None) -> Obj:
+        """Delete a customer (a GDPR erasure) and, with them, their tickets."""
+        with self.lock:
+            return removals.delete_customer(self, customer_id, user_id)
+
+    def merge_customers(self, source_id: int, target_id: int, *, user_id: int | None = None) -> Obj:
+        """Merge `source_id` into `target_id`: the source goes, its tickets name the target
+        (and are updated), and the target is updated. Returns the target."""
+        with self.lock:
+            return removals.merge_customers(self, source_id, target_id, user_id)
+
     def delete_config(self, entity: str, item_id: int) -> Obj:
         """Remove a configuration object from its listing and return it. A deleted tag leaves
         the tickets that carried it; a deleted view or rule can no longer filter tickets."""
@@ -353,7 +379,7 @@ class Dataset:
         keys = self._keys_by_ticket.setdefault(tk["id"], [])
         last = self._messages_by_id[keys[-1][1]] if keys else None
         prev_agent = bool(last and last["from_agent"] and last["public"])
-        mid = (self.messages[-1]["id"] if self.messages else 90_000_000) + 1
+        mid = self._last_ids[1] = max(self._last_ids[1], _tail_id(self.messages)) + 1
         msg = self._factory.new_message(tk, mid, created, seq=len(keys), prev_agent=prev_agent)
         self.messages.append(msg)
         self._messages_by_id[mid] = msg
@@ -391,6 +417,10 @@ def _swap_tag(tags: list[Obj], tag_id: int, shown: Obj | None) -> list[Obj]:
         elif shown is not None:
             out.append(dict(shown))
     return out
+
+
+def _tail_id(items: list[Obj]) -> int:
+    return int(items[-1]["id"]) if items else 0
 
 
 def _api_values(fields: dict[str, Any]) -> Obj:

@@ -49,6 +49,7 @@ def _root(
 
 app.command(name="tickets")(commands.tickets)
 app.command(name="check")(commands.check)
+app.command(name="verify")(commands.verify)
 for _entity in ENTITIES:
     app.command(name=_entity.name)(commands.entity_command(_entity))
 app.command(name="all")(commands.all_entities)

@@ -18,6 +18,7 @@ from gorgias_export.cli.options import (
     Connection,
     CustomerId,
     CustomFields,
+    ExportPath,
     ExternalId,
     Format,
     FormatFlag,
@@ -33,17 +34,20 @@ from gorgias_export.cli.options import (
     StateFlag,
     TicketIds,
     Until,
+    VerifyState,
     ViewId,
     with_connection,
 )
 from gorgias_export.entity_types import Entity, Incremental
-from gorgias_export.errors import UsageError
+from gorgias_export.errors import ExitCode, UsageError
 from gorgias_export.exports.filtered import ticket_listings
 from gorgias_export.exports.status import ExportStatus
+from gorgias_export.exports.verify import ExportUnderTest
 from gorgias_export.jobs.all import AllJob, AllResult, run_all
 from gorgias_export.jobs.entities import EntityJob, is_list_endpoint
 from gorgias_export.jobs.lifecycle import JobResult, open_target, run_job
 from gorgias_export.jobs.tickets import TicketsJob
+from gorgias_export.jobs.verify import find_export, verify_export
 from gorgias_export.output.workbook import require_xlsxwriter
 from gorgias_export.resources import adhoc_entity
 
@@ -151,6 +155,26 @@ def check(*, connection: Connection) -> None:
         typer.echo(f"Rate limit: {usage}.")
 
     execute(connection, lambda: None, work)
+
+
+@with_connection
+def verify(path: ExportPath, state: VerifyState = None, *, connection: Connection) -> None:
+    """Check a tickets export against the account, without downloading it again.
+
+    Lists the account's tickets (one request per 100) and compares ids and message counts;
+    names what is missing, extra, duplicated, or changed since. Exits 0 when complete, 8 if not.
+
+    Example: gorgias-export verify tickets.csv
+    """
+
+    def work(export: ExportUnderTest, session: Session) -> str:
+        report = verify_export(session.client, export)
+        typer.echo("\n".join(report.lines()))
+        if not report.complete:
+            raise typer.Exit(int(ExitCode.INCOMPLETE))
+        return f"Verified; {requests_line(session)}"
+
+    execute(connection, lambda: find_export(path, state), work)
 
 
 def entity_command(entity: Entity) -> Any:

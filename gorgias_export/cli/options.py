@@ -144,6 +144,17 @@ ApiPath = Annotated[
         show_default=False,
     ),
 ]
+ExportPath = Annotated[
+    str,
+    typer.Argument(
+        help="A tickets export: its --out (CSV, JSONL, --per ticket JSONL or SQLite mirror).",
+        show_default=False,
+    ),
+]
+VerifyState = Annotated[
+    Path | None,
+    _option("--state", help="The export's state file, if it was not <PATH>.state.json."),
+]
 Params = Annotated[
     list[str] | None,
     _option(

@@ -304,6 +304,7 @@ class ConversationExport(Checkpointing):
         p.watermark_messages = _capped(latest(p.watermark_messages, run.newest_message), run)
         p.seen = _near_newest({**p.seen, **run.recent}, p.watermark_tickets, p.watermark_messages)
         p.completed_runs += 1
+        p.last_run_started = run.started_at
         p.run = None
         self._sync_and_save()
         self._on_status(self.status(complete=True))

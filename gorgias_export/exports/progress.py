@@ -156,6 +156,9 @@ class ExportProgress:
     completed_runs: int = 0
     watermark_tickets: str | None = None  # newest ticket creation seen by a finished run
     watermark_messages: str | None = None  # newest message creation seen by a finished run
+    # When the last complete run began: what the account had before then is in the export
+    # (`verify` tells changes since from rows missing). None in states written before it.
+    last_run_started: str | None = None
     seen: dict[str, str] = field(default_factory=dict)  # row ids written near the watermarks
     run: RunProgress | None = None
 
@@ -169,6 +172,7 @@ class ExportProgress:
             "watermark_tickets": self.watermark_tickets,
             "watermark_messages": self.watermark_messages,
             "seen": self.seen,
+            **({"last_run_started": self.last_run_started} if self.last_run_started else {}),
             "run": None
             if run is None
             else {
@@ -192,6 +196,7 @@ class ExportProgress:
             **counts,
             watermark_tickets=_optional_str(data, "watermark_tickets"),
             watermark_messages=_optional_str(data, "watermark_messages"),
+            last_run_started=_optional_str(data, "last_run_started"),
             seen=_str_map(data, "seen"),
             run=RunProgress.from_json(run) if run is not None else None,
         )
