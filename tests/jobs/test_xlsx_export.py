@@ -346,3 +346,10 @@ def test_one_row_per_ticket_in_a_workbook_is_the_csv_summary(
     assert types <= {"s", "n", "d"}
     created = [row["created_datetime (UTC)"] for row in xlsx_rows]
     assert created == sorted(created)
+
+
+def test_verify_says_it_cannot_read_a_workbook_yet(sim: Simulator, tmp_path: Path) -> None:
+    out = tmp_path / "t.xlsx"
+    out.write_bytes(b"PK")  # verify refuses by the name, before reading anything
+    result = run_cli(sim, "verify", str(out))
+    assert ".xlsx" in assert_one_line_error(result, ExitCode.USAGE)
