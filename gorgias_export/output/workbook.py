@@ -153,7 +153,7 @@ def write_workbook(path: Path, sheet: Sheet, owner: str, rows_per_sheet: int | N
     of rows."""
     rows_per_sheet = rows_per_sheet or SHEET_ROWS - 1
     import xlsxwriter
-    from xlsxwriter.exceptions import XlsxWriterException
+    from xlsxwriter.exceptions import FileCreateError, FileSizeError, XlsxWriterException
 
     options = {
         "constant_memory": True,  # each row goes to a temporary file as the next one starts
@@ -168,15 +168,21 @@ def write_workbook(path: Path, sheet: Sheet, owner: str, rows_per_sheet: int | N
         count = _write_sheets(book, sheet, rows_per_sheet)
         book.close()
         _fsync(path)
+    except (FileCreateError, OSError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
+        raise OutputError(
+            f"Could not write the workbook {path} ({reason}); free some space or fix the "
+            "directory's permissions, then rerun to write it."
+        ) from None
+    except FileSizeError:
+        raise OutputError(
+            f"The workbook {path} would be over 4 GB, more than an .xlsx file can hold; export "
+            "to JSONL or SQLite instead."
+        ) from None
     except XlsxWriterException as exc:
         raise OutputError(
             f"Could not write the workbook {path} ({exc.__class__.__name__}: {exc}); export to "
             "JSONL or SQLite instead, or report it."
-        ) from None
-    except OSError as exc:
-        raise OutputError(
-            f"Could not write the workbook {path} ({exc.strerror or exc.__class__.__name__}); "
-            "free some space, then rerun to write it."
         ) from None
     return count
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from gorgias_export.errors import OutputError
 from gorgias_export.output.workbook import CELL_CHARS, Sheet, cut_text, write_workbook
 from tests.support.workbooks import cell_types, read_sheets
 
@@ -110,3 +111,10 @@ def test_a_frozen_filterable_header_and_widths(tmp_path: Path) -> None:
     assert sheet.auto_filter.ref == "A1:D2"
     widths = {key: dim.width for key, dim in sheet.column_dimensions.items()}
     assert widths["C"] <= 61 and widths["B"] < widths["C"] and widths["D"] >= 20
+
+
+def test_a_workbook_that_cannot_be_written_is_an_output_error(tmp_path: Path) -> None:
+    blocked = tmp_path / "x.xlsx"
+    blocked.mkdir()  # a directory where the file should go
+    with pytest.raises(OutputError, match="Could not write the workbook"):
+        write_workbook(blocked, Sheet("s", ("id",), [(1,)]), "s")
