@@ -88,6 +88,19 @@ class BucketPacer:
             rate = min(rate, 1.0 / self._min_interval) if rate else 1.0 / self._min_interval
         return rate
 
+    @property
+    def limit_known(self) -> bool:
+        """Whether `allowed_rate` is the account's own (a drain measured on its bucket, or
+        --max-rate), not the first guess made before the bucket was ever full enough to tell."""
+        return self._drain is not None or bool(self._min_interval)
+
+    def room(self) -> int:
+        """Requests the bucket takes now without a wait (the rest of the opening burst); none
+        under --max-rate, which spaces every request."""
+        if self.limit is None or self._min_interval:
+            return 0
+        return max(int(self.limit - self._headroom - self.level()), 0)
+
     def level(self) -> float:
         """The bucket's estimated level now."""
         with self._lock:

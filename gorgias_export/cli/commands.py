@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -298,17 +299,22 @@ def all_entities(
 
 
 def _all_summary(result: AllResult, session: Session) -> str:
+    # The files share --out-dir: the table names them, the folder gets a line of its own, so
+    # that a long path is never cut by the table (nor folded inside it).
+    folders = {str(Path(outcome.output).parent) for outcome in result.outcomes}
+    folder = folders.pop() if len(folders) == 1 else None
     rows = [
         (
             outcome.name,
             "done earlier" if outcome.skipped else f"{outcome.rows:,}",
             f"{outcome.requests:,}",
-            outcome.output,
+            Path(outcome.output).name if folder else outcome.output,
         )
         for outcome in result.outcomes
     ]
     grid = table(("entity", "new rows", "requests", "file"), rows, right=("new rows", "requests"))
-    return f"{grid}\nDone: all {len(result.outcomes)} entities; {requests_line(session)}"
+    where = f"\nfiles in {folder}" if folder else ""
+    return f"{grid}{where}\nDone: all {len(result.outcomes)} entities; {requests_line(session)}"
 
 
 @with_connection

@@ -41,6 +41,8 @@ log = logging.getLogger("gorgias_export")
 class AccountWalks:
     """The TicketSource of an unfiltered export: the account-wide listings."""
 
+    plans_requests = True  # a first run's requests follow from the listings' sizes
+
     def walk(self, export: ConversationExport, run: RunProgress) -> None:
         backfill = run.plan == "backfill"
         tickets = ListingWalk(

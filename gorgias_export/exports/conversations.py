@@ -27,12 +27,13 @@ from gorgias_export.api.client import GorgiasClient, Params
 from gorgias_export.api.prefetch import Chain
 from gorgias_export.entity_types import INCREMENTAL_OVERLAP
 from gorgias_export.exports.checkpoints import Checkpointing
+from gorgias_export.exports.conversation_status import Tally, counts_from_start, export_status
 from gorgias_export.exports.progress import ExportProgress, Key, RunProgress
 from gorgias_export.exports.status import ExportStatus, StatusCallback
 from gorgias_export.output.ticket_index import ContextShape, JsonContexts, TicketIndex
 from gorgias_export.output.writers import Sink
 from gorgias_export.rows import conversation_row, ticket_context, unknown_ticket_context
-from gorgias_export.timeutil import format_utc, parse_api_datetime, shift, sort_key
+from gorgias_export.timeutil import format_utc, shift, sort_key
 
 TICKET_IDS_PER_REQUEST = 100
 Item = dict[str, Any]
@@ -174,6 +175,8 @@ class ConversationExport(Checkpointing):
         self._deleted_tickets: set[int] = set()
         self.tickets_read = 0
         self.started = time.monotonic()
+        stats = client.stats
+        self.tally = Tally(stats.requests, stats.retries, from_start=False)
         # The byte length the state file on disk vouches for: a failure cuts back to it.
         self._saved_bytes = progress.output_bytes
 
@@ -183,6 +186,9 @@ class ConversationExport(Checkpointing):
         if self.progress.run is None:
             self.progress.run = self._plan_run()
         run = self.progress.run
+        # Sources that read the whole account's listings can tell what a first run needs.
+        plans = bool(getattr(self.source, "plans_requests", False))
+        self.tally.from_start = counts_from_start(run, plans)
         try:
             with _fewer_collections():
                 self.source.walk(self, run)
@@ -211,6 +217,10 @@ class ConversationExport(Checkpointing):
         )
         self.output.tickets(items)
         self.tickets_read += len(items)
+        self.tally.tickets += len(items)
+        self.tally.messages_listed += sum(
+            count for t in items if isinstance(count := t.get("messages_count"), int)
+        )
 
     def ticket_without_messages(self, run: RunProgress, ticket: Item, created: str) -> None:
         """The row of a ticket that has no message (written once)."""
@@ -224,6 +234,7 @@ class ConversationExport(Checkpointing):
         """The rows of these in-window messages, each joined to its ticket's context."""
         if not messages:
             return
+        self.tally.messages_read += len(messages)
         self.output.messages([message for message, _ in messages])
         contexts = self._contexts(message.get("ticket_id") for message, _ in messages)
         times = [key[0] for _, key in messages]
@@ -312,52 +323,7 @@ class ConversationExport(Checkpointing):
     # -- progress events -------------------------------------------------------------------
 
     def status(self, complete: bool = False) -> ExportStatus:
-        run = self.progress.run
-        phase = "done"
-        if run is not None:
-            tickets_pending = not (run.tickets.done and run.new_tickets.done)
-            phase = "tickets" if run.plan == "window" and tickets_pending else "messages"
-        stats = self.client.stats
-        return ExportStatus(
-            phase=phase,
-            requests=stats.requests,
-            rate_limited=stats.rate_limited,
-            retries=stats.retries,
-            allowed_rate=self.client.pacer.allowed_rate,
-            fraction=1.0 if complete else _fraction(run),
-            complete=complete,
-            tickets_read=self.tickets_read,
-            message_rows=self.output.message_rows,
-            empty_ticket_rows=self.output.empty_ticket_rows,
-        )
-
-
-def _fraction(run: RunProgress | None) -> float | None:
-    """How much of the messages' span of time the walks have covered (for the ETA)."""
-    if run is None or run.messages.after is None:
-        return None
-    at = parse_api_datetime(run.messages.after[0])
-    end = parse_api_datetime(run.started_at)
-    if run.plan == "backfill":
-        start = parse_api_datetime(run.oldest_message)
-        if start is None or at is None or end is None or end <= start:
-            return None
-        covered = at - start
-        # The other walks' shares: each from where it started to where it got.
-        split = parse_api_datetime(run.split_at) if run.split_at else None
-        for position, origin in (
-            (run.messages_desc, end),
-            (run.messages_lower, split),
-            (run.messages_upper, split),
-        ):
-            reached = parse_api_datetime(position.after[0]) if position.after else None
-            if reached is not None and origin is not None:
-                covered += abs(origin - reached)
-        return min(1.0, max(0.0, covered / (end - start)))
-    start, end = end, parse_api_datetime(run.lower_messages)
-    if at is None or start is None or end is None or end == start:
-        return None
-    return min(1.0, max(0.0, (at - start) / (end - start)))
+        return export_status(self, complete)
 
 
 def _capped(newest: str | None, run: RunProgress) -> str | None:

@@ -302,15 +302,20 @@ class EntityExport(Checkpointing):
         self._on_status(self.status(complete=True))
 
     def status(self, complete: bool = False) -> EntityStatus:
-        stats = self.client.stats
+        stats, pacer = self.client.stats, self.client.pacer
         return EntityStatus(
             phase=self.entity.name,
             requests=stats.requests - self._requests_before,
             rate_limited=stats.rate_limited,
             retries=stats.retries,
-            allowed_rate=self.client.pacer.allowed_rate,
-            fraction=1.0 if complete else None,
+            allowed_rate=pacer.allowed_rate,
+            fraction=1.0 if complete else None,  # listings do not say their length
             complete=complete,
+            limit_known=pacer.limit_known,
+            burst=pacer.limit or 0,
+            room=pacer.room(),
+            done=stats.requests - self._requests_before,
+            sent=stats.requests,
             entity=self.entity.name,
             new_rows=self.rows,
             items_read=self.items_read,

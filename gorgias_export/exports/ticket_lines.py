@@ -134,6 +134,8 @@ class TicketLines:
         self.summaries = summaries
         self.message_rows = 0  # lines written: one per ticket
         self.empty_ticket_rows = 0
+        self.phase = "gathering"  # then "writing", for the progress display
+        self.to_write: int | None = None
 
     def begin(self, progress: ExportProgress) -> None:
         self.stage.run = progress.completed_runs + 1
@@ -155,6 +157,8 @@ class TicketLines:
             # interrupted before a line was counted; staging it twice changes nothing.
             stage_surveys(self.summaries.client, self.stage, run, self.summaries.surveys_touch)
             export.checkpoint()
+        self.phase = "writing"
+        self.to_write = self.stage.count_touched_after(position.after)
         while not position.done:
             batch = self.stage.touched_after(position.after, EMIT_BATCH)
             for created, ticket_id, body in batch:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -116,13 +116,13 @@ def _each_entity(
 ) -> AllResult:
     """Run the entities not done yet in this run, in order; then start a new run."""
     result = AllResult()
-    for name in order:
+    for step, name in enumerate(order, 1):
         target = target_for(name)
         if name in state.done:
             result.outcomes.append(EntityOutcome(name, target.label, 0, 0, skipped=True))
             continue
         before = client.stats.requests
-        outcome = run_job(client, job_for(name, fmt), target, on_status)
+        outcome = run_job(client, job_for(name, fmt), target, _at_step(on_status, step, order))
         requests = client.stats.requests - before
         result.outcomes.append(EntityOutcome(name, target.label, outcome.status.rows, requests))
         state.done.append(name)
@@ -135,6 +135,11 @@ def _each_entity(
     state.save()
     result.completed_runs = state.completed_runs
     return result
+
+
+def _at_step(on_status: StatusCallback, step: int, order: tuple[str, ...]) -> StatusCallback:
+    """Progress events that say which entity of the run they are about: `customers (3/15)`."""
+    return lambda status: on_status(replace(status, step=(step, len(order))))
 
 
 _Session = Iterator[tuple[RunState, tuple[str, ...], Callable[[str], Target]]]

@@ -195,6 +195,15 @@ class ConversationStage:
         )
         return list(cursor)
 
+    def count_touched_after(self, after: tuple[str, int] | None) -> int:
+        """How many tickets `touched_after` has left to give (for the progress display)."""
+        created, ticket_id = after or ("", -1)
+        cursor = self._db.execute(
+            "SELECT count(*) FROM tickets WHERE touched = ? AND (created, id) > (?, ?)",
+            (self.run, created, ticket_id),
+        )
+        return int(cursor.fetchone()[0])
+
     def messages_of(self, ticket_id: int) -> Iterable[str]:
         cursor = self._db.execute(
             "SELECT body FROM messages WHERE ticket_id = ? ORDER BY created, id", (ticket_id,)

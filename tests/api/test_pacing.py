@@ -86,7 +86,24 @@ def test_a_fresh_bucket_is_spent_at_once() -> None:
         waits.append(pacer.reserve())
         pacer.note_response(server.request())
     assert waits == [0.0] * 39
+    assert pacer.room() == 0 and not pacer.limit_known  # the drain is still a guess
     assert pacer.reserve() > 0
+
+
+def test_the_display_is_told_what_the_bucket_still_takes_and_whether_its_limit_is_known() -> None:
+    time = FakeTime()
+    server = LeakyBucket(time, 40, 20.0)
+    pacer = BucketPacer(time.clock)
+    assert pacer.room() == 0  # no header seen: nothing known
+    pacer.reserve()
+    pacer.note_response(server.request())
+    assert pacer.room() == 38  # 40, less the one sent and the one kept as headroom
+    run(pacer, server, time, 60.0)
+    assert pacer.limit_known and pacer.allowed_rate == pytest.approx(2.0, rel=0.1)
+    spaced = BucketPacer(time.clock, max_rate=0.5)
+    spaced.reserve()
+    spaced.note_response(server.request())
+    assert spaced.limit_known and spaced.room() == 0  # --max-rate spaces every request
 
 
 def test_a_count_past_the_limit_waits_at_most_a_full_bucket() -> None:
