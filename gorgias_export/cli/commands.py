@@ -45,6 +45,7 @@ from gorgias_export.exports.filtered import ticket_listings
 from gorgias_export.exports.status import ExportStatus
 from gorgias_export.exports.verify import ExportUnderTest
 from gorgias_export.jobs.all import AllJob, AllResult, run_all
+from gorgias_export.jobs.archive import ArchiveJob, ArchiveResult, archive_ready, run_archive
 from gorgias_export.jobs.entities import EntityJob, is_list_endpoint
 from gorgias_export.jobs.lifecycle import JobResult, open_target, run_job
 from gorgias_export.jobs.tickets import TicketsJob
@@ -315,6 +316,39 @@ def _all_summary(result: AllResult, session: Session) -> str:
     grid = table(("entity", "new rows", "requests", "file"), rows, right=("new rows", "requests"))
     where = f"\nfiles in {folder}" if folder else ""
     return f"{grid}{where}\nDone: all {len(result.outcomes)} entities; {requests_line(session)}"
+
+
+@with_connection
+def archive(out_dir: OutDir, *, connection: Connection) -> None:
+    """Back the whole account up into one directory you can open without Gorgias.
+
+    The SQLite mirror and JSONL (DIR/data), the attachment files, and a static site
+    (DIR/index.html, a page per ticket) that works from the file system. Rerunning resumes an
+    interrupted run, or brings the archive up to date (only changed pages are written).
+
+    Example: gorgias-export archive --out-dir gorgias-archive/
+    """
+
+    def work(job: ArchiveJob, session: Session) -> str:
+        result = run_archive(session.client, job, session.on_status)
+        return _archive_summary(result, session)
+
+    def plan() -> ArchiveJob:
+        archive_ready()
+        return ArchiveJob(out_dir)
+
+    execute(connection, plan, work)
+
+
+def _archive_summary(result: ArchiveResult, session: Session) -> str:
+    site = result.site
+    rows = sum(outcome.rows for outcome in result.data.outcomes)
+    return (
+        f"Done: archive with {site.tickets:,} tickets; {rows:,} new rows, "
+        f"{site.pages_written:,} ticket pages written, index "
+        f"{'written' if site.index_written else 'unchanged'} ({site.index_bytes:,} bytes); "
+        f"{requests_line(session)}"
+    )
 
 
 @with_connection

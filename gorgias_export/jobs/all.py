@@ -93,7 +93,7 @@ def job_for(name: str, fmt: str) -> Job:
 
 def run_all(client: GorgiasClient, job: AllJob, on_status: StatusCallback) -> AllResult:
     out_dir = Path(job.out_dir).resolve()
-    _prepare_dir(out_dir)
+    prepare_dir(out_dir)
     identity = {
         "command": "all",
         "out_dir": str(out_dir),
@@ -229,7 +229,7 @@ def _database_run(
             store.close()
 
 
-def _prepare_dir(out_dir: Path) -> None:
+def prepare_dir(out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"--out-dir {out_dir} is a file; give a directory.")
     try:

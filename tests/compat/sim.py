@@ -40,7 +40,9 @@ def simulator(dataset: str) -> Simulator:
         api_key=API_KEY,
         macros_list_archived=True,
     )
-    return Simulator(config, dataset=make_dataset(seed, tickets, end=FIXED_END)).start()
+    # The data as 0.1.0 saw it: no hostile markup in the HTML-only e-mail (added for issue 15).
+    dataset = make_dataset(seed, tickets, end=FIXED_END, hostile_html=False)
+    return Simulator(config, dataset=dataset).start()
 
 
 def _at(seconds: float) -> datetime:

@@ -1,0 +1,71 @@
+"""The archive's JSONL: each table of the mirror as one JSON line per row, for tools that do not
+read SQLite (jq, a data warehouse's loader, a script in any language).
+
+Written from the database rather than fetched again, so the archive costs one export's
+requests, not two. Nested values, kept in the database as JSON text, come back as objects; a
+text field that happens to be a whole JSON array or object (a subject `[1, 2]`) comes back
+decoded too: the database holds the exact value. Each file is written to `<name>.tmp` and
+renamed over its name, so a kill leaves the previous file whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+from gorgias_export.archive.site_data import decoded
+from gorgias_export.errors import OutputError
+from gorgias_export.output.sqlite_store import RUN_COLUMN, STATE_TABLE, quote
+
+
+def dump_tables(database: Path, out_dir: Path) -> dict[str, int]:
+    """Write `out_dir/<table>.jsonl` for every table of `database`; returns rows per table."""
+    db = sqlite3.connect(database.resolve().as_uri() + "?mode=ro", uri=True)
+    counts: dict[str, int] = {}
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tables = [
+            row[0]
+            for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                "ORDER BY name"
+            )
+            if row[0] != STATE_TABLE
+        ]
+        for table in tables:
+            counts[table] = _dump(db, table, out_dir / f"{table}.jsonl")
+    except OSError as exc:
+        raise OutputError(
+            f"Could not write the JSONL files in {out_dir} "
+            f"({exc.strerror or exc.__class__.__name__}); free some space, then run again."
+        ) from None
+    finally:
+        db.close()
+    return counts
+
+
+def _dump(db: sqlite3.Connection, table: str, path: Path) -> int:
+    cursor = db.execute(f"SELECT * FROM {quote(table)} ORDER BY rowid")
+    names = [d[0] for d in cursor.description]
+    keep = [i for i, name in enumerate(names) if name != RUN_COLUMN]
+    temporary = path.with_name(path.name + ".tmp")
+    rows = 0
+    with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
+        for row in cursor:
+            item = {names[i]: decoded(row[i]) for i in keep}
+            line = json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=_text)
+            # No reader may split a line on these (as the exporter's own JSONL).
+            line = line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+            handle.write(line.replace("\x85", "\\u0085") + "\n")
+            rows += 1
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    return rows
+
+
+def _text(value: object) -> str:
+    """A BLOB (the API sends none; a table another tool added might): as text."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
