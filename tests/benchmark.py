@@ -21,11 +21,13 @@ the throttled runs go through the OAuth bucket: 80 requests, scaled the same way
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import math
 import os
 import platform
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -205,6 +207,58 @@ def measure(
         )
 
 
+def measure_xlsx(name: str, tickets: int, workdir: Path) -> tuple[Result, float, float, float]:
+    """The CPU run into an .xlsx workbook, then a rerun that finds nothing new, which still
+    writes the whole workbook again from its store (what every rerun costs); returns the
+    first run, the rerun's wall and CPU seconds and its peak RSS."""
+    config = SimConfig(seed=11, tickets=tickets, email=EMAIL, api_key=KEY, rate_limit=False)
+    with Simulator(config) as sim:
+        out = workdir / f"{name}.xlsx"
+        started = time.monotonic()
+        status, cpu, rss = run_exporter(sim, out)
+        wall = time.monotonic() - started
+        assert status == 0, f"{name} xlsx: exporter exited with {status}"
+        requests_first = sim.count()
+        started = time.monotonic()
+        status, rerun_cpu, rerun_rss = run_exporter(sim, out)
+        rerun_wall = time.monotonic() - started
+        assert status == 0, f"{name} xlsx rerun: exporter exited with {status}"
+        with contextlib.closing(sqlite3.connect(f"{out}.rows.sqlite")) as store:
+            rows = store.execute("SELECT count(*) FROM conversations").fetchone()[0]
+        ds = sim.dataset
+        result = Result(
+            f"{name} cpu xlsx",
+            len(ds.tickets),
+            len(ds.messages),
+            0.0,
+            requests_first,
+            floor_of(len(ds.tickets), len(ds.messages)),
+            None,
+            sim.rate_limited,
+            rows,
+            cpu,
+            rss,
+            wall,
+        )
+    return result, rerun_wall, rerun_cpu, rerun_rss
+
+
+def xlsx_runs(sizes: dict[str, int], results: list[Result], workdir: Path) -> list[str]:
+    """The .xlsx CPU runs (appended to `results`), and a line per rerun."""
+    lines = []
+    for name, tickets in sizes.items():
+        result, rerun_wall, rerun_cpu, rerun_rss = measure_xlsx(name, tickets, workdir)
+        print(table([result]).splitlines()[-1], flush=True)
+        results.append(result)
+        lines.append(
+            f"xlsx rerun with nothing new, {result.rows:,} rows: {rerun_wall:.1f} s wall, "
+            f"{rerun_cpu:.1f} CPU-s (the whole workbook written again), peak RSS "
+            f"{rerun_rss:.0f} MB."
+        )
+        print(lines[-1], flush=True)
+    return lines
+
+
 def measure_kill_resume(tickets: int, workdir: Path) -> tuple[int, int, int]:
     """kill -9 halfway, rerun; returns (requests in all, requests of an uninterrupted run,
     pages fetched twice)."""
@@ -266,15 +320,22 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def cpu_only(sizes: dict[str, int], results: list[Result]) -> int:
-    """The CPU runs alone: what a change to the exporter's per-row work is measured with."""
+def cpu_only(sizes: dict[str, int], results: list[Result], xlsx: bool = False) -> int:
+    """The CPU runs alone: what a change to the exporter's per-row work is measured with
+    (`xlsx`: into workbooks, with a rerun each)."""
+    reruns: list[str] = []
     with tempfile.TemporaryDirectory(prefix="gorgias-bench-") as scratch:
         for name, tickets in sizes.items():
+            if xlsx:
+                continue
             result = measure(f"{name} cpu", tickets, 0.0, False, Path(scratch))
             print(table([result]).splitlines()[-1], flush=True)
             results.append(result)
+        if xlsx:
+            reruns = xlsx_runs(sizes, results, Path(scratch))
     print()
     print(table(results))
+    print("\n".join(reruns))
     return 0
 
 
@@ -283,9 +344,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
     parser.add_argument(
         "--only",
-        choices=("cpu", "rate"),
+        choices=("cpu", "rate", "xlsx"),
         help="cpu: just the CPU runs (no latency, no rate limit), about a minute; "
-        "rate: just the throttled runs",
+        "rate: just the throttled runs; xlsx: just the CPU runs into .xlsx workbooks",
     )
     parser.add_argument(
         "--built-cursors",
@@ -330,8 +391,8 @@ def main() -> int:
         + (", OAuth token only" if args.oauth else "")
     )
     results: list[Result] = []
-    if args.only == "cpu":
-        return cpu_only(sizes, results)
+    if args.only in ("cpu", "xlsx"):
+        return cpu_only(sizes, results, xlsx=args.only == "xlsx")
     with tempfile.TemporaryDirectory(prefix="gorgias-bench-") as scratch:
         workdir = Path(scratch)
         for name, tickets in sizes.items():
@@ -351,6 +412,7 @@ def main() -> int:
             result = measure(f"{name} cpu", tickets, 0.0, False, workdir)
             print(table([result]).splitlines()[-1], flush=True)
             results.append(result)
+        reruns = xlsx_runs(sizes, results, workdir)
         kill_tickets = 2_900 if args.quick else 29_000
         total, uninterrupted, refetched = measure_kill_resume(kill_tickets, workdir)
     baseline_requests, baseline_hours = measure_per_ticket_baseline(2_900)
@@ -358,6 +420,7 @@ def main() -> int:
     print()
     print(table(results))
     print()
+    print("\n".join(reruns))
     print(
         f"kill -9 halfway through a {kill_tickets:,}-ticket export, then rerun: {total:,} "
         f"requests in all, "

@@ -54,6 +54,7 @@ from gorgias_export.jobs.entities import EntityJob, is_list_endpoint
 from gorgias_export.jobs.lifecycle import JobResult, open_target, run_job
 from gorgias_export.jobs.tickets import TicketsJob
 from gorgias_export.jobs.verify import find_export, verify_export
+from gorgias_export.output.workbook import require_xlsxwriter
 from gorgias_export.resources import adhoc_entity
 
 
@@ -318,6 +319,8 @@ def all_entities(
 
     def plan() -> AllJob:
         flags.refuse_overwrite_alone(fresh, overwrite)
+        if fmt is Format.xlsx:
+            require_xlsxwriter()
         return AllJob(out_dir, fmt.value, fresh, overwrite, reconcile)
 
     execute(connection, plan, work)

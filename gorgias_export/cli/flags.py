@@ -8,6 +8,7 @@ from pathlib import Path
 from gorgias_export.api.client import Params
 from gorgias_export.entity_types import Entity
 from gorgias_export.errors import OutputError, UsageError
+from gorgias_export.output.workbook import require_xlsxwriter
 from gorgias_export.output.writers import format_from_path
 from gorgias_export.resources import normalize_api_path
 from gorgias_export.timeutil import parse_cli_datetime
@@ -53,17 +54,15 @@ def api_path(path: str) -> str:
 def output_format(out: str, fmt: str | None, example: str) -> str:
     """The format of --out: --format, else its extension."""
     refuse_directory(out, example)
-    if fmt is not None:
-        return fmt
-    if out == "-":
-        return "csv"
-    guessed = format_from_path(out)
-    if guessed is None:
+    chosen = fmt if fmt is not None else "csv" if out == "-" else format_from_path(out)
+    if chosen is None:
         raise UsageError(
-            f"Cannot tell the format of --out {out}; use a .csv, .jsonl, .ndjson or .db name, "
-            "or --format csv|jsonl|sqlite."
+            f"Cannot tell the format of --out {out}; use a .csv, .jsonl, .ndjson, .db or .xlsx "
+            "name, or --format csv|jsonl|sqlite|xlsx."
         )
-    return guessed
+    if chosen == "xlsx":
+        require_xlsxwriter()
+    return chosen
 
 
 def time_range(

@@ -25,6 +25,7 @@ class Format(StrEnum):
     csv = "csv"
     jsonl = "jsonl"
     sqlite = "sqlite"
+    xlsx = "xlsx"
 
 
 def _option(*flags: str, help: str, **extra: Any) -> Any:
@@ -47,7 +48,9 @@ JsonlOut = Annotated[
 ]
 FormatFlag = Annotated[
     Format | None,
-    _option("--format", "-f", help="csv, jsonl or sqlite; default: from the --out extension."),
+    _option(
+        "--format", "-f", help="csv, jsonl, sqlite or xlsx; default: from the --out extension."
+    ),
 ]
 StateFlag = Annotated[
     Path | None,
@@ -138,7 +141,7 @@ AllFormat = Annotated[
     _option(
         "--format",
         "-f",
-        help="csv or jsonl for every file, or sqlite for one database.",
+        help="csv, jsonl or xlsx for every file, or sqlite for one database.",
         show_default=True,
     ),
 ]

@@ -27,6 +27,7 @@ from gorgias_export.jobs.state import RunState, ensure_replaceable_state, export
 from gorgias_export.jobs.state import save_state as save_state_file
 from gorgias_export.jobs.targets import DatabaseTarget, FileTarget, Target, refuse_unowned
 from gorgias_export.jobs.tickets import TicketsJob
+from gorgias_export.jobs.xlsx_target import xlsx_target
 from gorgias_export.output.sqlite_store import SqliteStore
 from gorgias_export.resources import ENTITY_BY_NAME
 from gorgias_export.rows import CONVERSATION_COLUMNS_VERSION
@@ -66,7 +67,7 @@ SQLITE_ORDER = tuple(name for name in ALL_ORDER if name != "messages")
 @dataclass(frozen=True)
 class AllJob:
     out_dir: str
-    fmt: str  # "csv" | "jsonl" | "sqlite"
+    fmt: str  # "csv" | "jsonl" | "sqlite" | "xlsx"
     fresh: bool = False
     overwrite: bool = False  # --overwrite: --fresh replaces even files that do not look ours
     reconcile: bool = False  # --reconcile: tickets and customers list every id this run
@@ -170,9 +171,17 @@ def _files_run(out_dir: Path, identity: dict[str, Any], fresh: bool, overwrite: 
         )
         if fresh:
             state.overwrite = list(ALL_ORDER)
-        _refuse_unknown_files(state, outputs, fmt, overwrite)
+        if fmt != "xlsx":  # a workbook's own target refuses what is not its own (start, below)
+            _refuse_unknown_files(state, outputs, fmt, overwrite)
 
         def target_for(name: str) -> Target:
+            if fmt == "xlsx":
+                # Each workbook's rows and progress are in its own store, as for a single
+                # command; the run's state only says which entities this run has done.
+                job = job_for(name, fmt)
+                fresh_one = name in state.overwrite
+                api = identity["api"]
+                return xlsx_target(job, outputs[name], fresh_one, overwrite, api, locked=False)
             return FileTarget(
                 outputs[name],
                 state.part(name),
@@ -186,7 +195,9 @@ def _files_run(out_dir: Path, identity: dict[str, Any], fresh: bool, overwrite: 
 
         for name in ALL_ORDER:  # a changed file is refused before any request, not at its turn
             if name not in state.done:
-                target_for(name).start(job_for(name, fmt))
+                early = target_for(name)
+                with early.session():  # (which closes a workbook's store again)
+                    early.start(job_for(name, fmt))
         yield state, ALL_ORDER, target_for
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from gorgias_export.api.client import GorgiasClient
 from gorgias_export.api.download import FileFetcher
-from gorgias_export.errors import OutputError, StateConflict
+from gorgias_export.errors import OutputError, StateConflict, UsageError
 from gorgias_export.exports.attachments import MANIFEST_COLUMNS, FilesExport, FilesStatus
 from gorgias_export.exports.file_progress import FilesProgress
 from gorgias_export.exports.status import StatusCallback
@@ -25,6 +25,7 @@ from gorgias_export.jobs.state import StateFile
 from gorgias_export.jobs.targets import FileTarget, Target
 from gorgias_export.output.file_store import FileStore
 from gorgias_export.output.sqlite_store import SqliteStore
+from gorgias_export.output.workbook import Sheet
 from gorgias_export.output.writers import CsvEncoder, JsonlEncoder, RowSink
 from gorgias_export.timeutil import format_utc
 
@@ -78,6 +79,10 @@ class AttachmentsJob:
 
     def refused_state(self, output: Path, state: Path) -> str | None:
         return None
+
+    def sheet(self, store: SqliteStore) -> Sheet:
+        """Never asked: the manifest is always JSONL and CSV, never a workbook."""
+        raise UsageError("attachments writes its manifest as CSV and JSONL, not .xlsx.")
 
     def run(
         self,

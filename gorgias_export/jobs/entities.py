@@ -7,7 +7,7 @@ and an atomic rename, in a table by dropping the rows the new read did not list.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,10 +19,12 @@ from gorgias_export.errors import ApiError, ExportError, UsageError
 from gorgias_export.exports.entities import EntityExport, RowShaper, Snapshot
 from gorgias_export.exports.progress import EntityProgress
 from gorgias_export.exports.status import EntityStatus, StatusCallback
+from gorgias_export.fastjson import loads
 from gorgias_export.jobs.removal_targets import removal_pass, start_removals
 from gorgias_export.jobs.targets import DatabaseTarget, Target, partial_path
 from gorgias_export.output.sqlite_store import SqliteStore
 from gorgias_export.output.table_sink import TableSink, TableSnapshot
+from gorgias_export.output.workbook import Sheet
 from gorgias_export.output.writers import CsvEncoder, JsonlEncoder, RowEncoder, Sink
 from gorgias_export.rows import entity_row
 from gorgias_export.timeutil import format_utc
@@ -50,9 +52,12 @@ def table_name(entity: Entity) -> str:
     return entity.name.replace("-", "_")
 
 
-def entity_table(store: SqliteStore, entity: Entity) -> TableSink:
+def entity_table(store: SqliteStore, entity: Entity, typed: bool = False) -> TableSink:
+    """The entity's table; `typed` (an .xlsx workbook's store): every value as JSON, so that
+    the workbook gets back exactly what the API sent (a boolean, not 1)."""
+    json_columns = [c for c in entity.csv_columns if c != entity.key] if typed else [EXTRA_COLUMN]
     return TableSink(
-        store, table_name(entity), entity.csv_columns, key=entity.key, json_columns=(EXTRA_COLUMN,)
+        store, table_name(entity), entity.csv_columns, key=entity.key, json_columns=json_columns
     )
 
 
@@ -61,7 +66,7 @@ class EntityJob:
     """What the user asked for."""
 
     entity: Entity
-    fmt: str  # "csv" | "jsonl" | "sqlite"
+    fmt: str  # "csv" | "jsonl" | "sqlite" | "xlsx"
     filters: Params = field(default_factory=tuple)
     since: datetime | None = None
     until: datetime | None = None  # exclusive
@@ -125,6 +130,22 @@ class EntityJob:
             )
         return None
 
+    def sheet(self, store: SqliteStore) -> Sheet:
+        """The workbook of an .xlsx export: one row per id (the current version), by id."""
+        columns = self.entity.csv_columns
+        key = self.entity.key
+        json_at = [i for i, c in enumerate(columns) if c != key]
+
+        def rows() -> Iterator[list[Any]]:
+            for row in store.select(table_name(self.entity), columns, (key,)):
+                values = list(row)
+                for index in json_at:
+                    if values[index] is not None:
+                        values[index] = loads(values[index])
+                yield values
+
+        return Sheet(self.entity.name, tuple(columns), rows())
+
     def run(
         self,
         client: GorgiasClient,
@@ -136,7 +157,7 @@ class EntityJob:
         snapshot: Snapshot | None
         sink: Sink
         if isinstance(target, DatabaseTarget):
-            table = entity_table(target.store, self.entity)
+            table = entity_table(target.store, self.entity, typed=self.fmt == "xlsx")
             sink, snapshot = table, TableSnapshot(table) if self.snapshots else None
         else:
             sink, snapshot = target.rows_file(

@@ -30,7 +30,9 @@ from gorgias_export.jobs.targets import (
     FileTarget,
     Target,
 )
+from gorgias_export.jobs.xlsx_target import xlsx_target
 from gorgias_export.output.sqlite_store import SqliteStore
+from gorgias_export.output.workbook import Sheet
 
 
 class Progress(Protocol):
@@ -55,7 +57,7 @@ class Job(Protocol):
 
     @property
     def fmt(self) -> str:
-        """csv | jsonl | sqlite"""
+        """csv | jsonl | sqlite | xlsx"""
 
     @property
     def snapshots(self) -> bool:
@@ -74,6 +76,10 @@ class Job(Protocol):
         ...
 
     def shared_tables_conflict(self, store: SqliteStore) -> str | None: ...
+    def sheet(self, store: SqliteStore) -> Sheet:
+        """What an .xlsx workbook shows of the rows kept in `store`."""
+        ...
+
     def refused_state(self, output: Path, state: Path) -> str | None:
         """Why `state` cannot hold this export's state (it is a file the export writes)."""
         ...
@@ -107,6 +113,7 @@ def run_job(
             target.state.save(current.to_json())
 
         status = job.run(client, target, progress, checkpoint, on_status or _ignore)
+        target.publish(job)  # an .xlsx workbook is written whole from its store; else nothing
         total = target.total_rows(job, progress)
     return JobResult(status, target.label, total, progress.completed_runs)
 
@@ -129,12 +136,20 @@ def open_target(
     if out == "-":
         if job.fmt == "sqlite":
             raise UsageError("SQLite output needs a file: give --out a path such as mirror.db.")
+        if job.fmt == "xlsx":
+            raise UsageError("An .xlsx workbook needs a file: give --out a path such as x.xlsx.")
         return FileTarget(None, NoState())
     # Resolved, so that ../x.csv, a symlink and the plain path are the same export.
     output = resolved(Path(out), "--out")
     check_output_path(output, example)
-    if job.fmt == "sqlite":
-        return _database_target(job, output, state_path, fresh, api)
+    if job.fmt in ("sqlite", "xlsx"):
+        if state_path is not None:
+            raise UsageError(
+                f"--state does not apply to {_STORE_OF[job.fmt]}: the state lives in the database."
+            )
+        if job.fmt == "xlsx":
+            return xlsx_target(job, output, fresh, overwrite, api)
+        return _database_target(job, output, fresh, api)
     state = resolved(state_path or default_state_path(output), "--state")
     check_parent(state, "--state")
     refused = job.refused_state(output, state)
@@ -155,13 +170,13 @@ def open_target(
     )
 
 
-def _database_target(
-    job: Job, output: Path, state_path: Path | None, fresh: bool, api: str
-) -> DatabaseTarget:
-    if state_path is not None:
-        raise UsageError(
-            "--state does not apply to SQLite output: the state lives in the database."
-        )
+_STORE_OF = {
+    "sqlite": "SQLite output",
+    "xlsx": ".xlsx output (its rows are kept in <out>.rows.sqlite)",
+}
+
+
+def _database_target(job: Job, output: Path, fresh: bool, api: str) -> DatabaseTarget:
     store = SqliteStore(output)
     # Not the path: the state travels inside the file, so a copied or moved database goes on.
     state = DatabaseState(store, job.name, job.identity(api))

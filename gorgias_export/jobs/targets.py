@@ -237,6 +237,9 @@ class FileTarget:
     def total_rows(self, job: Job, progress: Progress) -> int:
         return progress.rows_written
 
+    def publish(self, job: Job) -> None:
+        """After a complete run: nothing more (the rows are in place)."""
+
 
 def refuse_unowned(output: Path, job: Job, overwrite: bool, force: bool, flag: str) -> None:
     """Refuse an existing, non-empty output that no state of ours vouches for: always without
@@ -353,6 +356,10 @@ class DatabaseTarget:
 
     def total_rows(self, job: Job, progress: Progress) -> int:
         return self.store.row_count(job.tables[-1])  # the table of the export's rows
+
+    def publish(self, job: Job) -> None:
+        """After a complete run: nothing more (the rows are committed; an .xlsx target writes
+        its workbook here)."""
 
 
 Target = FileTarget | DatabaseTarget

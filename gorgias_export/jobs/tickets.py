@@ -9,7 +9,7 @@ requests, never rows) and, for --per ticket, the staging database (not a cache).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -36,11 +36,12 @@ from gorgias_export.exports.ticket_summary import (
 from gorgias_export.jobs.removal_targets import removal_pass, start_removals
 from gorgias_export.jobs.targets import DatabaseTarget, Target
 from gorgias_export.output.conversation_csv import CsvConversationLines
-from gorgias_export.output.mirror import TABLES, ConversationMirror
+from gorgias_export.output.mirror import TABLES, WORKBOOK_ORDER, ConversationMirror
 from gorgias_export.output.sqlite_store import SqliteStore
 from gorgias_export.output.staging import ConversationStage
 from gorgias_export.output.table_sink import TableSink
 from gorgias_export.output.ticket_index import TicketIndex
+from gorgias_export.output.workbook import Sheet
 from gorgias_export.output.writers import CsvEncoder, JsonlEncoder, RowEncoder, Sink, make_encoder
 from gorgias_export.rows import (
     CONVERSATION_COLUMNS,
@@ -56,7 +57,7 @@ SUMMARY_TABLE = "ticket_summary"
 class TicketsJob:
     """What the user asked for."""
 
-    fmt: str  # "csv" | "jsonl" | "sqlite"
+    fmt: str  # "csv" | "jsonl" | "sqlite" | "xlsx"
     since: datetime | None = None
     until: datetime | None = None
     # Filtered exports (--customer-id, --ticket-id, ...): the /tickets parameter sets to walk.
@@ -69,9 +70,10 @@ class TicketsJob:
     reconcile: bool = False  # --reconcile: this run lists every ticket id (not in identity)
 
     def summary_in_own_table(self) -> TicketsJob:
-        """`--per ticket` into SQLite: the `ticket_summary` table, with a state of its own, so
-        that the conversation mirror (`tickets`) can share the database. Other formats: as is."""
-        if self.fmt != "sqlite":
+        """`--per ticket` into SQLite (or an .xlsx workbook's store): the `ticket_summary`
+        table, with a state of its own, so that the conversation mirror (`tickets`) can share
+        the database. Other formats: as is."""
+        if self.fmt not in ("sqlite", "xlsx"):
             return self
         return replace(self, name=SUMMARY_TABLE, tables=(SUMMARY_TABLE,))
 
@@ -128,6 +130,28 @@ class TicketsJob:
         if state == output:
             return "--state must not be the --out file; choose another path for it."
         return None
+
+    def sheet(self, store: SqliteStore) -> Sheet:
+        """The workbook of an .xlsx export: conversation rows by ticket creation, ticket, then
+        message time (the store keeps booleans as 1/0: they are given back as booleans); or
+        with --per ticket, the summary rows by ticket creation."""
+        if self.summary_rows:
+            summary = tuple(store.table_columns(SUMMARY_TABLE)) or BASE_NAMES
+            order = ("created_datetime", "ticket_id")
+            return Sheet("tickets", summary, store.select(SUMMARY_TABLE, summary, order))
+        flags = [
+            i for i, c in enumerate(CONVERSATION_COLUMNS) if CONVERSATION_CSV_KINDS.get(c) == "bool"
+        ]
+
+        def rows() -> Iterator[list[Any]]:
+            for row in store.select("conversations", CONVERSATION_COLUMNS, WORKBOOK_ORDER):
+                values = list(row)
+                for index in flags:
+                    if values[index] is not None:
+                        values[index] = bool(values[index])
+                yield values
+
+        return Sheet("tickets", CONVERSATION_COLUMNS, rows())
 
     def encoder(self, columns: tuple[Column, ...] = ()) -> RowEncoder:
         if self.summary_rows:
@@ -205,7 +229,8 @@ class TicketsJob:
         if self.per == "ticket":
             return self._ticket_lines(client, target, progress, stack)
         if isinstance(target, DatabaseTarget):
-            mirror = ConversationMirror(target.store)
+            # An .xlsx workbook's store keeps the rows only, not the raw pages beside them.
+            mirror = ConversationMirror(target.store, raw=self.fmt == "sqlite")
             stack.callback(mirror.close)
             return ConversationRows(mirror, mirror)
         sink, _ = target.rows_file(self.encoder(), progress)

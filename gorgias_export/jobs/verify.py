@@ -47,6 +47,11 @@ def find_export(path_text: str, state_path: Path | None = None) -> ExportUnderTe
     path = Path(path_text).resolve()
     if not path.is_file():
         raise OutputError(f"{path} does not exist or is not a file; give the path of an export.")
+    if path.suffix.lower() == ".xlsx":  # its state is in <out>.rows.sqlite, another format
+        raise UsageError(
+            f"verify cannot read .xlsx workbooks yet ({path}); verify a CSV, JSONL or SQLite "
+            "export of the account instead."
+        )
     sqlite = _is_sqlite(path)
     if sqlite and state_path is not None:
         raise UsageError("--state does not apply to a SQLite mirror: its state is inside it.")

@@ -21,6 +21,8 @@ from gorgias_export.output.table_sink import TableSink
 from gorgias_export.rows import CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS, ticket_context
 
 TABLES = ("tickets", "messages", "conversations")
+# Conversation rows in a workbook: by ticket creation, ticket, then message time.
+WORKBOOK_ORDER = ("ticket_created_datetime", "ticket_id", "message_created_datetime", "message_id")
 CONVERSATION_JSON_COLUMNS = tuple(k for k, kind in CONVERSATION_CSV_KINDS.items() if kind == "json")
 
 
@@ -68,11 +70,14 @@ class RawTable:
 
 
 class ConversationMirror:
-    """The export's sink for conversation rows, and its mirror for raw tickets and messages."""
+    """The export's sink for conversation rows, and its mirror for raw tickets and messages.
 
-    def __init__(self, store: SqliteStore) -> None:
-        self._tickets = RawTable(store, "tickets")
-        self._messages = RawTable(store, "messages", indexes=("ticket_id",))
+    `raw`: keep the `tickets` and `messages` tables too (the SQLite output); an .xlsx
+    workbook's store keeps only the rows, current as in the mirror."""
+
+    def __init__(self, store: SqliteStore, raw: bool = True) -> None:
+        self._tickets = RawTable(store, "tickets") if raw else None
+        self._messages = RawTable(store, "messages", indexes=("ticket_id",)) if raw else None
         self._rows = TableSink(
             store,
             "conversations",
@@ -81,6 +86,8 @@ class ConversationMirror:
             json_columns=CONVERSATION_JSON_COLUMNS,
         )
         self._rows.ensure_index("ticket_id")
+        if not raw:  # the workbook's order: an index scan, not a sort of every row's text
+            self._rows.ensure_index(*WORKBOOK_ORDER)
 
     # -- the mirror: raw pages ---------------------------------------------------------------
 
@@ -88,14 +95,16 @@ class ConversationMirror:
         tickets = [t for t in items if isinstance(t.get("id"), int)]
         if not tickets:
             return
-        self._tickets.upsert(tickets)
+        if self._tickets is not None:
+            self._tickets.upsert(tickets)
         self._rows.update_by("ticket_id", [ticket_context(t) for t in tickets])
         self._rows.delete_keys(f"t:{t['id']}" for t in tickets if t.get("messages_count") != 0)
 
     def messages(self, items: list[dict[str, Any]]) -> None:
         if not items:
             return
-        self._messages.upsert(items)
+        if self._messages is not None:
+            self._messages.upsert(items)
         ticket_ids = {m.get("ticket_id") for m in items}
         self._rows.delete_keys(
             f"t:{tid}" for tid in sorted(t for t in ticket_ids if isinstance(t, int))

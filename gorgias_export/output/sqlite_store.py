@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -295,6 +295,26 @@ class SqliteStore:
                 return 0
             count: int = db.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0]
             return count
+
+    def select(
+        self, table: str, columns: Sequence[str], order_by: Sequence[str]
+    ) -> Iterator[tuple[Any, ...]]:
+        """Every committed row of `table` (none if it does not exist), these columns in this
+        order, streamed: for what is written from the store (an .xlsx workbook)."""
+        with self.guarded():
+            existing = set(self._columns(table))
+            if not existing:
+                return
+            db = self._connection(create=False)
+            assert db is not None
+            picked = ", ".join(quote(c) if c in existing else "NULL" for c in columns)
+            order = ", ".join(quote(c) for c in order_by if c in existing) or "rowid"
+            yield from db.execute(f"SELECT {picked} FROM {quote(table)} ORDER BY {order}")
+
+    def table_columns(self, table: str) -> list[str]:
+        """The columns of `table`, in order ([] if it does not exist)."""
+        with self.guarded():
+            return self._columns(table)
 
     def _columns(self, table: str) -> list[str]:
         db = self._connection(create=False)

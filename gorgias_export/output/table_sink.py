@@ -34,7 +34,7 @@ class TableSink:
         self.key = key
         self.columns: tuple[str, ...] = tuple(dict.fromkeys([key, *columns]))
         self._json = frozenset(json_columns)
-        self._indexes: list[str] = []
+        self._indexes: list[tuple[str, ...]] = []
         self._run: int | None = None
         self._pending: list[dict[str, Any]] = []
         self._checked = -1  # the store generation the table was last known to be right in
@@ -110,9 +110,9 @@ class TableSink:
             )
             return cursor.rowcount
 
-    def ensure_index(self, column: str) -> None:
-        """Keep an index on `column` (created with the table, or at the next write)."""
-        self._indexes.append(column)
+    def ensure_index(self, *columns: str) -> None:
+        """Keep an index on `columns` (created with the table, or at the next write)."""
+        self._indexes.append(columns)
         self._checked = -1
 
     def update_by(self, column: str, rows: Sequence[dict[str, Any]]) -> None:
@@ -170,10 +170,10 @@ class TableSink:
                     db.execute(
                         f"ALTER TABLE {quote(self.table)} ADD COLUMN {self._definition(name)}"
                     )
-        for column in self._indexes:
+        for columns in self._indexes:
             db.execute(
-                f"CREATE INDEX IF NOT EXISTS {quote(f'{self.table}_by_{column}')} "
-                f"ON {quote(self.table)} ({quote(column)})"
+                f"CREATE INDEX IF NOT EXISTS {quote(f'{self.table}_by_' + '_'.join(columns))} "
+                f"ON {quote(self.table)} ({', '.join(map(quote, columns))})"
             )
         self._checked = store.generation
         return True

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, Protocol
 from gorgias_export import fastjson
 from gorgias_export.errors import OutputError
 
-FORMATS = ("csv", "jsonl", "sqlite")
+FORMATS = ("csv", "jsonl", "sqlite", "xlsx")
 _EXTENSIONS = {
     ".csv": "csv",
     ".jsonl": "jsonl",
@@ -24,6 +24,7 @@ _EXTENSIONS = {
     ".db": "sqlite",
     ".sqlite": "sqlite",
     ".sqlite3": "sqlite",
+    ".xlsx": "xlsx",
 }
 
 # Outputs hold customers' personal data (names, emails, messages): created readable by their

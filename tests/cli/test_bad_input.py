@@ -22,7 +22,7 @@ pytestmark = pytest.mark.sim(seed=2, tickets=60)
     [
         (["--since", "last tuesday"], "YYYY-MM-DD"),
         (["--since", "2024-05-01", "--until", "2024-04-01"], "after --until"),
-        (["--out", "tickets.xlsx"], "--format csv|jsonl"),
+        (["--out", "tickets.ods"], "--format csv|jsonl|sqlite|xlsx"),
     ],
 )
 def test_usage_errors_exit_2(sim: Simulator, args: list[str], needle: str) -> None:
