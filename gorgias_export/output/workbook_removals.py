@@ -4,16 +4,24 @@ the run's end no longer shows them.
 
 That store keeps the conversation rows only, not the mirror's raw `tickets` and `messages`
 tables (output/mirror.py, raw=False), so the tickets it holds are read from the rows'
-`ticket_id`. Everything else is the mirror's: the same transaction, the same log table. Without
-a raw `tickets` table there is no `messages_count` to recount against: `mismatched` finds none.
+`ticket_id`, and each ticket's `messages_count` from the small table the store keeps for this
+(`_gorgias_export_ticket_counts`), so that the recount finds a merge no event told of.
+Everything else is the mirror's: the same transaction, the same log table, the same re-read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from gorgias_export.output.mirror_removals import LISTED_TABLE, MirrorRemovals, _parts
+from gorgias_export.output.mirror import COUNTS_TABLE
+from gorgias_export.output.mirror_removals import (
+    LISTED_TABLE,
+    RECOUNTED_TABLE,
+    MirrorRemovals,
+    Removal,
+    _parts,
+)
 
 ROWS = "conversations"
 
@@ -56,8 +64,40 @@ class WorkbookRemovals(MirrorRemovals):
                 marks = ",".join("?" * len(part))
                 db.execute(f"DELETE FROM {ROWS} WHERE row_id IN ({marks})", part)
 
+    def remove(self, removals: Sequence[Removal]) -> None:
+        super().remove(removals)
+        if removals and self._has(COUNTS_TABLE):
+            with self._store.guarded():
+                db = self._db()
+                for part in _parts([r.id for r in removals]):
+                    marks = ",".join("?" * len(part))
+                    db.execute(f"DELETE FROM {COUNTS_TABLE} WHERE ticket_id IN ({marks})", part)
+
     def mismatched(self, limit: int) -> list[tuple[int, int]]:
-        return []  # no messages_count kept (see the module's docstring)
+        if not self._has(COUNTS_TABLE) or not self._has(ROWS):
+            return []
+        with self._store.guarded():
+            db = self._db()
+            return [(row[0], row[1]) for row in db.execute(self.mismatch_sql(), (limit,))]
+
+    def mismatch_sql(self) -> str:
+        # `+ 0`: as in the mirror's, so that the lookup uses the rows' ticket_id index.
+        counted = (
+            f"(SELECT count(*) FROM {ROWS} m WHERE m.ticket_id = t.ticket_id + 0 "
+            "AND m.message_id IS NOT NULL)"
+        )
+        recounted = self._has(RECOUNTED_TABLE)
+        joined = f"LEFT JOIN {RECOUNTED_TABLE} r ON r.ticket_id = t.ticket_id " if recounted else ""
+        not_yet = (
+            "AND (r.messages_count IS NULL OR r.messages_count != t.messages_count) "
+            if recounted
+            else ""
+        )
+        return (
+            f"SELECT t.ticket_id, t.messages_count FROM {COUNTS_TABLE} t {joined}"
+            f"WHERE typeof(t.messages_count) = 'integer' AND t.messages_count != {counted} "
+            f"{not_yet}ORDER BY t.ticket_id LIMIT ?"
+        )
 
     def unlisted(self) -> list[int]:
         if not self._has(ROWS):
