@@ -10,10 +10,12 @@ from typing import Any
 from gorgias_export.api.client import GorgiasClient
 from gorgias_export.exports.removals import RemovalPass, RemovalTarget, Rows
 from gorgias_export.jobs.targets import DatabaseTarget, FileTarget, Target
+from gorgias_export.jobs.xlsx_target import XlsxTarget
 from gorgias_export.output.deletions_log import DeletionLog, log_path
 from gorgias_export.output.mirror_removals import MirrorRemovals
 from gorgias_export.output.staged_removals import StagedRemovals
 from gorgias_export.output.staging import ConversationStage
+from gorgias_export.output.workbook_removals import WorkbookRemovals
 
 
 def start_removals(progress: Any) -> None:
@@ -41,7 +43,10 @@ def removal_pass(
         return None
     where: RemovalTarget
     if isinstance(target, DatabaseTarget):
-        where = MirrorRemovals(target.store, kind)
+        # A workbook's store of conversation rows has no `tickets` table: its tickets are
+        # found through the rows. (Its customers and ticket_summary tables are the mirror's.)
+        rows_only = isinstance(target, XlsxTarget) and kind == "ticket" and stage is None
+        where = (WorkbookRemovals if rows_only else MirrorRemovals)(target.store, kind)
         if stage is not None:  # --per ticket: ticket_summary rows, found through the stage
             where = StagedRemovals(stage, where, progress.completed_runs + 1)
     elif isinstance(target, FileTarget) and target.output is not None:

@@ -22,6 +22,7 @@ from gorgias_export.exports.progress import BadProgress, ExportProgress
 from gorgias_export.exports.verify import ExportUnderTest, VerifyReport, compare
 from gorgias_export.jobs.all import DATABASE_NAME, STATE_NAME
 from gorgias_export.jobs.state import STATE_FORMAT_VERSION, default_state_path
+from gorgias_export.jobs.xlsx_target import WORKBOOK_KEY, rows_store_path
 from gorgias_export.output.export_readers import (
     READERS,
     ReadNotes,
@@ -47,15 +48,17 @@ def find_export(path_text: str, state_path: Path | None = None) -> ExportUnderTe
     path = Path(path_text).resolve()
     if not path.is_file():
         raise OutputError(f"{path} does not exist or is not a file; give the path of an export.")
-    if path.suffix.lower() == ".xlsx":  # its state is in <out>.rows.sqlite, another format
+    workbook = path.suffix.lower() == ".xlsx"
+    sqlite = not workbook and _is_sqlite(path)
+    if (sqlite or workbook) and state_path is not None:
         raise UsageError(
-            f"verify cannot read .xlsx workbooks yet ({path}); verify a CSV, JSONL or SQLite "
-            "export of the account instead."
+            "--state does not apply to a SQLite mirror or an .xlsx workbook: their state is in "
+            "the database (for a workbook, <out>.rows.sqlite)."
         )
-    sqlite = _is_sqlite(path)
-    if sqlite and state_path is not None:
-        raise UsageError("--state does not apply to a SQLite mirror: its state is inside it.")
-    found = _sqlite_state(path) if sqlite else _file_state(path, state_path)
+    if workbook:
+        found = _workbook_state(path)
+    else:
+        found = _sqlite_state(path) if sqlite else _file_state(path, state_path)
     identity = found.identity
     command = identity.get("command")
     if command != "tickets":
@@ -88,7 +91,8 @@ def verify_export(client: GorgiasClient, export: ExportUnderTest) -> VerifyRepor
     with VerifyScratch() as scratch:
         notes = ReadNotes()
         READERS[(export.fmt, export.per)](export.path, scratch, notes)
-        if export.fmt != "sqlite":  # the mirror removes rows itself; files log removals
+        # The mirror and a workbook's store remove rows themselves; files log removals.
+        if export.fmt not in ("sqlite", "xlsx"):
             read_deletions_log(export.path, scratch)
         return compare(client, export, scratch, notes)
 
@@ -125,6 +129,25 @@ def _sqlite_state(path: Path) -> FoundState:
         identity, progress = _parsed(rows["all"], where, path)
         return _all_part({**identity, "format": "sqlite"}, progress, where)
     raise _not_ours(path)
+
+
+def _workbook_state(path: Path) -> FoundState:
+    """An .xlsx workbook's state: the state row of its store, `<PATH>.rows.sqlite` (the same
+    for a workbook of an `all --format xlsx` directory). The rows are read from the workbook
+    itself: the store only says which export it is and how far it got."""
+    store = rows_store_path(path)
+    if not store.is_file():
+        raise _not_ours(path)
+    rows = _state_rows(store)
+    where = f"The saved state in {store}"
+    # `tickets --per ticket`'s summary keeps its state under its table's name.
+    name = next((n for n in ("tickets", "ticket_summary") if n in rows), None)
+    if name is None:
+        raise _not_ours(path)
+    identity, progress = _parsed(rows[name], where, path)
+    if isinstance(progress, dict):  # the fingerprints of the workbooks it published
+        progress = {k: v for k, v in progress.items() if k != WORKBOOK_KEY}
+    return FoundState(identity, progress, where)
 
 
 def _all_part(identity: dict[str, Any], progress: Any, where: str) -> FoundState:

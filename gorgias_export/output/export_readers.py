@@ -2,8 +2,8 @@
 
 One reader per format the exporter writes, each a function that reads the file once, front to
 back, and hands every row's ticket id and message id to the scratch database: nothing grows in
-memory with the export. A format added to the exporter (xlsx, say) is one more function here
-and one more entry in `READERS`.
+memory with the export. A format added to the exporter is one more function here and one more
+entry in `READERS`.
 
 A row that cannot be read (a line torn by a crash, an edit that broke the quoting, an id that
 is not a number) is counted and named, not fatal: that is something the report should say.
@@ -24,6 +24,7 @@ from typing import Any
 from gorgias_export import fastjson
 from gorgias_export.errors import OutputError
 from gorgias_export.output.verify_scratch import VerifyScratch
+from gorgias_export.output.workbook_reader import workbook_rows
 
 _SHOWN = 10  # unreadable rows named in the report; the rest are counted
 
@@ -125,6 +126,13 @@ def read_mirror(path: Path, scratch: VerifyScratch, notes: ReadNotes) -> None:
         raise OutputError(f"Could not read the conversations table of {path} ({exc}).") from None
 
 
+def read_workbook_rows(path: Path, scratch: VerifyScratch, notes: ReadNotes) -> None:
+    """The .xlsx workbook itself (not the store beside it): the conversation rows of every
+    sheet, the same rows as the CSV."""
+    for number, (ticket_id, message_id) in workbook_rows(path, ("ticket_id", "message_id")):
+        _take(scratch, notes, number, ticket_id, message_id)
+
+
 def open_database(path: Path) -> sqlite3.Connection:
     """A connection that only reads `path` and leaves no file behind.
 
@@ -165,6 +173,7 @@ READERS: dict[tuple[str, str], Reader] = {
     ("jsonl", "message"): read_jsonl_rows,
     ("jsonl", "ticket"): read_ticket_lines,
     ("sqlite", "message"): read_mirror,
+    ("xlsx", "message"): read_workbook_rows,
 }
 
 

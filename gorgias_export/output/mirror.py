@@ -23,6 +23,9 @@ from gorgias_export.rows import CONVERSATION_COLUMNS, CONVERSATION_CSV_KINDS, ti
 TABLES = ("tickets", "messages", "conversations")
 # Conversation rows in a workbook: by ticket creation, ticket, then message time.
 WORKBOOK_ORDER = ("ticket_created_datetime", "ticket_id", "message_created_datetime", "message_id")
+# An .xlsx workbook's store: each ticket's messages_count, which its deletion pass recounts
+# against (output/workbook_removals.py), in place of the raw `tickets` table it does not keep.
+COUNTS_TABLE = "_gorgias_export_ticket_counts"
 CONVERSATION_JSON_COLUMNS = tuple(k for k, kind in CONVERSATION_CSV_KINDS.items() if kind == "json")
 
 
@@ -86,8 +89,12 @@ class ConversationMirror:
             json_columns=CONVERSATION_JSON_COLUMNS,
         )
         self._rows.ensure_index("ticket_id")
+        self._counts: TableSink | None = None
         if not raw:  # the workbook's order: an index scan, not a sort of every row's text
             self._rows.ensure_index(*WORKBOOK_ORDER)
+            self._counts = TableSink(
+                store, COUNTS_TABLE, ("ticket_id", "messages_count"), key="ticket_id"
+            )
 
     # -- the mirror: raw pages ---------------------------------------------------------------
 
@@ -97,6 +104,12 @@ class ConversationMirror:
             return
         if self._tickets is not None:
             self._tickets.upsert(tickets)
+        if self._counts is not None:
+            for t in tickets:
+                self._counts.write_row(
+                    {"ticket_id": t["id"], "messages_count": t.get("messages_count")}
+                )
+            self._counts.sync()
         self._rows.update_by("ticket_id", [ticket_context(t) for t in tickets])
         self._rows.delete_keys(f"t:{t['id']}" for t in tickets if t.get("messages_count") != 0)
 
@@ -123,3 +136,5 @@ class ConversationMirror:
 
     def close(self) -> None:
         self._rows.close()
+        if self._counts is not None:
+            self._counts.close()

@@ -7,14 +7,20 @@ import json
 import signal
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from gorgias_export.errors import ExitCode
+from gorgias_export.jobs.tickets import TicketsJob
+from gorgias_export.jobs.xlsx_target import rows_store_path
+from gorgias_export.output.sqlite_store import SqliteStore
+from gorgias_export.output.workbook import write_workbook
 from gorgias_sim import Simulator
 from gorgias_sim.generate import TICKETS_WITHOUT_MESSAGES
 from tests.support.cli import assert_one_line_error, interrupt_at_request, run_cli, run_ok
 from tests.support.export_edits import FORMATS, drop, duplicate
 from tests.support.outputs import read_jsonl
+from tests.support.workbooks import read_sheets
 
 pytestmark = pytest.mark.sim(seed=3, tickets=40)
 
@@ -164,11 +170,11 @@ def test_another_commands_export_is_refused(sim: Simulator, tmp_path: Path) -> N
     assert "the tags command's export" in stderr
 
 
-@pytest.mark.parametrize("fmt", ["csv", "sqlite"])
+@pytest.mark.parametrize("fmt", ["csv", "sqlite", "xlsx"])
 def test_the_tickets_of_an_all_directory(sim: Simulator, tmp_path: Path, fmt: str) -> None:
     out_dir = tmp_path / "backup"
     run_ok(sim, "all", "--out-dir", str(out_dir), "--format", fmt, "--quiet")
-    path = out_dir / ("gorgias.db" if fmt == "sqlite" else "tickets.csv")
+    path = out_dir / ("gorgias.db" if fmt == "sqlite" else f"tickets.{fmt}")
     code, report = _verify(sim, path)
     assert code == ExitCode.OK, report
     assert report.splitlines()[0] == f"{path}: complete."
@@ -263,3 +269,34 @@ def test_a_csv_re_saved_with_a_byte_order_mark_is_still_read(
     out.write_bytes(b"\xef\xbb\xbf" + out.read_bytes())  # a spreadsheet's "CSV UTF-8" save
     code, report = _verify(sim, out)
     assert code == ExitCode.OK, report
+
+
+def test_a_workbook_continued_on_more_sheets_is_read_whole(sim: Simulator, tmp_path: Path) -> None:
+    out = _export(sim, tmp_path, "xlsx")
+    store = SqliteStore(rows_store_path(out))
+    try:  # the same rows, 7 a sheet, as a million-row export continues past a sheet's capacity
+        write_workbook(out, TicketsJob("xlsx").sheet(store), owner="tickets", rows_per_sheet=7)
+    finally:
+        store.close()
+    assert len(read_sheets(out)) > 5
+    code, report = _verify(sim, out)
+    assert code == ExitCode.OK, report
+    messages = len(sim.dataset.messages)
+    assert f"{messages:,} messages" in report
+
+
+def test_a_workbook_saved_again_by_another_program_is_read(sim: Simulator, tmp_path: Path) -> None:
+    """openpyxl writes every part again, in its own way (shared strings: test_workbook_reader)."""
+    out = _export(sim, tmp_path, "xlsx")
+    before = read_sheets(out)
+    openpyxl.load_workbook(out).save(out)
+    assert read_sheets(out) == before
+    code, report = _verify(sim, out)
+    assert code == ExitCode.OK, report
+
+
+def test_a_per_ticket_workbook_is_refused_in_one_line(sim: Simulator, tmp_path: Path) -> None:
+    out = tmp_path / "summary.xlsx"
+    run_ok(sim, "tickets", "--per", "ticket", "--out", str(out), "--quiet")
+    stderr = assert_one_line_error(run_cli(sim, "verify", str(out)), ExitCode.USAGE)
+    assert "verify cannot read xlsx exports yet" in stderr

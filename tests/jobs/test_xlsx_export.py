@@ -348,8 +348,10 @@ def test_one_row_per_ticket_in_a_workbook_is_the_csv_summary(
     assert created == sorted(created)
 
 
-def test_verify_says_it_cannot_read_a_workbook_yet(sim: Simulator, tmp_path: Path) -> None:
+def test_verify_refuses_a_workbook_no_store_vouches_for(sim: Simulator, tmp_path: Path) -> None:
     out = tmp_path / "t.xlsx"
-    out.write_bytes(b"PK")  # verify refuses by the name, before reading anything
+    out.write_bytes(b"PK")  # no t.xlsx.rows.sqlite beside it: refused before reading it
     result = run_cli(sim, "verify", str(out))
-    assert ".xlsx" in assert_one_line_error(result, ExitCode.USAGE)
+    assert "is not a gorgias-export tickets export" in assert_one_line_error(
+        result, ExitCode.CONFLICT
+    )

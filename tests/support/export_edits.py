@@ -6,10 +6,15 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from gorgias_export.jobs.tickets import TicketsJob
+from gorgias_export.jobs.xlsx_target import rows_store_path
+from gorgias_export.output.sqlite_store import SqliteStore
+from gorgias_export.output.workbook import write_workbook
 from tests.support.outputs import read_jsonl
 
 # The formats `verify` reads: (name, --out file name, extra flags of `tickets`).
@@ -18,11 +23,16 @@ FORMATS = {
     "jsonl": ("tickets.jsonl", ()),
     "per-ticket": ("conversations.jsonl", ("--per", "ticket")),
     "sqlite": ("mirror.db", ()),
+    "xlsx": ("tickets.xlsx", ()),
 }
 
 
 def drop(out: Path, kind: str, ticket_ids: set[int], message_ids: set[int]) -> None:
     """Remove every row of `ticket_ids`, and the rows of `message_ids`."""
+    if kind == "xlsx":
+        with _workbook_rows(out) as db:
+            drop(db, "sqlite", ticket_ids, message_ids)
+        return
     if kind == "sqlite":
         with _db(out) as db:
             for tid in ticket_ids:
@@ -47,6 +57,10 @@ def drop(out: Path, kind: str, ticket_ids: set[int], message_ids: set[int]) -> N
 
 def duplicate(out: Path, kind: str, message_id: int) -> None:
     """Write the row of `message_id` a second time, at the end (in SQLite: under another key)."""
+    if kind == "xlsx":
+        with _workbook_rows(out) as db:
+            duplicate(db, "sqlite", message_id)
+        return
     if kind == "sqlite":
         with _db(out) as db:
             columns = [r[1] for r in db.execute("PRAGMA table_info(conversations)")]
@@ -97,6 +111,28 @@ def _rewrite(
         writer = csv.DictWriter(handle, fields, lineterminator="\r\n")
         writer.writeheader()
         writer.writerows(kept)
+
+
+@contextlib.contextmanager
+def _workbook_rows(out: Path) -> Iterator[Path]:
+    """A copy of the workbook's store to edit; the workbook is then written again from the
+    copy with the exporter's own writer. The store itself is left as it was, so that a test
+    shows that `verify` reads the workbook, not the store."""
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "rows.sqlite"
+        source = sqlite3.connect(rows_store_path(out))
+        try:
+            target = sqlite3.connect(copy)
+            source.backup(target)
+            target.close()
+        finally:
+            source.close()
+        yield copy
+        store = SqliteStore(copy, flag="--out")
+        try:
+            write_workbook(out, TicketsJob("xlsx").sheet(store), owner="tickets")
+        finally:
+            store.close()
 
 
 @contextlib.contextmanager
