@@ -207,8 +207,9 @@ class FilesExport:
                 p.run.walk = WalkPosition()
             self._finish(p.run)
         except BaseException:
-            # Downloads not begun are dropped; those in flight stop at their next chunk.
-            # Not waited for: a request asleep in a retry ends when the client closes.
+            # Downloads not begun are dropped; those in flight end now (their sockets are
+            # shut), so the pool's threads do not hold the exit. Not waited for: a request
+            # asleep in a retry ends when the client closes.
             self.fetcher.stop()
             pool.shutdown(wait=False, cancel_futures=True)
             self.csv.cut_back(self._saved[0])
