@@ -119,6 +119,30 @@ def test_a_manifest_not_ours_is_refused(sim: Simulator, tmp_path: Path) -> None:
     assert (out / "manifest.csv").read_text() == "my own notes\n"
 
 
+def test_an_edited_or_appended_csv_manifest_is_refused_not_cut_back(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """manifest.csv is fingerprinted like manifest.jsonl: a rerun refuses (exit 7, nothing
+    changed) lines added after a finished run, or an edit within its rows."""
+    out = tmp_path / "backup"
+    run_ok(sim, "attachments", "--out-dir", str(out))
+    csv = out / "manifest.csv"
+    exported = csv.read_bytes()
+    csv.write_bytes(exported + b"my,notes\n")
+    result = run_cli(sim, "attachments", "--out-dir", str(out))
+    assert_one_line_error(result, ExitCode.CONFLICT)
+    assert csv.read_bytes() == exported + b"my,notes\n"
+    edited = exported.replace(b",ok,", b",OK,", 1)
+    assert edited != exported
+    csv.write_bytes(edited)
+    result = run_cli(sim, "attachments", "--out-dir", str(out))
+    assert_one_line_error(result, ExitCode.CONFLICT)
+    assert csv.read_bytes() == edited
+    csv.write_bytes(exported)
+    run_ok(sim, "attachments", "--out-dir", str(out))
+    assert csv.read_bytes() == exported
+
+
 def test_a_bad_max_size_is_a_usage_error(sim: Simulator, tmp_path: Path) -> None:
     result = run_cli(sim, "attachments", "--out-dir", str(tmp_path), "--max-size", "lots")
     assert_one_line_error(result, ExitCode.USAGE)
