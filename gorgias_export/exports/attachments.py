@@ -271,10 +271,10 @@ class FilesExport:
         except BaseException:
             part.discard()
             raise
-        content_type = row.get("content_type") or fetched.content_type
+        # The API's content_type only, never the server's header: a file found in place
+        # (above) has no header, and a rerun must write the row a clean run writes.
         return {
             **row,
-            "content_type": content_type,
             "size": part.size,
             "sha256": part.sha256,
             "path": relative,

@@ -179,3 +179,15 @@ def test_the_progress_line_draws_an_attachments_run(
     assert isinstance(files, FilesStatus) and files.complete and files.files > 0
     assert line.startswith("attachments") and f"{files.files:,} f" in line, line
     assert "\n" not in line and len(line) <= width
+
+
+def test_a_fresh_run_over_files_in_place_writes_the_clean_runs_manifest(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """A file found in place (hashed, not downloaded) gets the row a download gives it."""
+    clean, again = tmp_path / "clean", tmp_path / "again"
+    run_ok(sim, "attachments", "--out-dir", str(clean))
+    run_ok(sim, "attachments", "--out-dir", str(again))
+    run_ok(sim, "attachments", "--out-dir", str(again), "--fresh")
+    assert (again / "manifest.csv").read_bytes() == (clean / "manifest.csv").read_bytes()
+    assert (again / "manifest.jsonl").read_bytes() == (clean / "manifest.jsonl").read_bytes()
