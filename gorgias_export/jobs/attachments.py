@@ -34,6 +34,9 @@ from gorgias_export.timeutil import format_utc
 MANIFEST_VERSION = 1
 STATE_NAME = "attachments.state.json"
 CSV_CHECK_KEY = "csv_check"  # in the saved progress: manifest.csv's fingerprint
+# The state lives in DIR and speaks of DIR, wherever it is: a copied or moved DIR resumes. The
+# states saved before this name it; those names are not compared.
+MOVABLE = frozenset({"out_dir", "output"})
 DEFAULT_MAX_SIZE = 1024**3  # 1 GiB: far past any attachment Gorgias takes
 
 
@@ -58,7 +61,6 @@ class AttachmentsJob:
     def identity(self, api: str) -> dict[str, Any]:
         return {
             "command": self.name,
-            "out_dir": str(self.out_dir),
             "since": format_utc(self.since) if self.since else None,
             "until": format_utc(self.until) if self.until else None,
             "api": api,
@@ -164,7 +166,7 @@ def open_files_target(job: AttachmentsJob, api: str) -> FileTarget:
     return FileTarget(
         output,
         CsvChecked(
-            StateFile(state, {**job.identity(api), "output": str(output)}, job.fresh),
+            StateFile(state, job.identity(api), job.fresh, ignored=MOVABLE),
             job.csv_manifest,
         ),
         overwrite=job.fresh,

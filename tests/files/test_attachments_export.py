@@ -4,7 +4,9 @@ through the API's signed redirect, gone ones listed, credentials never on the up
 from __future__ import annotations
 
 import io
+import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -191,3 +193,27 @@ def test_a_fresh_run_over_files_in_place_writes_the_clean_runs_manifest(
     run_ok(sim, "attachments", "--out-dir", str(again), "--fresh")
     assert (again / "manifest.csv").read_bytes() == (clean / "manifest.csv").read_bytes()
     assert (again / "manifest.jsonl").read_bytes() == (clean / "manifest.jsonl").read_bytes()
+
+
+def test_a_copied_dir_resumes_where_it_was(sim: Simulator, tmp_path: Path) -> None:
+    """The state in DIR speaks of DIR wherever it is: a copy (or a move) reruns without
+    --fresh, downloading nothing again; a state that still names its old DIR does too."""
+    out = tmp_path / "backup"
+    run_ok(sim, "attachments", "--out-dir", str(out))
+    first = manifest(out)
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    assert sim.uploads is not None
+    before = len(sim.uploads.requests)
+    run_ok(sim, "attachments", "--out-dir", str(copy))
+    assert len(sim.uploads.requests) == before
+    assert manifest(copy) == first
+    state = copy / "attachments.state.json"
+    document = json.loads(state.read_text())
+    elsewhere = tmp_path / "elsewhere"
+    document["export"]["out_dir"] = str(elsewhere)
+    document["export"]["output"] = str(elsewhere / "manifest.jsonl")
+    state.write_text(json.dumps(document))
+    run_ok(sim, "attachments", "--out-dir", str(copy))
+    assert len(sim.uploads.requests) == before
+    assert manifest(copy) == first
