@@ -7,17 +7,21 @@ client (credentials, pacing, retries like any API request), which answers 307 to
 that URL is then fetched without credentials too. Only https URLs are fetched, or plain http to
 loopback (the simulator in tests); a redirect anywhere else is not followed.
 
-Bounded: at most `MAX_REDIRECTS` redirects, connect and read timeouts, a deadline per file, a
-few tries on 5xx or a broken connection, and `max_size` bytes (past it: too_large, and the
-rest is not read). The body goes chunk by chunk to a `Body` (a part file that hashes it), so
-memory stays flat whatever the size.
+Bounded: at most `MAX_REDIRECTS` redirects, connect and read timeouts, a deadline per file (all
+its tries and redirects), a few tries on 5xx or a broken connection, and `max_size` bytes (past
+it: too_large, and the rest is not read). Reads take what has arrived (`read1`) under a socket
+timeout cut to the deadline, so a server that drips bytes cannot hold a worker past it; `stop()`
+shuts the sockets in flight, so a stopping run does not wait for any read. The body goes chunk
+by chunk to a `Body` (a part file that hashes it), so memory stays flat whatever the size.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -129,27 +133,38 @@ class FileFetcher:
         max_size: int,
         *,
         timeouts: tuple[float, float] = (10.0, 60.0),
-        sleep: Callable[[float], object] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        deadline: float = FILE_DEADLINE_SECONDS,
     ) -> None:
         self._client = client
         self._max_size = max_size
         self._timeouts = timeouts
-        self._sleep = sleep
-        self._clock = clock
-        self._context: ssl.SSLContext | None = None  # made at the first https URL
         self._stopping = threading.Event()
+        # The pause between tries ends at once when the run stops.
+        self._sleep = sleep if sleep is not None else self._stopping.wait
+        self._clock = clock
+        self._deadline_seconds = deadline
+        self._context: ssl.SSLContext | None = None  # made at the first https URL
+        self._lock = threading.Lock()
+        self._in_flight: set[socket.socket] = set()
 
     def stop(self) -> None:
-        """End the downloads in flight at their next chunk (the run is stopping)."""
+        """End the downloads in flight now: their sockets are shut, so a blocked read returns
+        (the run is stopping; its threads must not hold the process's exit)."""
         self._stopping.set()
+        with self._lock:
+            sockets = list(self._in_flight)
+        for sock in sockets:
+            _shut(sock)
 
     def fetch(self, url: str | None, api_path: str | None, body: Body) -> Fetched:
         """Download the file at `url` into `body`; through the API's `api_path` if the plain
         URL is refused (or cannot be fetched)."""
+        deadline = self._clock() + self._deadline_seconds
         if url is not None and is_fetchable(url):
             try:
-                fetched = self._follow(url, body, MAX_REDIRECTS)
+                fetched = self._follow(url, body, MAX_REDIRECTS, deadline)
             except _GaveUp as failed:
                 if api_path is None:
                     raise failed.error() from None
@@ -162,11 +177,11 @@ class FileFetcher:
         if api_path is None:
             return Fetched("forbidden")
         try:
-            return self._through_api(api_path, body)
+            return self._through_api(api_path, body, deadline)
         except _GaveUp as failed:
             raise failed.error() from None
 
-    def _through_api(self, api_path: str, body: Body) -> Fetched:
+    def _through_api(self, api_path: str, body: Body, deadline: float) -> Fetched:
         answer = self._client.get_redirect(api_path)  # the one request with credentials
         if answer.status in (404, 410):
             return Fetched("gone")
@@ -183,14 +198,14 @@ class FileFetcher:
         if not is_fetchable(target):
             log.warning("A private file's download pointed to a URL that is not followed.")
             return Fetched("forbidden")
-        fetched = self._follow(target, body, MAX_REDIRECTS - 1)
+        fetched = self._follow(target, body, MAX_REDIRECTS - 1, deadline)
         return fetched or Fetched("forbidden")
 
-    def _follow(self, url: str, body: Body, redirects: int) -> Fetched | None:
+    def _follow(self, url: str, body: Body, redirects: int, deadline: float) -> Fetched | None:
         """Fetch `url` without credentials, following redirects; None when refused (4xx other
         than gone), or sent somewhere that is not followed."""
         for _ in range(redirects + 1):
-            outcome = self._tries(url, body)
+            outcome = self._tries(url, body, deadline)
             if isinstance(outcome, Fetched):
                 return outcome
             if outcome is None:
@@ -202,22 +217,32 @@ class FileFetcher:
         log.warning("A file's URL redirected more than %d times.", redirects)
         return None
 
-    def _tries(self, url: str, body: Body) -> Fetched | str | None:
+    def _tries(self, url: str, body: Body, deadline: float) -> Fetched | str | None:
         for attempt in range(1, TRIES + 1):
             try:
-                return self._once(url, body)
+                return self._once(url, body, deadline)
             except _Failed as failed:
                 if attempt == TRIES:
                     raise _GaveUp(f"{failed}", urlsplit(url).hostname or "?") from None
                 self._sleep(2.0**attempt)
         raise AssertionError("unreachable")
 
-    def _once(self, url: str, body: Body) -> Fetched | str | None:
+    def _once(self, url: str, body: Body, deadline: float) -> Fetched | str | None:
         """One GET: a result, the next URL of a redirect, or None (refused)."""
+        if self._stopping.is_set():
+            raise Stopped("the export is stopping")
+        if self._clock() >= deadline:
+            raise _Failed("a download slower than its deadline")
         try:
-            connection = self._connect(url)
+            connection = self._connect(url, deadline)
         except OSError as exc:
             raise _Failed(exc.__class__.__name__) from None
+        sock = connection.sock  # kept: the connection drops it when the response takes it over
+        assert sock is not None
+        with self._lock:
+            self._in_flight.add(sock)
+        if self._stopping.is_set():  # stop() may have run just before the add
+            _shut(sock)
         try:
             parts = urlsplit(url)
             query = f"?{quote(parts.query, safe=_QUERY_SAFE)}" if parts.query else ""
@@ -234,40 +259,53 @@ class FileFetcher:
                 raise _Failed(f"HTTP {status}")
             if status != 200:
                 return None
-            return self._stream(response, body)
-        except (OSError, http.client.HTTPException) as exc:
-            raise _Failed(exc.__class__.__name__) from None
+            return self._stream(response, body, sock, deadline)
+        except Exception as exc:
+            if self._stopping.is_set():  # whatever a shut socket raised: the run is stopping
+                raise Stopped("the export is stopping") from None
+            if isinstance(exc, (OSError, http.client.HTTPException)):
+                raise _Failed(exc.__class__.__name__) from None
+            raise
         finally:
+            with self._lock:
+                self._in_flight.discard(sock)
             connection.close()
 
-    def _stream(self, response: http.client.HTTPResponse, body: Body) -> Fetched:
+    def _stream(
+        self, response: http.client.HTTPResponse, body: Body, sock: socket.socket, deadline: float
+    ) -> Fetched:
         content_type = response.getheader("Content-Type")
         announced = response.getheader("Content-Length")
         if announced is not None and announced.isdigit() and int(announced) > self._max_size:
             return Fetched("too_large", size=int(announced))
         body.start()
-        deadline = self._clock() + FILE_DEADLINE_SECONDS
+        read_timeout = self._timeouts[1]
         total = 0
         while True:
-            chunk = response.read(CHUNK)
+            left = deadline - self._clock()
+            if left <= 0:
+                raise _Failed("a download slower than its deadline")
+            # A read waits at most until the deadline; read1 returns what has come so far
+            # rather than wait for a whole chunk.
+            sock.settimeout(min(read_timeout, left))
+            chunk = response.read1(CHUNK)
+            if self._stopping.is_set():  # a shut socket reads as an end of file
+                raise Stopped("the export is stopping")
             if not chunk:
                 break
             total += len(chunk)
             if total > self._max_size:
                 return Fetched("too_large")
             body.write(chunk)
-            if self._stopping.is_set():
-                raise Stopped("the export is stopping")
-            if self._clock() > deadline:
-                raise _Failed("a download slower than its deadline")
         if announced is not None and announced.isdigit() and total != int(announced):
             raise _Failed("a body shorter than its Content-Length")
         return Fetched("ok", content_type)
 
-    def _connect(self, url: str) -> http.client.HTTPConnection:
+    def _connect(self, url: str, deadline: float) -> http.client.HTTPConnection:
         parts = urlsplit(url)
         host = parts.hostname or ""
-        connect, read = self._timeouts
+        left = max(deadline - self._clock(), 0.001)
+        connect, read = (min(limit, left) for limit in self._timeouts)
         if parts.scheme == "http":
             connection = http.client.HTTPConnection(host, parts.port or 80, timeout=connect)
         else:
@@ -290,3 +328,10 @@ class FileFetcher:
         assert connection.sock is not None
         connection.sock.settimeout(read)
         return connection
+
+
+def _shut(sock: socket.socket) -> None:
+    """Wake any read blocked on `sock` (it returns at once); closing is left to its owner."""
+    # OSError: already closed, or never connected; nothing is waiting on it.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, for TLS too

@@ -207,8 +207,9 @@ class FilesExport:
                 p.run.walk = WalkPosition()
             self._finish(p.run)
         except BaseException:
-            # Downloads not begun are dropped; those in flight stop at their next chunk.
-            # Not waited for: a request asleep in a retry ends when the client closes.
+            # Downloads not begun are dropped; those in flight end now (their sockets are
+            # shut), so the pool's threads do not hold the exit. Not waited for: a request
+            # asleep in a retry ends when the client closes.
             self.fetcher.stop()
             pool.shutdown(wait=False, cancel_futures=True)
             self.csv.cut_back(self._saved[0])
@@ -270,10 +271,10 @@ class FilesExport:
         except BaseException:
             part.discard()
             raise
-        content_type = row.get("content_type") or fetched.content_type
+        # The API's content_type only, never the server's header: a file found in place
+        # (above) has no header, and a rerun must write the row a clean run writes.
         return {
             **row,
-            "content_type": content_type,
             "size": part.size,
             "sha256": part.sha256,
             "path": relative,

@@ -3,7 +3,9 @@
 Through the one lifecycle (lifecycle.run_job), with a file target whose output is
 `DIR/manifest.jsonl` and whose state is `DIR/attachments.state.json`: the lock, the ownership
 checks and the fingerprint of the JSONL manifest are every export's. `DIR/manifest.csv` is the
-same rows as CSV; its length is saved in the same state, checked and cut back like the JSONL's.
+same rows as CSV; its length and its own fingerprint (ownership.py, `csv_check`) are saved in the
+same state at each save, so a rerun refuses an edited or appended CSV as it does the JSONL,
+before cutting it back to its saved length.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from gorgias_export.errors import OutputError, StateConflict, UsageError
 from gorgias_export.exports.attachments import MANIFEST_COLUMNS, FilesExport, FilesStatus
 from gorgias_export.exports.file_progress import FilesProgress
 from gorgias_export.exports.status import StatusCallback
-from gorgias_export.jobs.ownership import looks_like_output
-from gorgias_export.jobs.state import StateFile
+from gorgias_export.jobs.ownership import CHECK_KEY, fingerprint, looks_like_output, verify
+from gorgias_export.jobs.state import StateFile, StateSlot
 from gorgias_export.jobs.targets import FileTarget, Target
 from gorgias_export.output.file_store import FileStore
 from gorgias_export.output.sqlite_store import SqliteStore
@@ -31,6 +33,10 @@ from gorgias_export.timeutil import format_utc
 
 MANIFEST_VERSION = 1
 STATE_NAME = "attachments.state.json"
+CSV_CHECK_KEY = "csv_check"  # in the saved progress: manifest.csv's fingerprint
+# The state lives in DIR and speaks of DIR, wherever it is: a copied or moved DIR resumes. The
+# states saved before this name it; those names are not compared.
+MOVABLE = frozenset({"out_dir", "output"})
 DEFAULT_MAX_SIZE = 1024**3  # 1 GiB: far past any attachment Gorgias takes
 
 
@@ -55,7 +61,6 @@ class AttachmentsJob:
     def identity(self, api: str) -> dict[str, Any]:
         return {
             "command": self.name,
-            "out_dir": str(self.out_dir),
             "since": format_utc(self.since) if self.since else None,
             "until": format_utc(self.until) if self.until else None,
             "api": api,
@@ -94,7 +99,7 @@ class AttachmentsJob:
     ) -> FilesStatus:
         assert isinstance(target, FileTarget)
         csv_encoder = CsvEncoder(MANIFEST_COLUMNS)
-        self._check_csv(progress, csv_encoder.header(), target.state.load() is not None)
+        self._check_csv(progress, csv_encoder.header(), target.state.load())
         jsonl, _ = target.rows_file(JsonlEncoder(MANIFEST_COLUMNS), progress)
         csv = RowSink(csv_encoder, str(self.csv_manifest), offset=progress.csv_bytes)
         try:
@@ -114,13 +119,16 @@ class AttachmentsJob:
             csv.close()
             jsonl.close()
 
-    def _check_csv(self, progress: FilesProgress, header: bytes, saved: bool) -> None:
+    def _check_csv(
+        self, progress: FilesProgress, header: bytes, saved: dict[str, Any] | None
+    ) -> None:
         """The CSV manifest is cut back to its saved length at its first write: refuse one that
-        is shorter, or one no state of ours vouches for (as the target does for the JSONL).
-        `saved`: a state was loaded (even one saved before any row, which vouches for none)."""
+        is not the one the state vouches for, or one no state of ours vouches for (as the target
+        does for the JSONL). `saved`: the state loaded (even one saved before any row, which
+        vouches for none)."""
         path = self.csv_manifest
         size = path.stat().st_size if path.exists() else 0
-        if not saved:
+        if saved is None:
             ours = looks_like_output(path, header) if size else True
             if size and not (self.fresh and (ours or self.overwrite)):
                 raise StateConflict(
@@ -128,6 +136,11 @@ class AttachmentsJob:
                     "away, or rerun with --fresh to write the manifests again."
                 )
             return
+        check = saved.get(CSV_CHECK_KEY)
+        if check is not None:
+            verify(path, check, progress.csv_bytes, f"The CSV manifest's check in {STATE_NAME}")
+            return
+        # A state saved before the CSV had a fingerprint: its length, as then.
         if size < progress.csv_bytes:
             raise StateConflict(
                 f"{path} is shorter than its saved progress ({size} of {progress.csv_bytes} "
@@ -152,7 +165,10 @@ def open_files_target(job: AttachmentsJob, api: str) -> FileTarget:
     state = out_dir / STATE_NAME
     return FileTarget(
         output,
-        StateFile(state, {**job.identity(api), "output": str(output)}, job.fresh),
+        CsvChecked(
+            StateFile(state, job.identity(api), job.fresh, ignored=MOVABLE),
+            job.csv_manifest,
+        ),
         overwrite=job.fresh,
         force=job.overwrite,
         locks=[output],
@@ -160,3 +176,26 @@ def open_files_target(job: AttachmentsJob, api: str) -> FileTarget:
         side_prefix=out_dir / "attachments",
         state_dir=out_dir,
     )
+
+
+class CsvChecked:
+    """A state slot whose every save also holds manifest.csv's fingerprint, open to more rows
+    exactly when the JSONL's is (the target decides that: a run in flight, or about to open)."""
+
+    def __init__(self, inner: StateSlot, csv: Path) -> None:
+        self.description = inner.description
+        self._inner = inner
+        self._csv = csv
+
+    def load(self) -> dict[str, Any] | None:
+        return self._inner.load()
+
+    def save(self, progress: dict[str, Any]) -> None:
+        jsonl_check = progress.get(CHECK_KEY)
+        if isinstance(jsonl_check, dict) and isinstance(jsonl_check.get("open"), bool):
+            open_end = jsonl_check["open"]
+        else:
+            open_end = progress.get("run") is not None
+        length = int(progress.get("csv_bytes", 0))
+        check = fingerprint(self._csv, length, open_end)
+        self._inner.save({**progress, CSV_CHECK_KEY: check})

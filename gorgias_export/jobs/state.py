@@ -68,8 +68,11 @@ def ensure_replaceable_state(path: Path) -> None:
         )
 
 
-def load_state(path: Path, identity: dict[str, Any]) -> SavedState | None:
-    """The saved state for this export, None if there is none; refuses a foreign or broken one."""
+def load_state(
+    path: Path, identity: dict[str, Any], ignored: frozenset[str] = frozenset()
+) -> SavedState | None:
+    """The saved state for this export, None if there is none; refuses a foreign or broken one.
+    `ignored`: settings an older state may hold that no longer tell exports apart."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -93,7 +96,8 @@ def load_state(path: Path, identity: dict[str, Any]) -> SavedState | None:
         ) from None
     where = f"The state file {path}"
     ensure_known_version(version, where)
-    ensure_same_export(saved_identity, identity, where)
+    compared = {k: v for k, v in saved_identity.items() if k not in ignored}
+    ensure_same_export(compared, identity, where)
     return SavedState(identity=saved_identity, progress=progress)
 
 
@@ -263,17 +267,24 @@ class StateSlot(Protocol):
 class StateFile:
     """A state file beside the output (or at --state), holding this export's identity."""
 
-    def __init__(self, path: Path, identity: dict[str, Any], fresh: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        identity: dict[str, Any],
+        fresh: bool = False,
+        ignored: frozenset[str] = frozenset(),
+    ) -> None:
         self.path = path
         self.description = f"The state file {path}"
         self._identity = identity
         self._fresh = fresh
+        self._ignored = ignored  # see load_state
 
     def load(self) -> dict[str, Any] | None:
         if self._fresh:
             ensure_replaceable_state(self.path)  # never overwrite a file that is not ours
             return None
-        saved = load_state(self.path, self._identity)
+        saved = load_state(self.path, self._identity, self._ignored)
         return saved.progress if saved is not None else None
 
     def save(self, progress: dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ from gorgias_export.jobs.targets import DatabaseState, DatabaseTarget, partial_p
 from gorgias_export.output.sqlite_store import SqliteStore
 from gorgias_export.output.workbook import MARKER_PROPERTY, write_workbook
 from gorgias_export.output.writers import fsync_directory
+from gorgias_export.output.xlsx_scratch import scratch_path
 
 if TYPE_CHECKING:
     from gorgias_export.jobs.lifecycle import Job, Progress
@@ -167,7 +168,8 @@ class XlsxTarget(DatabaseTarget):
         the old one's: whichever a crash leaves in place is accepted by the rerun."""
         state = self._workbook_state
         partial = partial_path(self.workbook)
-        write_workbook(partial, job.sheet(self.store), owner=job.name)
+        scratch = scratch_path(self.workbook)  # <out>.xlsxtmp/, whatever the partial's name
+        write_workbook(partial, job.sheet(self.store), owner=job.name, scratch=scratch)
         new = fingerprint(partial, partial.stat().st_size, False)
         state.known = [*state.known[:1], new]
         state.save_again()

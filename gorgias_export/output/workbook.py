@@ -28,6 +28,7 @@ from typing import Any
 
 from gorgias_export.errors import ConfigError, OutputError
 from gorgias_export.fastjson import dumps_text
+from gorgias_export.output.xlsx_scratch import scratch_dir, scratch_path
 
 SHEET_ROWS = 1_048_576  # rows in a sheet, the header's included
 CELL_CHARS = 32_767  # characters in a cell, counted in UTF-16 code units
@@ -147,11 +148,21 @@ class _Cells:
             sheet.write_string(row, col, cut_text(_clean(str(value))))
 
 
-def write_workbook(path: Path, sheet: Sheet, owner: str, rows_per_sheet: int | None = None) -> int:
+def write_workbook(
+    path: Path,
+    sheet: Sheet,
+    owner: str,
+    rows_per_sheet: int | None = None,
+    scratch: Path | None = None,
+) -> int:
     """Write `sheet` to `path` (replacing it), continued on more sheets past `rows_per_sheet`
     rows each (a sheet's capacity, less the header), and make it durable; returns the number
-    of rows."""
-    rows_per_sheet = rows_per_sheet or SHEET_ROWS - 1
+    of rows. XlsxWriter's temporary files go in `scratch` (default `<path>.xlsxtmp/`)."""
+    with scratch_dir(scratch or scratch_path(path)) as tmpdir:
+        return _write_workbook(path, sheet, owner, rows_per_sheet or SHEET_ROWS - 1, tmpdir)
+
+
+def _write_workbook(path: Path, sheet: Sheet, owner: str, rows_per_sheet: int, tmpdir: Path) -> int:
     import xlsxwriter
     from xlsxwriter.exceptions import FileCreateError, FileSizeError, XlsxWriterException
 
@@ -160,8 +171,8 @@ def write_workbook(path: Path, sheet: Sheet, owner: str, rows_per_sheet: int | N
         "strings_to_numbers": False,
         "strings_to_formulas": False,
         "strings_to_urls": False,
-        "tmpdir": str(path.parent),  # the temporary files are as big as the sheet: keep them
-    }  # on the output's disk, not in a small /tmp
+        "tmpdir": str(tmpdir),  # as big as the sheet: on the output's disk (xlsx_scratch.py)
+    }
     try:
         book = xlsxwriter.Workbook(str(path), options)
         book.set_custom_property(MARKER_PROPERTY, owner)

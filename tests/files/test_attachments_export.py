@@ -4,7 +4,9 @@ through the API's signed redirect, gone ones listed, credentials never on the up
 from __future__ import annotations
 
 import io
+import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -119,6 +121,30 @@ def test_a_manifest_not_ours_is_refused(sim: Simulator, tmp_path: Path) -> None:
     assert (out / "manifest.csv").read_text() == "my own notes\n"
 
 
+def test_an_edited_or_appended_csv_manifest_is_refused_not_cut_back(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """manifest.csv is fingerprinted like manifest.jsonl: a rerun refuses (exit 7, nothing
+    changed) lines added after a finished run, or an edit within its rows."""
+    out = tmp_path / "backup"
+    run_ok(sim, "attachments", "--out-dir", str(out))
+    csv = out / "manifest.csv"
+    exported = csv.read_bytes()
+    csv.write_bytes(exported + b"my,notes\n")
+    result = run_cli(sim, "attachments", "--out-dir", str(out))
+    assert_one_line_error(result, ExitCode.CONFLICT)
+    assert csv.read_bytes() == exported + b"my,notes\n"
+    edited = exported.replace(b",ok,", b",OK,", 1)
+    assert edited != exported
+    csv.write_bytes(edited)
+    result = run_cli(sim, "attachments", "--out-dir", str(out))
+    assert_one_line_error(result, ExitCode.CONFLICT)
+    assert csv.read_bytes() == edited
+    csv.write_bytes(exported)
+    run_ok(sim, "attachments", "--out-dir", str(out))
+    assert csv.read_bytes() == exported
+
+
 def test_a_bad_max_size_is_a_usage_error(sim: Simulator, tmp_path: Path) -> None:
     result = run_cli(sim, "attachments", "--out-dir", str(tmp_path), "--max-size", "lots")
     assert_one_line_error(result, ExitCode.USAGE)
@@ -155,3 +181,39 @@ def test_the_progress_line_draws_an_attachments_run(
     assert isinstance(files, FilesStatus) and files.complete and files.files > 0
     assert line.startswith("attachments") and f"{files.files:,} f" in line, line
     assert "\n" not in line and len(line) <= width
+
+
+def test_a_fresh_run_over_files_in_place_writes_the_clean_runs_manifest(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """A file found in place (hashed, not downloaded) gets the row a download gives it."""
+    clean, again = tmp_path / "clean", tmp_path / "again"
+    run_ok(sim, "attachments", "--out-dir", str(clean))
+    run_ok(sim, "attachments", "--out-dir", str(again))
+    run_ok(sim, "attachments", "--out-dir", str(again), "--fresh")
+    assert (again / "manifest.csv").read_bytes() == (clean / "manifest.csv").read_bytes()
+    assert (again / "manifest.jsonl").read_bytes() == (clean / "manifest.jsonl").read_bytes()
+
+
+def test_a_copied_dir_resumes_where_it_was(sim: Simulator, tmp_path: Path) -> None:
+    """The state in DIR speaks of DIR wherever it is: a copy (or a move) reruns without
+    --fresh, downloading nothing again; a state that still names its old DIR does too."""
+    out = tmp_path / "backup"
+    run_ok(sim, "attachments", "--out-dir", str(out))
+    first = manifest(out)
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    assert sim.uploads is not None
+    before = len(sim.uploads.requests)
+    run_ok(sim, "attachments", "--out-dir", str(copy))
+    assert len(sim.uploads.requests) == before
+    assert manifest(copy) == first
+    state = copy / "attachments.state.json"
+    document = json.loads(state.read_text())
+    elsewhere = tmp_path / "elsewhere"
+    document["export"]["out_dir"] = str(elsewhere)
+    document["export"]["output"] = str(elsewhere / "manifest.jsonl")
+    state.write_text(json.dumps(document))
+    run_ok(sim, "attachments", "--out-dir", str(copy))
+    assert len(sim.uploads.requests) == before
+    assert manifest(copy) == first

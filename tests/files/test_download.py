@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,7 +15,12 @@ from typing import Any
 import pytest
 
 from gorgias_export.api.client import GorgiasClient
-from gorgias_export.api.download import FileFetcher, api_download_path, is_fetchable
+from gorgias_export.api.download import (
+    FileFetcher,
+    Stopped,
+    api_download_path,
+    is_fetchable,
+)
 from gorgias_export.config import Secret, Settings
 from gorgias_export.errors import ApiError
 from gorgias_export.output.file_store import PartFile
@@ -31,6 +37,7 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     repeat: int = 1  # the body sent this many times (a large file from one small chunk)
+    drip: float = 0.0  # seconds between bytes: a body sent one byte at a time
 
 
 class Files:
@@ -39,6 +46,8 @@ class Files:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.seen: list[tuple[str, dict[str, str]]] = []
+        self.dripped = 0  # bytes of dripping bodies sent so far
+        self.first_drop = threading.Event()  # a dripping body has begun
         files = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,6 +62,15 @@ class Files:
                 self.send_header("Content-Length", str(len(route.body) * route.repeat))
                 self.end_headers()
                 try:
+                    if route.drip:
+                        self.wfile.flush()
+                        for byte in route.body:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            files.dripped += 1
+                            files.first_drop.set()
+                            time.sleep(route.drip)  # the server's pace, not the test's wait
+                        return
                     for _ in range(route.repeat):
                         self.wfile.write(route.body)
                 except (ConnectionError, TimeoutError):
@@ -78,9 +96,11 @@ def files() -> Iterator[Files]:
     server.stop()
 
 
-def _fetcher(max_size: int = 100 * MB) -> FileFetcher:
+def _fetcher(max_size: int = 100 * MB, deadline: float = 1800.0) -> FileFetcher:
     settings = Settings(base_url="http://127.0.0.1:9/api", email="a@b.c", api_key=Secret("k"))
-    return FileFetcher(GorgiasClient(settings), max_size, sleep=lambda seconds: None)
+    return FileFetcher(
+        GorgiasClient(settings), max_size, sleep=lambda seconds: None, deadline=deadline
+    )
 
 
 def test_fetchable_urls() -> None:
@@ -188,3 +208,39 @@ def test_a_dead_host_falls_back_to_the_api_download(sim: Simulator, tmp_path: Pa
     assert [r.path for r in sim.requests] == [f"/api/attachment/download{path}"]
     with pytest.raises(ApiError, match="kept failing"):
         fetcher.fetch(dead, None, PartFile(tmp_path / "b.part"))
+
+
+DRIP = b"d" * 400  # 400 bytes, one every 20 ms: 8 s a try, were it waited for whole
+
+
+def test_a_dripping_file_gives_up_at_its_deadline_not_at_its_last_byte(
+    files: Files, tmp_path: Path
+) -> None:
+    """The deadline holds during a read: a chunk read does not wait for the whole chunk."""
+    files.routes["/drip"] = Route(200, body=DRIP, drip=0.02)
+    with pytest.raises(ApiError, match="kept failing"):
+        _fetcher(deadline=0.5).fetch(f"{files.url}/drip", None, PartFile(tmp_path / "a.part"))
+    # The deadline is the file's, across its tries: about 0.5 s of drops (~25 bytes) in all;
+    # reads that wait for a whole chunk would take every byte of each of the 3 tries.
+    assert files.dripped < len(DRIP) // 2, f"{files.dripped} bytes read past the deadline"
+
+
+def test_stop_ends_a_read_in_flight(files: Files, tmp_path: Path) -> None:
+    files.routes["/drip"] = Route(200, body=DRIP, drip=0.02)
+    fetcher = _fetcher()
+    failures: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            fetcher.fetch(f"{files.url}/drip", None, PartFile(tmp_path / "a.part"))
+        except BaseException as exc:
+            failures.append(exc)
+
+    worker = threading.Thread(target=fetch, daemon=True)
+    worker.start()
+    assert files.first_drop.wait(10)
+    fetcher.stop()
+    worker.join(10)
+    assert not worker.is_alive()
+    assert [type(exc) for exc in failures] == [Stopped]
+    assert files.dripped < len(DRIP) // 2, f"{files.dripped} bytes read after stop()"

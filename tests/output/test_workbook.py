@@ -118,3 +118,22 @@ def test_a_workbook_that_cannot_be_written_is_an_output_error(tmp_path: Path) ->
     blocked.mkdir()  # a directory where the file should go
     with pytest.raises(OutputError, match="Could not write the workbook"):
         write_workbook(blocked, Sheet("s", ("id",), [(1,)]), "s")
+
+
+def test_xlsxwriter_temporary_files_left_by_a_killed_run_go_at_the_next(tmp_path: Path) -> None:
+    """XlsxWriter's temporary files live in `<out>.xlsxtmp/`, whose leftovers (a killed run's)
+    the next write removes: only names XlsxWriter makes there; nothing else is touched."""
+    out = tmp_path / "t.xlsx"
+    scratch = tmp_path / "t.xlsx.xlsxtmp"
+    scratch.mkdir()
+    (scratch / "tmpab_c1234").write_bytes(b"x" * 100)  # a killed run's sheet rows
+    (tmp_path / "tmpzz_z9999").write_text("not XlsxWriter's: beside the output")
+    rows = [(n, "text") for n in range(50)]
+    write_workbook(out, Sheet("s", ("id", "name"), rows), "s")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.xlsx", "tmpzz_z9999"]
+    (scratch).mkdir()
+    (scratch / "tmpab_c1234").write_bytes(b"x")
+    (scratch / "my notes.txt").write_text("kept")
+    write_workbook(out, Sheet("s", ("id", "name"), rows), "s")
+    assert [p.name for p in scratch.iterdir()] == ["my notes.txt"]
+    assert len(read_sheets(out)["s"]) == 51
