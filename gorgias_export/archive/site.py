@@ -32,6 +32,7 @@ from gorgias_export.archive.site_data import (
     attachments_of,
     read_manifest,
 )
+from gorgias_export.archive.site_files import INDEX_NAME, STATE_NAME, refuse_unowned
 from gorgias_export.archive.site_pages import (
     index_frame,
     index_row,
@@ -41,8 +42,6 @@ from gorgias_export.archive.site_pages import (
 )
 from gorgias_export.errors import OutputError
 
-STATE_NAME = "site-state.sqlite"
-INDEX_NAME = "index.html"
 # Bumped when the pages' HTML changes, so that every page is written again.
 PAGES_VERSION = 1
 COMMIT_EVERY = 500
@@ -78,6 +77,7 @@ def build_site(
         digest, result.index_bytes = index.finish()
         result.index_written = state.index_changed(digest, out_dir / INDEX_NAME)
         if result.index_written:
+            refuse_unowned(out_dir / INDEX_NAME, known=False)
             index.publish()
             state.record_index(digest)
             state.commit()
@@ -97,6 +97,7 @@ def _write_page(
     page = out_dir / ticket_href(ticket_id)
     if state.is_current(ticket_id, digest, page):
         return False
+    refuse_unowned(page, known=state.lists(ticket_id))
     data = ticket_page(conversation, files).encode("utf-8")
     write_atomically(page, data)
     state.record(ticket_id, digest, len(data))
@@ -220,6 +221,11 @@ class _SiteState:
             return bool(page.stat().st_size == row[1])
         except FileNotFoundError:
             return False
+
+    def lists(self, ticket_id: int) -> bool:
+        """The state has a row for this ticket's page: the file at its path is ours."""
+        found = self._db.execute("SELECT 1 FROM pages WHERE ticket_id = ?", (ticket_id,))
+        return found.fetchone() is not None
 
     def record(self, ticket_id: int, digest: str, size: int) -> None:
         self._db.execute(

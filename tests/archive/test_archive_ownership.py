@@ -1,0 +1,52 @@
+"""`archive` never replaces a file it did not write, nor writes through a link planted in DIR."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from gorgias_export.archive.site import build_site
+from gorgias_export.archive.site_pages import ticket_href
+from gorgias_export.errors import ExitCode, StateConflict
+from gorgias_sim import Simulator
+from tests.support.cli import assert_one_line_error, run_cli, run_ok
+
+pytestmark = pytest.mark.sim(seed=7, tickets=8, scope="module")
+
+
+@pytest.mark.parametrize("planted", ["index.html", "tickets/0/1.html"])
+def test_a_site_no_archive_wrote_is_refused_before_any_request(
+    sim: Simulator, tmp_path: Path, planted: str
+) -> None:
+    out = tmp_path / "archive"
+    mine = out / planted
+    mine.parent.mkdir(parents=True)
+    mine.write_text("MINE")
+    before = len(sim.requests)
+    result = run_cli(sim, "archive", "--out-dir", str(out))
+    stderr = assert_one_line_error(result, ExitCode.CONFLICT)
+    assert planted.split("/")[0] in stderr
+    assert len(sim.requests) == before
+    assert mine.read_text() == "MINE"
+
+
+def test_a_page_the_site_state_does_not_know_is_refused_not_replaced(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "archive"
+    run_ok(sim, "archive", "--out-dir", str(out))
+    ticket = sim.dataset.tickets[0]["id"]
+    with sqlite3.connect(out / "site-state.sqlite") as db:
+        db.execute("DELETE FROM pages WHERE ticket_id = ?", (ticket,))
+    page = out / ticket_href(ticket)
+    page.write_text("MINE")
+    with pytest.raises(StateConflict, match=str(page)):
+        build_site(out, out / "data" / "gorgias.db")
+    assert page.read_text() == "MINE"
+    # An index someone else wrote over ours is refused too.
+    (out / "index.html").write_text("MINE")
+    result = run_cli(sim, "archive", "--out-dir", str(out))
+    assert "index.html" in assert_one_line_error(result, ExitCode.CONFLICT)
+    assert (out / "index.html").read_text() == "MINE"
