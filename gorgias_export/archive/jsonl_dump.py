@@ -5,7 +5,8 @@ Written from the database rather than fetched again, so the archive costs one ex
 requests, not two. Nested values, kept in the database as JSON text, come back as objects; a
 text field that happens to be a whole JSON array or object (a subject `[1, 2]`) comes back
 decoded too: the database holds the exact value. Each file is written to `<name>.tmp` and
-renamed over its name, so a kill leaves the previous file whole.
+renamed over its name, so a kill leaves the previous file whole; the temporary file is created
+anew (O_EXCL | O_NOFOLLOW), so a link planted at its name is refused, never written through.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sqlite3
 from pathlib import Path
 
 from gorgias_export.archive.site_data import decoded
+from gorgias_export.archive.site_files import make_parents, open_temporary
 from gorgias_export.errors import OutputError
 from gorgias_export.output.sqlite_store import RUN_COLUMN, STATE_TABLE, quote
 
@@ -25,7 +27,8 @@ def dump_tables(database: Path, out_dir: Path) -> dict[str, int]:
     db = sqlite3.connect(database.resolve().as_uri() + "?mode=ro", uri=True)
     counts: dict[str, int] = {}
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        # A real directory inside the data directory, never a link planted there.
+        make_parents(out_dir.parent, out_dir / "-")
         tables = [
             row[0]
             for row in db.execute(
@@ -52,7 +55,8 @@ def _dump(db: sqlite3.Connection, table: str, path: Path) -> int:
     keep = [i for i, name in enumerate(names) if name != RUN_COLUMN]
     temporary = path.with_name(path.name + ".tmp")
     rows = 0
-    with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
+    fd = open_temporary(temporary)  # never through a link planted at the temporary name
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
         for row in cursor:
             item = {names[i]: decoded(row[i]) for i in keep}
             line = json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=_text)

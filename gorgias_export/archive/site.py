@@ -32,7 +32,13 @@ from gorgias_export.archive.site_data import (
     attachments_of,
     read_manifest,
 )
-from gorgias_export.archive.site_files import INDEX_NAME, STATE_NAME, refuse_unowned
+from gorgias_export.archive.site_files import (
+    INDEX_NAME,
+    STATE_NAME,
+    make_parents,
+    open_temporary,
+    refuse_unowned,
+)
 from gorgias_export.archive.site_pages import (
     index_frame,
     index_row,
@@ -99,7 +105,7 @@ def _write_page(
         return False
     refuse_unowned(page, known=state.lists(ticket_id))
     data = ticket_page(conversation, files).encode("utf-8")
-    write_atomically(page, data)
+    write_atomically(out_dir, page, data)
     state.record(ticket_id, digest, len(data))
     return True
 
@@ -119,8 +125,8 @@ class _IndexWriter:
         self._write(self._head)
 
     def _open(self) -> BinaryIO:
-        try:
-            return open(self._temporary, "wb")  # closed by finish() or discard()
+        try:  # closed by finish() or discard()
+            return os.fdopen(open_temporary(self._temporary), "wb")
         except OSError as exc:
             raise _write_error(self._temporary, exc) from None
 
@@ -172,12 +178,13 @@ def _digest(conversation: Conversation, files: list[list[Attachment]]) -> str:
     return hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
-def write_atomically(path: Path, data: bytes, durable: bool = False) -> None:
-    """`path` holds `data` whole, or what it held before: never a part."""
+def write_atomically(out_dir: Path, path: Path, data: bytes, durable: bool = False) -> None:
+    """`path` (inside `out_dir`) holds `data` whole, or what it held before: never a part.
+    Its directories must be real ones and its temporary file is created anew (site_files)."""
     temporary = path.with_name(path.name + ".tmp")
+    make_parents(out_dir, path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temporary, "wb") as handle:
+        with os.fdopen(open_temporary(temporary), "wb") as handle:
             handle.write(data)
             if durable:
                 handle.flush()

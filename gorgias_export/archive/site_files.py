@@ -15,11 +15,13 @@ symbolic link planted in DIR sends a write elsewhere.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
 
 from gorgias_export.errors import OutputError, StateConflict
+from gorgias_export.output.file_store import FileStore
 
 STATE_NAME = "site-state.sqlite"
 INDEX_NAME = "index.html"
@@ -68,3 +70,27 @@ def refuse_unowned(path: Path, known: bool) -> None:
             f"{path} was not written by the archive, so it is left alone; "
             "move it away, then run again."
         )
+
+
+def make_parents(out_dir: Path, path: Path) -> None:
+    """The directories of `path` inside `out_dir`, each a real one (never a link)."""
+    FileStore(out_dir).make_parents(path)
+
+
+def open_temporary(path: Path) -> int:
+    """A new, empty `path` for writing; a stale one (a killed run's) is removed first, a link
+    there is refused."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    if info is not None:
+        if not stat.S_ISREG(info.st_mode):
+            raise OutputError(
+                f"{path} exists and is not a regular file (or is a link); move it away, "
+                "then run again."
+            )
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    return os.open(path, flags, 0o600)

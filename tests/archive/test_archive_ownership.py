@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from gorgias_export.archive.jsonl_dump import dump_tables
 from gorgias_export.archive.site import build_site
 from gorgias_export.archive.site_pages import ticket_href
-from gorgias_export.errors import ExitCode, StateConflict
+from gorgias_export.errors import ExitCode, OutputError, StateConflict
 from gorgias_sim import Simulator
 from tests.support.cli import assert_one_line_error, run_cli, run_ok
 
@@ -50,3 +52,49 @@ def test_a_page_the_site_state_does_not_know_is_refused_not_replaced(
     result = run_cli(sim, "archive", "--out-dir", str(out))
     assert "index.html" in assert_one_line_error(result, ExitCode.CONFLICT)
     assert (out / "index.html").read_text() == "MINE"
+
+
+def test_no_write_goes_through_a_link_planted_in_dir(sim: Simulator, tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    run_ok(sim, "archive", "--out-dir", str(out))
+    database = out / "data" / "gorgias.db"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("VICTIM")
+    ticket = sim.dataset.tickets[0]["id"]
+    page = out / ticket_href(ticket)
+
+    # A page's directory replaced by a link to elsewhere.
+    shutil.move(page.parent, tmp_path / "moved")
+    page.parent.symlink_to(outside, target_is_directory=True)
+    with pytest.raises(OutputError, match="link"):
+        build_site(out, database)
+    assert list(outside.iterdir()) == []
+    page.parent.unlink()
+    shutil.move(tmp_path / "moved", page.parent)
+
+    # A page's temporary file, the index's and a JSONL file's, each a link to a victim.
+    page.unlink()
+    temporaries = [
+        page.with_name(page.name + ".tmp"),
+        out / "index.html.tmp",
+        out / "data" / "jsonl" / "tickets.jsonl.tmp",
+    ]
+    for temporary in temporaries:
+        temporary.symlink_to(victim)
+        with pytest.raises(OutputError):
+            if "jsonl" in temporary.name:
+                dump_tables(database, out / "data" / "jsonl")
+            else:
+                (out / "index.html").unlink(missing_ok=True)
+                build_site(out, database)
+        assert victim.read_text() == "VICTIM"
+        temporary.unlink()
+    # A link at DIR's top level is refused before any request.
+    shutil.rmtree(out / "tickets")
+    (out / "tickets").symlink_to(outside, target_is_directory=True)
+    result = run_cli(sim, "archive", "--out-dir", str(out))
+    assert "link" in assert_one_line_error(result, ExitCode.CONFLICT)
+    assert list(outside.iterdir()) == []
+    assert victim.read_text() == "VICTIM"
