@@ -98,3 +98,23 @@ def test_no_write_goes_through_a_link_planted_in_dir(sim: Simulator, tmp_path: P
     assert "link" in assert_one_line_error(result, ExitCode.CONFLICT)
     assert list(outside.iterdir()) == []
     assert victim.read_text() == "VICTIM"
+
+
+@pytest.mark.sim(seed=7, tickets=8)  # its own: the test changes the account
+def test_the_page_of_a_deleted_ticket_goes_and_nothing_else(sim: Simulator, tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    run_ok(sim, "archive", "--out-dir", str(out))
+    deleted = sim.dataset.tickets[2]["id"]
+    page = out / ticket_href(deleted)
+    assert page.is_file()
+    unlisted = page.with_name("notes.txt")  # in the same folder, not the site state's
+    unlisted.write_text("MINE")
+    sim.dataset.delete_ticket(deleted)
+    run_ok(sim, "archive", "--out-dir", str(out))
+    assert not page.exists()
+    assert unlisted.read_text() == "MINE"
+    assert f'"{ticket_href(deleted)}"' not in (out / "index.html").read_text(encoding="utf-8")
+    with sqlite3.connect(out / "site-state.sqlite") as db:
+        assert not db.execute("SELECT 1 FROM pages WHERE ticket_id = ?", (deleted,)).fetchall()
+    kept = sim.dataset.tickets[0]["id"]
+    assert (out / ticket_href(kept)).is_file()
