@@ -50,7 +50,7 @@ from gorgias_export.archive.site_pages import (
 from gorgias_export.errors import OutputError
 
 # Bumped when the pages' HTML changes, so that every page is written again.
-PAGES_VERSION = 1
+PAGES_VERSION = 2  # 2: active attachments no longer linked
 COMMIT_EVERY = 500
 
 
