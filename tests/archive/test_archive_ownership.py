@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -118,3 +119,26 @@ def test_the_page_of_a_deleted_ticket_goes_and_nothing_else(sim: Simulator, tmp_
         assert not db.execute("SELECT 1 FROM pages WHERE ticket_id = ?", (deleted,)).fetchall()
     kept = sim.dataset.tickets[0]["id"]
     assert (out / ticket_href(kept)).is_file()
+
+
+@pytest.mark.sim(seed=7, tickets=8)  # its own: the test changes the account
+def test_text_that_looks_like_json_stays_text(sim: Simulator, tmp_path: Path) -> None:
+    ticket = sim.dataset.tickets[1]["id"]
+    sim.dataset.update_ticket(ticket, subject="[]")
+    message = sim.dataset.add_message(ticket)
+    with sim.dataset.lock:
+        message.update(body_text='{"order": "A-1"}', body_html=None, stripped_text=None)
+    out = tmp_path / "archive"
+    run_ok(sim, "archive", "--out-dir", str(out))
+    page = (out / ticket_href(ticket)).read_text(encoding="utf-8")
+    assert "<h1>[]</h1>" in page
+    assert '<div class="plain">{&quot;order&quot;: &quot;A-1&quot;}</div>' in page
+    jsonl = out / "data" / "jsonl"
+    tickets = [json.loads(line) for line in (jsonl / "tickets.jsonl").read_text().splitlines()]
+    assert next(t for t in tickets if t["id"] == ticket)["subject"] == "[]"
+    messages = [json.loads(line) for line in (jsonl / "messages.jsonl").read_text().splitlines()]
+    shown = next(m for m in messages if m["id"] == message["id"])
+    assert shown["body_text"] == '{"order": "A-1"}'
+    assert isinstance(shown["sender"], dict)  # a nested value: an object again
+    customer = json.loads((jsonl / "customers.jsonl").read_text().splitlines()[0])
+    assert isinstance(customer["channels"], list)  # an entity table's nested field too
