@@ -2,10 +2,12 @@
 read SQLite (jq, a data warehouse's loader, a script in any language).
 
 Written from the database rather than fetched again, so the archive costs one export's
-requests, not two. Nested values, kept in the database as JSON text, come back as objects; a
-text field that happens to be a whole JSON array or object (a subject `[1, 2]`) comes back
-decoded too: the database holds the exact value. Each file is written to `<name>.tmp` and
-renamed over its name, so a kill leaves the previous file whole.
+requests, not two. The columns the mirror keeps as JSON text (declared `TEXT`:
+site_data.json_columns) come back as objects; every other value as the database holds it, so
+a text field that looks like JSON (a subject `[]`) stays text. Each file is written to
+`<name>.tmp` and renamed over its name, so a kill leaves the previous file whole; the
+temporary file is created anew (O_EXCL | O_NOFOLLOW), so a link planted at its name is
+refused, never written through.
 """
 
 from __future__ import annotations
@@ -15,9 +17,35 @@ import os
 import sqlite3
 from pathlib import Path
 
-from gorgias_export.archive.site_data import decoded
+from gorgias_export.archive.site_data import decoded, json_columns
+from gorgias_export.archive.site_files import make_parents, open_temporary
 from gorgias_export.errors import OutputError
 from gorgias_export.output.sqlite_store import RUN_COLUMN, STATE_TABLE, quote
+
+# The entity tables keep nested fields as JSON text in columns with no declared type, where
+# the database cannot tell them from text: these fields are objects or arrays by the API's
+# definition (never free text), so they are decoded too. A nested field not listed here stays
+# the JSON text the database holds.
+NESTED_FIELDS: dict[str, frozenset[str]] = {
+    table: frozenset(fields.split())
+    for table, fields in {
+        "account": "meta settings status",
+        "account_settings": "data",
+        "custom_fields": "definition",
+        "customers": "channels data integrations meta",
+        "events": "data",
+        "integrations": "meta",
+        "jobs": "info params",
+        "macros": "actions",
+        "satisfaction_surveys": "meta",
+        "tags": "decoration",
+        "teams": "decoration members",
+        "users": "meta role",
+        "views": "fields",
+        "voice_call_events": "meta",
+        "voice_calls": "summaries",
+    }.items()
+}
 
 
 def dump_tables(database: Path, out_dir: Path) -> dict[str, int]:
@@ -25,7 +53,8 @@ def dump_tables(database: Path, out_dir: Path) -> dict[str, int]:
     db = sqlite3.connect(database.resolve().as_uri() + "?mode=ro", uri=True)
     counts: dict[str, int] = {}
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        # A real directory inside the data directory, never a link planted there.
+        make_parents(out_dir.parent, out_dir / "-")
         tables = [
             row[0]
             for row in db.execute(
@@ -50,11 +79,14 @@ def _dump(db: sqlite3.Connection, table: str, path: Path) -> int:
     cursor = db.execute(f"SELECT * FROM {quote(table)} ORDER BY rowid")
     names = [d[0] for d in cursor.description]
     keep = [i for i, name in enumerate(names) if name != RUN_COLUMN]
+    exact = json_columns(db, table)
+    nested = NESTED_FIELDS.get(table, frozenset()) - exact
     temporary = path.with_name(path.name + ".tmp")
     rows = 0
-    with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
+    fd = open_temporary(temporary)  # never through a link planted at the temporary name
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
         for row in cursor:
-            item = {names[i]: decoded(row[i]) for i in keep}
+            item = {names[i]: _value(names[i], row[i], exact, nested) for i in keep}
             line = json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=_text)
             # No reader may split a line on these (as the exporter's own JSONL).
             line = line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
@@ -64,6 +96,15 @@ def _dump(db: sqlite3.Connection, table: str, path: Path) -> int:
         os.fsync(handle.fileno())
     os.replace(temporary, path)
     return rows
+
+
+def _value(name: str, value: object, exact: frozenset[str], nested: frozenset[str]) -> object:
+    if name in exact:
+        return decoded(value)
+    if name in nested and isinstance(value, str) and value[:1] in "[{":
+        found = decoded(value)  # an object or array, or the text as it is
+        return found if isinstance(found, list | dict) else value
+    return value
 
 
 def _text(value: object) -> str:

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,13 @@ from gorgias_export.archive.site_data import (
     attachments_of,
     read_manifest,
 )
+from gorgias_export.archive.site_files import (
+    INDEX_NAME,
+    STATE_NAME,
+    make_parents,
+    open_temporary,
+    refuse_unowned,
+)
 from gorgias_export.archive.site_pages import (
     index_frame,
     index_row,
@@ -41,10 +49,8 @@ from gorgias_export.archive.site_pages import (
 )
 from gorgias_export.errors import OutputError
 
-STATE_NAME = "site-state.sqlite"
-INDEX_NAME = "index.html"
 # Bumped when the pages' HTML changes, so that every page is written again.
-PAGES_VERSION = 1
+PAGES_VERSION = 2  # 2: active attachments no longer linked
 COMMIT_EVERY = 500
 
 
@@ -52,6 +58,7 @@ COMMIT_EVERY = 500
 class SiteResult:
     tickets: int = 0
     pages_written: int = 0
+    pages_removed: int = 0
     index_written: bool = False
     index_bytes: int = 0
 
@@ -69,15 +76,18 @@ def build_site(
         for conversation in mirror.conversations():
             files = [attachments_of(m, manifest) for m in conversation.messages]
             index.add(index_row(conversation.ticket))
+            state.seen(conversation.ticket["id"])
             result.tickets += 1
             if _write_page(out_dir, conversation, files, state):
                 result.pages_written += 1
                 if on_page is not None:
                     on_page(result.pages_written)
         state.commit()  # the pages first: the index links to them
+        result.pages_removed = _remove_stale_pages(out_dir, state)
         digest, result.index_bytes = index.finish()
         result.index_written = state.index_changed(digest, out_dir / INDEX_NAME)
         if result.index_written:
+            refuse_unowned(out_dir / INDEX_NAME, known=False)
             index.publish()
             state.record_index(digest)
             state.commit()
@@ -97,10 +107,31 @@ def _write_page(
     page = out_dir / ticket_href(ticket_id)
     if state.is_current(ticket_id, digest, page):
         return False
+    refuse_unowned(page, known=state.lists(ticket_id))
     data = ticket_page(conversation, files).encode("utf-8")
-    write_atomically(page, data)
+    write_atomically(out_dir, page, data)
     state.record(ticket_id, digest, len(data))
     return True
+
+
+def _remove_stale_pages(out_dir: Path, state: _SiteState) -> int:
+    """Delete the pages of tickets the mirror no longer has (deleted, merged away), and their
+    rows. Only files the state lists, at their own path, and only regular files: nothing else
+    in DIR is ever removed."""
+    removed = 0
+    for ticket_id in state.unseen():
+        page = out_dir / ticket_href(ticket_id)
+        try:
+            if stat.S_ISREG(os.lstat(page).st_mode):
+                os.unlink(page)
+                removed += 1
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        except OSError as exc:
+            raise _write_error(page, exc) from None
+        state.forget(ticket_id)
+    state.commit()
+    return removed
 
 
 class _IndexWriter:
@@ -118,8 +149,8 @@ class _IndexWriter:
         self._write(self._head)
 
     def _open(self) -> BinaryIO:
-        try:
-            return open(self._temporary, "wb")  # closed by finish() or discard()
+        try:  # closed by finish() or discard()
+            return os.fdopen(open_temporary(self._temporary), "wb")
         except OSError as exc:
             raise _write_error(self._temporary, exc) from None
 
@@ -171,12 +202,13 @@ def _digest(conversation: Conversation, files: list[list[Attachment]]) -> str:
     return hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
-def write_atomically(path: Path, data: bytes, durable: bool = False) -> None:
-    """`path` holds `data` whole, or what it held before: never a part."""
+def write_atomically(out_dir: Path, path: Path, data: bytes, durable: bool = False) -> None:
+    """`path` (inside `out_dir`) holds `data` whole, or what it held before: never a part.
+    Its directories must be real ones and its temporary file is created anew (site_files)."""
     temporary = path.with_name(path.name + ".tmp")
+    make_parents(out_dir, path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temporary, "wb") as handle:
+        with os.fdopen(open_temporary(temporary), "wb") as handle:
             handle.write(data)
             if durable:
                 handle.flush()
@@ -204,6 +236,8 @@ class _SiteState:
                 "(ticket_id INTEGER PRIMARY KEY, digest TEXT NOT NULL, size INTEGER NOT NULL)"
             )
             self._db.execute("CREATE TABLE IF NOT EXISTS site (key TEXT PRIMARY KEY, value TEXT)")
+            # This run's ticket ids, on disk rather than in memory (a million tickets).
+            self._db.execute("CREATE TEMP TABLE seen_tickets (ticket_id INTEGER PRIMARY KEY)")
         except sqlite3.DatabaseError as exc:
             raise OutputError(
                 f"{path} is not the archive's site state ({exc}); delete it to rebuild every page."
@@ -220,6 +254,25 @@ class _SiteState:
             return bool(page.stat().st_size == row[1])
         except FileNotFoundError:
             return False
+
+    def lists(self, ticket_id: int) -> bool:
+        """The state has a row for this ticket's page: the file at its path is ours."""
+        found = self._db.execute("SELECT 1 FROM pages WHERE ticket_id = ?", (ticket_id,))
+        return found.fetchone() is not None
+
+    def seen(self, ticket_id: int) -> None:
+        self._db.execute("INSERT OR IGNORE INTO temp.seen_tickets VALUES (?)", (ticket_id,))
+
+    def unseen(self) -> list[int]:
+        """Tickets with a page that this run's mirror no longer holds."""
+        rows = self._db.execute(
+            "SELECT ticket_id FROM pages WHERE ticket_id NOT IN "
+            "(SELECT ticket_id FROM temp.seen_tickets) ORDER BY ticket_id"
+        )
+        return [int(row[0]) for row in rows]
+
+    def forget(self, ticket_id: int) -> None:
+        self._db.execute("DELETE FROM pages WHERE ticket_id = ?", (ticket_id,))
 
     def record(self, ticket_id: int, digest: str, size: int) -> None:
         self._db.execute(

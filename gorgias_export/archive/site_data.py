@@ -70,9 +70,24 @@ class Conversation:
     survey: dict[str, Any] | None = None
 
 
+def json_columns(db: sqlite3.Connection, table: str) -> frozenset[str]:
+    """The columns of `table` that the mirror keeps as JSON text: declared `TEXT` and not
+    the key (table_sink: a JSON column is `TEXT`, every other column has no declared type).
+    Each of their values is JSON, a string too (the string `[]` is stored with its quotes), so
+    decoding them is exact; a value of any other column is free text, kept as it is however
+    much it looks like JSON (a subject `[]`)."""
+    quoted = '"' + table.replace('"', '""') + '"'
+    return frozenset(
+        row[1]
+        for row in db.execute(f"PRAGMA table_info({quoted})")
+        if str(row[2]).upper() == "TEXT" and not row[5]
+    )
+
+
 def decoded(value: Any) -> Any:
-    """A nested value as the mirror keeps it (JSON text), back as an object."""
-    if isinstance(value, str) and value[:1] in "[{":
+    """A value of a JSON column (json_columns), back as an object; one that does not parse (a
+    column another tool wrote) as it is."""
+    if isinstance(value, str):
         try:
             return json.loads(value)
         except ValueError:
@@ -90,6 +105,7 @@ class Mirror:
         self._db = sqlite3.connect(uri, uri=True)
         self._db.row_factory = sqlite3.Row
         self._columns = {table: self._table_columns(table) for table in ("tickets", "messages")}
+        self._json = {table: json_columns(self._db, table) for table in ("tickets", "messages")}
 
     def close(self) -> None:
         self._db.close()
@@ -100,6 +116,9 @@ class Mirror:
     def _select(self, table: str, wanted: tuple[str, ...]) -> str:
         have = self._columns[table]
         return ", ".join(f'"{c}"' if c in have else f'NULL AS "{c}"' for c in wanted)
+
+    def _value(self, table: str, column: str, value: Any) -> Any:
+        return decoded(value) if column in self._json[table] else value
 
     def ticket_count(self) -> int:
         if not self._columns["tickets"]:
@@ -119,7 +138,7 @@ class Mirror:
         messages = _Merge(self._messages())
         surveys = _Merge(self._surveys())
         for row in tickets:
-            ticket = {k: decoded(row[k]) for k in TICKET_COLUMNS}
+            ticket = {k: self._value("tickets", k, row[k]) for k in TICKET_COLUMNS}
             found = surveys.take(ticket["id"])
             conversation = Conversation(ticket, messages.take(ticket["id"]))
             conversation.survey = found[-1] if found else None  # the latest
@@ -134,7 +153,7 @@ class Mirror:
             "WHERE typeof(ticket_id) = 'integer' ORDER BY ticket_id, id"
         )
         for row in rows:
-            yield {k: decoded(row[k]) for k in MESSAGE_COLUMNS}
+            yield {k: self._value("messages", k, row[k]) for k in MESSAGE_COLUMNS}
 
     def _surveys(self) -> Iterator[dict[str, Any]]:
         if not self._table_columns("satisfaction_surveys"):

@@ -21,6 +21,29 @@ from urllib.parse import quote
 from gorgias_export.archive.sanitize import sanitize
 from gorgias_export.archive.site_data import Attachment, Conversation
 
+# Attachments a browser opens as a document that may run script (from file://, without the
+# pages' policy): named on the page, never linked.
+ACTIVE_EXTENSIONS = frozenset(
+    {
+        "html",
+        "htm",
+        "shtml",
+        "xhtml",
+        "xht",
+        "svg",
+        "svgz",
+        "xml",
+        "xsl",
+        "mht",
+        "mhtml",
+        "js",
+        "mjs",
+    }
+)
+ACTIVE_TYPES = frozenset(
+    {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml",
+     "multipart/related", "message/rfc822", "text/javascript", "application/javascript"}
+)  # fmt: skip
 # The index shows at most this many matching rows: the DOM stays small at any account size, and
 # the filter narrows the rest down.
 SHOWN_ROWS = 500
@@ -253,7 +276,14 @@ def _attachments(files: Sequence[Attachment]) -> str:
     items = []
     for f in files:
         size = f" ({f.size:,} bytes)" if f.size is not None else ""
-        if f.status == "ok" and f.path and _is_inside(f.path):
+        if f.status == "ok" and f.path and _is_inside(f.path) and _is_active(f):
+            # Opened from file://, such a file is a page of its own, without our policy: its
+            # script would run with the reader's file access. Named, never linked.
+            items.append(
+                f"<li>{_e(f.name)}{_e(size)} (saved as {_e(f.path)}; opens as a web page, "
+                "so not linked)</li>"
+            )
+        elif f.status == "ok" and f.path and _is_inside(f.path):
             href = "../../" + quote(f.path)
             items.append(f'<li><a href="{_e(href)}">{_e(f.name)}</a>{_e(size)}</li>')
         else:
@@ -262,6 +292,20 @@ def _attachments(files: Sequence[Attachment]) -> str:
                 f'<li>{_e(f.name)}{_e(size)} <span class="missing">({_e(why)})</span></li>'
             )
     return '<ul class="attachments">' + "".join(items) + "</ul>"
+
+
+def _is_active(attachment: Attachment) -> bool:
+    """A file a browser would run as a document (HTML, SVG, XML, MHTML) or script, by its
+    stored name's extension or its content type."""
+    extension = attachment.path.rsplit(".", 1)[-1].lower() if attachment.path else ""
+    named = attachment.name.rsplit(".", 1)[-1].lower() if "." in attachment.name else ""
+    kind = attachment.content_type.split(";")[0].strip().lower()
+    return (
+        extension in ACTIVE_EXTENSIONS
+        or named in ACTIVE_EXTENSIONS
+        or kind in ACTIVE_TYPES
+        or kind.endswith(("+xml", "/xml"))
+    )
 
 
 def _is_inside(path: str) -> bool:

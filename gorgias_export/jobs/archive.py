@@ -61,11 +61,13 @@ def run_archive(client: GorgiasClient, job: ArchiveJob, on_status: StatusCallbac
     # Imported here: nh3 is an optional extra, and the other commands must not need it.
     from gorgias_export.archive.jsonl_dump import dump_tables
     from gorgias_export.archive.site import build_site
+    from gorgias_export.archive.site_files import refuse_foreign_site
 
     out_dir = Path(job.out_dir).resolve()
     prepare_dir(out_dir)
     data_dir = out_dir / DATA_DIR
     with export_lock(out_dir / "archive"):
+        refuse_foreign_site(out_dir)  # before any request: never replace what we did not write
         data = run_all(client, AllJob(str(data_dir), "sqlite"), on_status)
         database = data_dir / DATABASE_NAME
         jsonl_rows = dump_tables(database, data_dir / JSONL_DIR)

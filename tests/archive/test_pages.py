@@ -52,3 +52,27 @@ def test_a_ticket_page_escapes_what_it_shows_and_has_no_script() -> None:
     assert "script-src 'none'" in page
     assert page.count("&lt;/script&gt;&lt;script&gt;") >= 6  # title, h1, facts, body, …
     assert '<span class="label">internal note</span>' in page
+
+
+def test_an_attachment_that_opens_as_a_web_page_is_named_not_linked() -> None:
+    def page_with(name: str, content_type: str, path: str) -> str:
+        attachment = Attachment(name, content_type, 10, "u", path=path, status="ok")
+        message = {"id": 1, "body_text": "hi", "created_datetime": None}
+        return ticket_page(Conversation({"id": 3}, [message]), [[attachment]])
+
+    for name, content_type in [
+        ("invoice.html", "text/html"),
+        ("logo.SVG", "image/svg+xml"),
+        ("a.xhtml", "application/octet-stream"),
+        ("feed.xml", ""),
+        ("page.mht", ""),
+        ("x.js", ""),
+        ("report", "text/html; charset=utf-8"),
+        ("data", "application/xhtml+xml"),
+    ]:
+        page = page_with(name, content_type, f"files/1/{name}")
+        assert f'href="../../files/1/{name}"' not in page, name
+        assert f"saved as files/1/{name}" in page, name
+    assert 'href="../../files/1/photo.png"' in page_with(
+        "photo.png", "image/png", "files/1/photo.png"
+    )
