@@ -258,7 +258,7 @@ def validate_base_url(value: str) -> str:
             f"GORGIAS_BASE_URL {value!r} has a port that is not a number from 1 to 65535; "
             "fix it, or leave the port out."
         ) from None
-    if parts.scheme == "http" and not _is_loopback(host):
+    if parts.scheme == "http" and not is_loopback(host):
         raise ConfigError(
             f"GORGIAS_BASE_URL uses plain http to {host}, which would send the key in clear "
             "text; use https (plain http is allowed only for 127.0.0.1 or localhost)."
@@ -266,7 +266,7 @@ def validate_base_url(value: str) -> str:
     return value.strip().rstrip("/")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:

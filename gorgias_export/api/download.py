@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import ipaddress
 import logging
 import socket
 import ssl
@@ -33,6 +32,7 @@ from urllib.parse import quote, urljoin, urlsplit
 from gorgias_export import __version__
 from gorgias_export.api.client import GorgiasClient
 from gorgias_export.api.http import _https_proxy, _tls_context
+from gorgias_export.config import is_loopback
 from gorgias_export.errors import ApiError
 
 log = logging.getLogger("gorgias_export")
@@ -99,16 +99,7 @@ def is_fetchable(url: str) -> bool:
         return False
     if not host or parts.username or parts.password:
         return False
-    return parts.scheme == "https" or (parts.scheme == "http" and _loopback(host))
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host))
 
 
 def api_download_path(url: str, file_type: str = "attachment") -> str | None:
