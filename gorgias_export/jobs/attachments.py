@@ -18,10 +18,11 @@ from typing import Any
 
 from gorgias_export.api.client import GorgiasClient
 from gorgias_export.api.download import FileFetcher
-from gorgias_export.errors import OutputError, StateConflict, UsageError
+from gorgias_export.errors import StateConflict, UsageError
 from gorgias_export.exports.attachments import MANIFEST_COLUMNS, FilesExport, FilesStatus
 from gorgias_export.exports.file_progress import FilesProgress
 from gorgias_export.exports.status import StatusCallback
+from gorgias_export.jobs.all import prepare_dir
 from gorgias_export.jobs.ownership import CHECK_KEY, fingerprint, looks_like_output, verify
 from gorgias_export.jobs.state import StateFile, StateSlot
 from gorgias_export.jobs.targets import FileTarget, Target
@@ -152,15 +153,7 @@ class AttachmentsJob:
 def open_files_target(job: AttachmentsJob, api: str) -> FileTarget:
     """The target of `attachments`: DIR/manifest.jsonl, its state DIR/attachments.state.json."""
     out_dir = job.out_dir
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputError(f"--out-dir {out_dir} is a file; give a directory.")
-    try:
-        out_dir.mkdir(exist_ok=True)
-    except OSError as exc:
-        raise OutputError(
-            f"Could not create --out-dir {out_dir} ({exc.strerror or exc.__class__.__name__}); "
-            "create its parent first or choose another directory."
-        ) from None
+    prepare_dir(out_dir)
     output = out_dir / "manifest.jsonl"
     state = out_dir / STATE_NAME
     return FileTarget(
