@@ -14,7 +14,7 @@ except ImportError:  # pragma: no cover
     from click import ClickException  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 from gorgias_export import __version__
-from gorgias_export.cli import commands
+from gorgias_export.cli import backup_commands, commands, entity_commands
 from gorgias_export.cli.streams import stand_in_for_closed_streams
 from gorgias_export.errors import ExitCode
 from gorgias_export.resources import ENTITIES
@@ -52,11 +52,11 @@ app.command(name="tickets")(commands.tickets)
 app.command(name="check")(commands.check)
 app.command(name="verify")(commands.verify)
 for _entity in ENTITIES:
-    app.command(name=_entity.name)(commands.entity_command(_entity))
-app.command(name="all")(commands.all_entities)
-app.command(name="archive")(commands.archive)
+    app.command(name=_entity.name)(entity_commands.entity_command(_entity))
+app.command(name="all")(backup_commands.all_entities)
+app.command(name="archive")(backup_commands.archive)
 app.command(name="get")(commands.get)
-app.command(name="attachments")(commands.attachments)
+app.command(name="attachments")(backup_commands.attachments)
 
 
 def main() -> None:

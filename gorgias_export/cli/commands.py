@@ -1,33 +1,26 @@
-"""The commands: each checks its flags, builds a job, and hands it to `execute`."""
+"""The commands of one output each, and the checks: each checks its flags, builds a job, and
+hands it to `execute`. The entity commands are in entity_commands.py; `all`, `archive` and
+`attachments`, which fill a directory, in backup_commands.py."""
 
 from __future__ import annotations
-
-import inspect
-from pathlib import Path
-from typing import Annotated, Any
 
 import typer
 
 from gorgias_export.api.answers import link_paged
 from gorgias_export.api.client import Params as ApiParams
 from gorgias_export.cli import flags
-from gorgias_export.cli.display import table
 from gorgias_export.cli.execute import Session, execute, requests_line
 from gorgias_export.cli.options import (
-    AllFormat,
     ApiPath,
     Connection,
     CustomerId,
     CustomFields,
     ExportPath,
     ExternalId,
-    Format,
     FormatFlag,
     Fresh,
     JsonlOut,
-    MaxSize,
     Out,
-    OutDir,
     Overwrite,
     Params,
     Per,
@@ -41,20 +34,14 @@ from gorgias_export.cli.options import (
     ViewId,
     with_connection,
 )
-from gorgias_export.entity_types import Entity, Incremental
 from gorgias_export.errors import ApiError, ExitCode, UsageError
-from gorgias_export.exports.attachments import FilesStatus
 from gorgias_export.exports.filtered import ticket_listings
 from gorgias_export.exports.status import ExportStatus
 from gorgias_export.exports.verify import ExportUnderTest
-from gorgias_export.jobs.all import AllJob, AllResult, run_all
-from gorgias_export.jobs.archive import ArchiveJob, ArchiveResult, archive_ready, run_archive
-from gorgias_export.jobs.attachments import AttachmentsJob, open_files_target
 from gorgias_export.jobs.entities import EntityJob, is_list_endpoint
 from gorgias_export.jobs.lifecycle import JobResult, open_target, run_job
 from gorgias_export.jobs.tickets import TicketsJob
 from gorgias_export.jobs.verify import find_export, verify_export
-from gorgias_export.output.workbook import require_xlsxwriter
 from gorgias_export.resources import adhoc_entity
 
 
@@ -194,191 +181,6 @@ def verify(path: ExportPath, state: VerifyState = None, *, connection: Connectio
     execute(connection, lambda: find_export(path, state), work)
 
 
-def entity_command(entity: Entity) -> Any:
-    """The command of one entity of resources.ENTITIES: --out, its filters, the shared options."""
-
-    def command(
-        out: Out,
-        fmt: FormatFlag = None,
-        state: StateFlag = None,
-        fresh: Fresh = False,
-        overwrite: Overwrite = False,
-        *,
-        connection: Connection,
-        **filter_values: Any,
-    ) -> None:
-        def plan() -> EntityJob:
-            flags.refuse_resume_on_stdout(out, state, fresh, overwrite)
-            # Inclusive of the period --until names; the API's filter is exclusive.
-            start, end = flags.time_range(
-                filter_values.pop("since", None), filter_values.pop("until", None), True
-            )
-            fmt_name = flags.output_format(out, fmt and fmt.value, f"{entity.name}.csv")
-            reconcile = bool(filter_values.pop("reconcile", False))
-            params = flags.entity_filters(entity, filter_values)
-            return EntityJob(entity, fmt_name, params, since=start, until=end, reconcile=reconcile)
-
-        def work(job: EntityJob, session: Session) -> str:
-            target = open_target(
-                job, out, state, fresh, session.settings.base_url, f"{entity.name}.csv", overwrite
-            )
-            result = run_job(session.client, job, target, session.on_status)
-            done = (
-                f"Done: {result.status.rows:,} new rows of {entity.name} in {result.output}, "
-                f"{result.total_rows:,} written over all runs; {requests_line(session)}"
-            )
-            email = dict(job.filters).get("email") if _filters_by_email(entity) else None
-            if email is not None and not result.total_rows:
-                # Elsewhere --email is the login: 0 rows and exit 0 must not pass unnoticed.
-                done += (
-                    f" No {entity.name} matched --email {email}: here it is a filter on the "
-                    "customer's address (the login is --api-user)."
-                )
-            return done
-
-        execute(connection, plan, work, resumable=out != "-")
-
-    command.__name__ = entity.name.replace("-", "_")
-    command.__doc__ = _entity_help(entity)
-    command.__signature__ = _with_filters(command, entity)  # type: ignore[attr-defined]
-    return with_connection(command, email_is_a_filter=_filters_by_email(entity))
-
-
-def _filters_by_email(entity: Entity) -> bool:
-    return any(spec.flag == "--email" for spec in entity.filters)
-
-
-def _with_filters(command: Any, entity: Entity) -> inspect.Signature:
-    """The command's signature: its own options, then the entity's filter flags."""
-    own = [
-        p
-        for p in inspect.signature(command, eval_str=True).parameters.values()
-        if p.kind is not inspect.Parameter.VAR_KEYWORD
-    ]
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    for spec in entity.filters:
-        kind: Any = int if spec.integer else str
-        annotation: Any = list[kind] | None if spec.repeatable else kind | None
-        metavar = "ID" if spec.integer else spec.param.upper().rstrip("S")
-        option = typer.Option(spec.flag, help=spec.help, show_default=False, metavar=metavar)
-        own.append(
-            inspect.Parameter(
-                flags.filter_name(spec.flag),
-                keyword,
-                annotation=Annotated[annotation, option],
-                default=None,
-            )
-        )
-    if entity.name == "customers":  # the one entity with a deletion pass
-        own.append(inspect.Parameter("reconcile", keyword, annotation=Reconcile, default=False))
-    if entity.incremental is Incremental.SERVER_SINCE:
-        own += [
-            inspect.Parameter("since", keyword, annotation=Since, default=None),
-            inspect.Parameter("until", keyword, annotation=Until, default=None),
-        ]
-    return inspect.Signature(own)
-
-
-def _entity_help(entity: Entity) -> str:
-    how = {
-        Incremental.CREATED: "Rerunning resumes an interrupted export, or appends the rows "
-        "created since the last complete run.",
-        Incremental.UPDATED: "Rerunning resumes an interrupted export, or appends the rows "
-        "created or changed since the last complete run (a changed row is written again).",
-        Incremental.SERVER_SINCE: "Rerunning resumes an interrupted export, or appends the "
-        "events created since the last complete run.",
-        Incremental.LOOKBACK: "Rerunning resumes an interrupted export, or appends new rows "
-        f"and the rows of the last {entity.lookback.days if entity.lookback else 0} days whose "
-        "content changed (a survey's score, a call's summary).",
-        Incremental.FULL: "Every run reads the whole list and replaces --out with it once "
-        "complete.",
-    }[entity.incremental]
-    return f"{entity.summary}\n\n{how}\n\nExample: {entity.example}"
-
-
-@with_connection
-def all_entities(
-    out_dir: OutDir,
-    fmt: AllFormat = Format.csv,
-    fresh: Fresh = False,
-    overwrite: Overwrite = False,
-    reconcile: Reconcile = False,
-    *,
-    connection: Connection,
-) -> None:
-    """Export every entity into one directory, one file each, with one state for the run.
-
-    Rerunning resumes an interrupted run where it stopped, or runs each entity incrementally.
-
-    Example: gorgias-export all --out-dir backup/
-    """
-
-    def work(job: AllJob, session: Session) -> str:
-        result = run_all(session.client, job, session.on_status)
-        return _all_summary(result, session)
-
-    def plan() -> AllJob:
-        flags.refuse_overwrite_alone(fresh, overwrite)
-        if fmt is Format.xlsx:
-            require_xlsxwriter()
-        return AllJob(out_dir, fmt.value, fresh, overwrite, reconcile)
-
-    execute(connection, plan, work)
-
-
-def _all_summary(result: AllResult, session: Session) -> str:
-    # The files share --out-dir: the table names them, the folder gets a line of its own, so
-    # that a long path is never cut by the table (nor folded inside it).
-    folders = {str(Path(outcome.output).parent) for outcome in result.outcomes}
-    folder = folders.pop() if len(folders) == 1 else None
-    rows = [
-        (
-            outcome.name,
-            "done earlier" if outcome.skipped else f"{outcome.rows:,}",
-            f"{outcome.requests:,}",
-            Path(outcome.output).name if folder else outcome.output,
-        )
-        for outcome in result.outcomes
-    ]
-    grid = table(("entity", "new rows", "requests", "file"), rows, right=("new rows", "requests"))
-    where = f"\nfiles in {folder}" if folder else ""
-    return f"{grid}{where}\nDone: all {len(result.outcomes)} entities; {requests_line(session)}"
-
-
-@with_connection
-def archive(out_dir: OutDir, *, connection: Connection) -> None:
-    """Back the whole account up into one directory you can open without Gorgias.
-
-    The SQLite mirror and JSONL (DIR/data), the attachment files, and a static site
-    (DIR/index.html, a page per ticket) that works from the file system. Rerunning resumes an
-    interrupted run, or brings the archive up to date (only changed pages are written).
-
-    Example: gorgias-export archive --out-dir gorgias-archive/
-    """
-
-    def work(job: ArchiveJob, session: Session) -> str:
-        result = run_archive(session.client, job, session.on_status)
-        return _archive_summary(result, session)
-
-    def plan() -> ArchiveJob:
-        archive_ready()
-        return ArchiveJob(out_dir)
-
-    execute(connection, plan, work)
-
-
-def _archive_summary(result: ArchiveResult, session: Session) -> str:
-    site = result.site
-    rows = sum(outcome.rows for outcome in result.data.outcomes)
-    files = result.files.status.files if isinstance(result.files.status, FilesStatus) else 0
-    return (
-        f"Done: archive with {site.tickets:,} tickets; {rows:,} new rows, "
-        f"{site.pages_written:,} ticket pages written, index "
-        f"{'written' if site.index_written else 'unchanged'} ({site.index_bytes:,} bytes), "
-        f"{files:,} new attachment files; {requests_line(session)}"
-    )
-
-
 @with_connection
 def get(
     path: ApiPath,
@@ -418,43 +220,3 @@ def get(
         )
 
     execute(connection, plan, work, resumable=out != "-")
-
-
-@with_connection
-def attachments(
-    out_dir: OutDir,
-    max_size: MaxSize = "1G",
-    since: Since = None,
-    until: Until = None,
-    fresh: Fresh = False,
-    overwrite: Overwrite = False,
-    *,
-    connection: Connection,
-) -> None:
-    """Download every message attachment and call recording, with a manifest of them all.
-
-    Files go to DIR/files and DIR/recordings; DIR/manifest.csv and DIR/manifest.jsonl list
-    each one (status ok, gone, forbidden or too_large). Rerunning resumes, or fetches only what
-    is new.
-
-    Example: gorgias-export attachments --out-dir backup/attachments
-    """
-
-    def plan() -> AttachmentsJob:
-        flags.refuse_overwrite_alone(fresh, overwrite)
-        start, end = flags.time_range(since, until, exclusive_until=True)
-        size = flags.byte_size(max_size, "--max-size")
-        return AttachmentsJob(Path(out_dir).resolve(), size, start, end, fresh, overwrite)
-
-    def work(job: AttachmentsJob, session: Session) -> str:
-        target = open_files_target(job, session.settings.base_url)
-        result = run_job(session.client, job, target, session.on_status)
-        status = result.status
-        assert isinstance(status, FilesStatus)
-        return (
-            f"Done: {status.files:,} files saved ({status.bytes / 2**20:,.1f} MB), "
-            f"{status.missing:,} gone, forbidden or too large; {result.total_rows:,} rows in all "
-            f"in {job.out_dir}/manifest.csv; {requests_line(session)}"
-        )
-
-    execute(connection, plan, work)
