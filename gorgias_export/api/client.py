@@ -26,14 +26,17 @@ from gorgias_export.api.answers import (
 )
 from gorgias_export.api.answers import (
     envelope_problem,
-    error_message,
     is_list_envelope,
     list_page,
-    looks_like_html,
     order_problem,
-    server_reason,
     with_cursor,
 )
+from gorgias_export.api.failures import WAIT_SHOWN_SECONDS, client_error, gave_up, say_retrying
+from gorgias_export.api.failures import BrokenBody as BrokenBody
+from gorgias_export.api.failures import Forbidden as Forbidden
+from gorgias_export.api.failures import OptionalRequestFailed as OptionalRequestFailed
+from gorgias_export.api.failures import RetriesExhausted as RetriesExhausted
+from gorgias_export.api.failures import Retry as _Retry
 from gorgias_export.api.http import (
     Answer,
     BodyTooLarge,
@@ -44,15 +47,7 @@ from gorgias_export.api.http import (
 )
 from gorgias_export.api.pacing import BucketPacer, parse_retry_after
 from gorgias_export.config import Settings
-from gorgias_export.errors import (
-    ApiError,
-    AuthError,
-    ConfigError,
-    CursorRejected,
-    NotFound,
-    TokenExpired,
-    UsageError,
-)
+from gorgias_export.errors import ApiError, ConfigError
 
 log = logging.getLogger("gorgias_export")
 
@@ -67,8 +62,6 @@ BACKOFF_CAP_SECONDS = 30.0
 # The most one response may take, however its bytes trickle in (each read has its own timeout,
 # which a server sending a byte every few seconds never reaches). A 64 MB body at 1 MB/s fits.
 RESPONSE_DEADLINE_SECONDS = 120.0
-# A wait this long or longer is logged (--verbose; at first contact, always): never in silence.
-WAIT_SHOWN_SECONDS = 5.0
 # What a private file's download may answer, for its caller to read (get_redirect).
 _FILE_ANSWERS = frozenset({301, 302, 303, 307, 308, 400, 403, 404, 410})
 
@@ -84,35 +77,6 @@ class ClientStats:
     def count(self, name: str) -> None:
         with self._lock:  # requests run on several threads
             setattr(self, name, getattr(self, name) + 1)
-
-
-class BrokenBody(Exception):
-    """A page whose body is not a list page (its request was answered, not its question)."""
-
-
-class OptionalRequestFailed(ApiError):
-    """An optional request (see `fetch_page`) failed in a way that is usually retried."""
-
-
-class Forbidden(AuthError):
-    """A 403: the key's role (or the token's scopes) may not read this one path."""
-
-
-class RetriesExhausted(ApiError):
-    """A request kept failing in ways worth retrying (5xx, broken connections) for the whole
-    retry budget."""
-
-
-class _Retry(Exception):
-    """Internal: this attempt failed in a way worth retrying."""
-
-    def __init__(
-        self, reason: str, retry_after: float | None = None, rate_limited: bool = False
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-        self.rate_limited = rate_limited
 
 
 class GorgiasClient:
@@ -253,9 +217,11 @@ class GorgiasClient:
                 elapsed = self._clock() - streak_started
                 delay = self._backoff(failures, retry.retry_after)
                 if elapsed + delay > budget:
-                    raise self._gave_up(path, retry, elapsed) from None
+                    raise gave_up(
+                        self.settings, path, retry, elapsed, had_success=self._had_success
+                    ) from None
                 self.stats.count("retries")
-                self._say_retrying(path, retry, delay)
+                say_retrying(self.settings, path, retry, delay, had_success=self._had_success)
                 self._sleep(delay)
 
     def _attempt(
@@ -324,7 +290,15 @@ class GorgiasClient:
         if status >= 500:
             raise _Retry(f"HTTP {status}", parse_retry_after(answer.headers))
         if status >= 400:
-            raise self._client_error(path, params, status, body)
+            raise client_error(
+                self.settings,
+                path,
+                params,
+                status,
+                body,
+                had_success=self._had_success,
+                accepted=self._accepted,
+            )
         if status >= 300:  # not followed: the credentials go to the configured host only
             where = answer.headers.get("location") or "elsewhere"
             raise ConfigError(
@@ -356,99 +330,7 @@ class GorgiasClient:
             raise _Retry(f"a {answer.status} list page {problem}")
         return payload
 
-    def _client_error(self, path: str, params: Params, status: int, body: bytes) -> Exception:
-        detail = error_message(body, self.settings.redact)
-        if status == 401:
-            return self._unauthorized()
-        if status == 403:
-            reason = server_reason(body, redact=self.settings.redact)
-            said = f" The API said: {reason}" if reason else ""
-            who = "The access token" if self.settings.uses_token else "The API key's user"
-            fix = (
-                "an OAuth app whose scopes and user's role cover it"
-                if self.settings.uses_token
-                else "a key whose user's role has access to it"
-            )
-            return Forbidden(f"{who} may not read {path} (403); use {fix}.{said}")
-        if status == 404 and not self._had_success and looks_like_html(body):
-            return ConfigError(
-                "The API host answered 404 with a web page; check GORGIAS_DOMAIN "
-                "(the part before .gorgias.com)."
-            )
-        if any(name == "cursor" for name, _ in params):
-            return CursorRejected(f"The API refused a saved cursor on {path} ({status}{detail}).")
-        if status == 400:  # documented as a bad or unknown parameter: a flag's value
-            return UsageError(
-                f"The API rejected the request's parameters (400 on GET {path}{detail}); "
-                "check the filter flags' values."
-            )
-        if status == 404:
-            return NotFound(f"The API has no {path} (404{detail}); check the path.")
-        return ApiError(f"The API answered {status} to GET {path}{detail}; this is not retried.")
-
-    def _unauthorized(self) -> AuthError:
-        if not self.settings.uses_token:
-            return AuthError(
-                "The API refused the credentials (401); check GORGIAS_EMAIL and GORGIAS_API_KEY "
-                "(or GORGIAS_AUTH_STRING)."
-            )
-        if self._accepted:  # it worked until now: it expired (tokens last 24 h)
-            return TokenExpired(
-                "The API stopped accepting the access token mid-run (401): OAuth tokens last "
-                "24 hours, so it has most likely expired; progress is saved, rerun the same "
-                "command with a new GORGIAS_ACCESS_TOKEN to continue."
-            )
-        return AuthError(
-            "The API refused the access token (401); check GORGIAS_ACCESS_TOKEN (tokens last "
-            "24 hours: get a new one from the OAuth app if it has expired)."
-        )
-
     def _backoff(self, failures: int, retry_after: float | None) -> float:
         capped = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (failures - 1))
         jittered: float = capped * self._rng.uniform(0.5, 1.0)
         return max(jittered, retry_after or 0.0)
-
-    def _say_retrying(self, path: str, retry: _Retry, delay: float) -> None:
-        """A wait of a few seconds or more is said: a 429 before the first answer always (the
-        run would look hung), the rest with --verbose (a refusal stays one line; a host name
-        that does not exist fails at once, not after a silent minute)."""
-        if delay >= WAIT_SHOWN_SECONDS and not self._had_success and retry.rate_limited:
-            log.warning(
-                "%s answered 429 Too Many Requests (the account's rate limit); waiting %.0f s.",
-                self.settings.base_url,
-                delay,
-            )
-        elif delay >= WAIT_SHOWN_SECONDS and not self._had_success:
-            # --verbose: a refusal stays one line (a name that does not exist fails at once).
-            log.info(
-                "No answer from %s yet (%s); trying again in %.0f s.",
-                self.settings.base_url,
-                retry.reason,
-                delay,
-            )
-        else:
-            log.info("retrying %s in %.1f s after %s", path, delay, retry.reason)
-
-    def _gave_up(self, path: str, retry: _Retry, elapsed: float) -> ApiError:
-        reason = retry.reason
-        if retry.rate_limited:
-            return RetriesExhausted(
-                f"The API kept answering 429 Too Many Requests on {path} for {elapsed:.0f} s "
-                "(the account's rate limit, shared with its other apps); progress is saved, "
-                "rerun later."
-            )
-        if not self._had_success:
-            if "proxy" in reason:
-                hint = "check HTTPS_PROXY (or unset it) and the network"
-            elif reason.startswith("HTTP "):  # a 5xx: the host answered, it is failing
-                hint = "the API is failing, try again later"
-            else:
-                hint = "check GORGIAS_DOMAIN or GORGIAS_BASE_URL and the network"
-            return RetriesExhausted(
-                f"Could not reach the API at {self.settings.base_url} ({reason}, gave up after "
-                f"{elapsed:.0f} s); {hint}."
-            )
-        return RetriesExhausted(
-            f"The API kept failing on {path} ({reason}) for {elapsed:.0f} s; progress is saved, "
-            "rerun the same command later to continue."
-        )
