@@ -1,7 +1,8 @@
 """The endpoints as data: what each entity command reads, in what order, and how reruns work.
 
-Adding an endpoint is a row in `ENTITIES`, not a new module: the same fetch loop
-(exports/entities.py), writers, state and resume serve them all. The fields of a row, and what
+Adding an endpoint is a row in `ENTITIES` (here, or in resources_config.py for a configuration
+list), not a new module: the same fetch loop (exports/entities.py), writers, state and resume
+serve them all. The fields of a row, and what
 each `Incremental` mode does, are in entity_types.py.
 """
 
@@ -16,12 +17,12 @@ from gorgias_export.entity_types import (
     Entity,
     Filter,
     Incremental,
-    Listing,
 )
+from gorgias_export.resources_config import CONFIGURATION
 
-_CONFIG_TIMES = ("created_datetime", "updated_datetime", "deactivated_datetime")
-
-ENTITIES: tuple[Entity, ...] = (
+# Conversations and the people and events around them, then (after CONFIGURATION) phone calls,
+# the account's settings and its job history: `all` and --help follow this order.
+_ACTIVITY: tuple[Entity, ...] = (
     Entity(
         name="messages",
         path="/messages",
@@ -144,147 +145,9 @@ ENTITIES: tuple[Entity, ...] = (
         example="gorgias-export events --type ticket-deleted --type ticket-merged "
         "--out deletions.csv",
     ),
-    Entity(
-        name="tags",
-        path="/tags",
-        summary="Export the tags (read in full on every run).",
-        columns=("id", "name", "description", "decoration", "usage", "created_datetime", "uri"),
-        incremental=Incremental.FULL,
-        example="gorgias-export tags --out tags.csv",
-    ),
-    Entity(
-        name="users",
-        path="/users",
-        summary="Export the users (agents), read in full on every run.",
-        columns=(
-            "id",
-            "email",
-            "name",
-            "firstname",
-            "lastname",
-            "role",
-            "active",
-            "external_id",
-            "language",
-            "timezone",
-            "meta",
-            *_CONFIG_TIMES,
-        ),
-        incremental=Incremental.FULL,
-        example="gorgias-export users --out users.csv",
-    ),
-    Entity(
-        name="teams",
-        path="/teams",
-        summary="Export the teams, read in full on every run.",
-        columns=("id", "name", "description", "decoration", "members", *_CONFIG_TIMES, "uri"),
-        incremental=Incremental.FULL,
-        example="gorgias-export teams --out teams.csv",
-    ),
-    Entity(
-        name="views",
-        path="/views",
-        summary="Export the views (saved ticket lists), read in full on every run.",
-        columns=(
-            "id",
-            "name",
-            "type",
-            "category",
-            "visibility",
-            "filters",
-            "order_by",
-            "order_dir",
-            "fields",
-            *_CONFIG_TIMES,
-            "uri",
-        ),
-        incremental=Incremental.FULL,
-        example="gorgias-export views --out views.csv",
-    ),
-    Entity(
-        name="custom-fields",
-        path="/custom-fields",
-        summary="Export the ticket and customer custom fields, archived ones included.",
-        columns=(
-            "object_type",
-            "id",
-            "label",
-            "description",
-            "definition",
-            "priority",
-            "required",
-            "managed_type",
-            *_CONFIG_TIMES,
-            "uri",
-        ),
-        incremental=Incremental.FULL,
-        order_field="priority",
-        # Whether archived fields are listed by default is not documented: ask for both, and
-        # de-duplicate by id, which is right whichever way the API answers.
-        listings=tuple(
-            Listing(params=(("object_type", kind), *archived), implied=(("object_type", kind),))
-            for kind in ("Ticket", "Customer")
-            for archived in ((), (("archived", "true"),))
-        ),
-        example="gorgias-export custom-fields --out custom-fields.csv",
-    ),
-    Entity(
-        name="integrations",
-        path="/integrations",
-        summary="Export the integrations, read in full on every run.",
-        columns=("id", "name", "type", "description", "meta", *_CONFIG_TIMES, "uri"),
-        incremental=Incremental.FULL,
-        example="gorgias-export integrations --out integrations.csv",
-    ),
-    Entity(
-        name="macros",
-        path="/macros",
-        summary="Export the macros (canned replies), read in full on every run.",
-        columns=(
-            "id",
-            "name",
-            "intent",
-            "language",
-            "actions",
-            "usage",
-            "archived_datetime",
-            "created_datetime",
-            "updated_datetime",
-            "uri",
-        ),
-        incremental=Incremental.FULL,
-        # The API may list archived macros only with archived=true: ask for both, and
-        # de-duplicate by id, which is right whichever way it answers.
-        listings=(Listing(), Listing(params=(("archived", "true"),))),
-        example="gorgias-export macros --out macros.csv",
-    ),
-    Entity(
-        name="rules",
-        path="/rules",
-        summary="Export the automation rules, read in full on every run.",
-        columns=(
-            "id",
-            "name",
-            "description",
-            "code",
-            "event_types",
-            "priority",
-            *_CONFIG_TIMES,
-            "uri",
-        ),
-        incremental=Incremental.FULL,
-        example="gorgias-export rules --out rules.csv",
-    ),
-    Entity(
-        name="account",
-        path="/account",
-        summary="Export the account itself: one row.",
-        columns=("domain", "status", "created_datetime", "settings", "meta"),
-        incremental=Incremental.FULL,
-        key="domain",
-        single_object=True,
-        example="gorgias-export account --out account.jsonl",
-    ),
+)
+
+_CALLS_SETTINGS_JOBS: tuple[Entity, ...] = (
     Entity(
         name="voice-calls",
         path="/phone/voice-calls",
@@ -376,6 +239,8 @@ ENTITIES: tuple[Entity, ...] = (
         example="gorgias-export jobs --out jobs.csv",
     ),
 )
+
+ENTITIES: tuple[Entity, ...] = (*_ACTIVITY, *CONFIGURATION, *_CALLS_SETTINGS_JOBS)
 
 ENTITY_BY_NAME = {entity.name: entity for entity in ENTITIES}
 
