@@ -27,6 +27,7 @@ from typing import Any
 from gorgias_export.api.answers import Page, Params, link_paged
 from gorgias_export.api.client import BrokenBody, GorgiasClient, RetriesExhausted
 from gorgias_export.api.http import Answer
+from gorgias_export.api.loop_guard import ProgressGuard
 from gorgias_export.errors import ApiError, AuthError, CursorRejected
 from gorgias_export.exports.progress import Key, WalkPosition
 from gorgias_export.timeutil import sort_key
@@ -37,9 +38,6 @@ PAGE_SIZE = 100  # the API's maximum
 # Starting a listing over from the top costs its pages again: an API that keeps refusing the
 # cursors it gives, a little further each time, would otherwise have it read again and again.
 MAX_RESTARTS = 5
-# Pages in a row whose last time is the same as the page before's: past this, the walk is not
-# getting anywhere (a cycle among items of one time), whatever its cursors look like.
-MAX_PAGES_AT_ONE_TIME = 64
 # What a request with a built cursor may fail with and still only mean that the cursor is no
 # good: any 4xx, a 401 or 403 too (an API that checks its cursors may answer a forged one so).
 # Credentials that really stopped working fail the next ordinary request.
@@ -134,11 +132,9 @@ class ListingWalk:
         # when it last started over: each restart must get further than the one before.
         self._pages_done = 0
         self._reached: int | None = None
-        # Loop guards, reset when the walk starts over (see `_guard_progress`).
+        # Loop guards, reset when the walk starts over (see `_reset_guards`).
         self._cursors_seen: set[str] = set()
-        self._pages_seen: set[int] = set()  # hashes of the ids of each page, where not by time
-        self._last_time: str | None = None
-        self._pages_at_last_time = 0
+        self._progress_guard = ProgressGuard(path, order_field, descending)
         # A view's items: a link's cursor includes its own value and leaves out one item, so a
         # ticket tied with the last one of a page comes again on the next (api/client.py). The
         # ids of the last page done are kept in the position, so a resumed walk knows them too.
@@ -306,7 +302,7 @@ class ListingWalk:
                 "stopping instead of looping (progress is saved)."
             )
         keys = [self.key(item) for item in page.items]
-        self._guard_progress(page.items, keys)
+        self._progress_guard.check(page.items, keys)
         previous = set(self.position.previous_ids)  # empty but on a view's items
         fresh = [
             (item, key)
@@ -323,50 +319,7 @@ class ListingWalk:
 
     def _reset_guards(self) -> None:
         self._cursors_seen.clear()
-        self._pages_seen.clear()
-        self._last_time = None
-        self._pages_at_last_time = 0
-
-    def _guard_progress(self, items: list[dict[str, Any]], keys: list[Key]) -> None:
-        """Refuse a page that shows the walk is going round in circles. Remembering cursors is
-        not enough: an API may give a new cursor for an old place. Where the walk is ordered
-        by time, the last time of each page must not go back (ties are not judged: the API's
-        order among equal times is not documented), and not stay the same for long; elsewhere
-        no page may hold the same ids as one before it."""
-        if self.order_field.endswith("_datetime"):
-            times = [key[0] for key in keys if key[0]]
-            if not times:
-                return
-            last = times[-1]
-            if self._last_time is not None:
-                back = last > self._last_time if self.descending else last < self._last_time
-                if back:
-                    raise ApiError(
-                        f"The API went back in {self.path} (a page ending at {last}, after one "
-                        f"ending at {self._last_time}); stopping instead of looping (progress "
-                        "is saved)."
-                    )
-                if last == self._last_time:
-                    self._pages_at_last_time += 1
-                    if self._pages_at_last_time > MAX_PAGES_AT_ONE_TIME:
-                        raise ApiError(
-                            f"The API gave {MAX_PAGES_AT_ONE_TIME} pages of {self.path} in a row "
-                            f"all at {last}; stopping instead of looping (progress is saved)."
-                        )
-                else:
-                    self._pages_at_last_time = 0
-            self._last_time = last
-            return
-        ids = tuple(item.get("id") for item in items)
-        if not ids or not all(isinstance(i, int) for i in ids):
-            return
-        page_hash = hash(ids)
-        if page_hash in self._pages_seen:
-            raise ApiError(
-                f"The API gave a page of {self.path} it had already given; stopping instead of "
-                "looping (progress is saved)."
-            )
-        self._pages_seen.add(page_hash)
+        self._progress_guard = ProgressGuard(self.path, self.order_field, self.descending)
 
     def _lies_past(self, items: list[dict[str, Any]], entry: Key) -> bool:
         """Whether a built cursor's page lies wholly past its key: an API that ignored or
