@@ -4,7 +4,7 @@ usage errors into one line too."""
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -19,16 +19,6 @@ from gorgias_export.cli.streams import stand_in_for_closed_streams
 from gorgias_export.errors import ExitCode
 from gorgias_export.resources import ENTITIES
 
-app = typer.Typer(
-    name="gorgias-export",
-    help="Export a Gorgias helpdesk account's data to files, resumably, at the API's rate limit.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
 
 def _version(value: bool) -> None:
     if value:
@@ -36,7 +26,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: Annotated[
         bool,
@@ -48,22 +37,63 @@ def _root(
     """Export a Gorgias helpdesk account's data to files, resumably and at the API's rate limit."""
 
 
-app.command(name="tickets")(commands.tickets)
-app.command(name="check")(commands.check)
-app.command(name="verify")(commands.verify)
-for _entity in ENTITIES:
-    app.command(name=_entity.name)(entity_commands.entity_command(_entity))
-app.command(name="all")(backup_commands.all_entities)
-app.command(name="archive")(backup_commands.archive)
-app.command(name="get")(commands.get)
-app.command(name="attachments")(backup_commands.attachments)
+# Every command, by name, in the order --help lists them.
+COMMANDS: tuple[tuple[str, Any], ...] = (
+    ("tickets", commands.tickets),
+    ("check", commands.check),
+    ("verify", commands.verify),
+    *((entity.name, entity_commands.entity_command(entity)) for entity in ENTITIES),
+    ("all", backup_commands.all_entities),
+    ("archive", backup_commands.archive),
+    ("get", commands.get),
+    ("attachments", backup_commands.attachments),
+)
+COMMAND_NAMES = frozenset(name for name, _ in COMMANDS)
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The Typer app with every command, or with only the command named `only`."""
+    application = typer.Typer(
+        name="gorgias-export",
+        help="Export a Gorgias helpdesk account's data to files, resumably, at the API's rate "
+        "limit.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    application.callback()(_root)
+    for name, function in COMMANDS:
+        if only is None or name == only:
+            application.command(name=name)(function)
+    return application
+
+
+app = build_app()
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """The app a run needs. When the first argument names a command, Click would go straight
+    to it: an app holding only that command behaves the same (its help, errors and exit codes;
+    tests/cli/test_one_command_app.py), without building the other commands' options (about
+    0.1 CPU-s a run). Anything else (--help, --version, a typo) gets the whole app."""
+    if args and args[0] in COMMAND_NAMES:
+        return build_app(only=args[0])
+    return app
 
 
 def main() -> None:
     """Console-script entry point: Click's own usage errors become one line too."""
     stand_in_for_closed_streams()
+    run(app_for(sys.argv[1:]))
+
+
+def run(application: Any) -> NoReturn:
+    """Run `application` (a Typer app, or its Click command) on sys.argv and exit with its
+    status; Click's own usage errors become one line."""
     try:
-        code = app(standalone_mode=False)
+        code = application(standalone_mode=False)
     except ClickException as error:  # a bad flag or value that Click itself rejected
         if type(error).__name__ == "NoArgsIsHelpError":  # bare `gorgias-export`: the help
             typer.echo(error.format_message(), err=True)

@@ -1,9 +1,11 @@
 """The commands that fill a directory with the whole account: `all` (every entity), `archive`
-(mirror, files and site) and `attachments` (the files)."""
+(mirror, files and site) and `attachments` (the files). Their jobs' modules are imported when
+they run (see commands.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gorgias_export.cli import flags
 from gorgias_export.cli.display import table
@@ -21,12 +23,12 @@ from gorgias_export.cli.options import (
     Until,
     with_connection,
 )
-from gorgias_export.exports.attachments import FilesStatus
-from gorgias_export.jobs.all import AllJob, AllResult, run_all
-from gorgias_export.jobs.archive import ArchiveJob, ArchiveResult, archive_ready, run_archive
-from gorgias_export.jobs.attachments import AttachmentsJob, open_files_target
-from gorgias_export.jobs.lifecycle import run_job
-from gorgias_export.output.workbook import require_xlsxwriter
+
+if TYPE_CHECKING:
+    from gorgias_export.jobs.all import AllJob, AllResult
+    from gorgias_export.jobs.archive import ArchiveJob, ArchiveResult
+    from gorgias_export.jobs.attachments import AttachmentsJob
+    from gorgias_export.jobs.lifecycle import JobResult
 
 
 @with_connection
@@ -47,10 +49,15 @@ def all_entities(
     """
 
     def work(job: AllJob, session: Session) -> str:
+        from gorgias_export.jobs.all import run_all
+
         result = run_all(session.client, job, session.on_status)
         return _all_summary(result, session)
 
     def plan() -> AllJob:
+        from gorgias_export.jobs.all import AllJob
+        from gorgias_export.output.workbook import require_xlsxwriter
+
         flags.refuse_overwrite_alone(fresh, overwrite)
         if fmt is Format.xlsx:
             require_xlsxwriter()
@@ -90,10 +97,14 @@ def archive(out_dir: OutDir, *, connection: Connection) -> None:
     """
 
     def work(job: ArchiveJob, session: Session) -> str:
+        from gorgias_export.jobs.archive import run_archive
+
         result = run_archive(session.client, job, session.on_status)
         return _archive_summary(result, session)
 
     def plan() -> ArchiveJob:
+        from gorgias_export.jobs.archive import ArchiveJob, archive_ready
+
         archive_ready()
         return ArchiveJob(out_dir)
 
@@ -101,6 +112,8 @@ def archive(out_dir: OutDir, *, connection: Connection) -> None:
 
 
 def _archive_summary(result: ArchiveResult, session: Session) -> str:
+    from gorgias_export.exports.attachments import FilesStatus
+
     site = result.site
     rows = sum(outcome.rows for outcome in result.data.outcomes)
     files = result.files.status.files if isinstance(result.files.status, FilesStatus) else 0
@@ -133,20 +146,31 @@ def attachments(
     """
 
     def plan() -> AttachmentsJob:
+        from gorgias_export.jobs.attachments import AttachmentsJob
+
         flags.refuse_overwrite_alone(fresh, overwrite)
         start, end = flags.time_range(since, until, exclusive_until=True)
         size = flags.byte_size(max_size, "--max-size")
         return AttachmentsJob(Path(out_dir).resolve(), size, start, end, fresh, overwrite)
 
     def work(job: AttachmentsJob, session: Session) -> str:
+        from gorgias_export.jobs.attachments import open_files_target
+        from gorgias_export.jobs.lifecycle import run_job
+
         target = open_files_target(job, session.settings.base_url)
         result = run_job(session.client, job, target, session.on_status)
-        status = result.status
-        assert isinstance(status, FilesStatus)
-        return (
-            f"Done: {status.files:,} files saved ({status.bytes / 2**20:,.1f} MB), "
-            f"{status.missing:,} gone, forbidden or too large; {result.total_rows:,} rows in all "
-            f"in {job.out_dir}/manifest.csv; {requests_line(session)}"
-        )
+        return _attachments_summary(job, result, session)
 
     execute(connection, plan, work)
+
+
+def _attachments_summary(job: AttachmentsJob, result: JobResult, session: Session) -> str:
+    from gorgias_export.exports.attachments import FilesStatus
+
+    status = result.status
+    assert isinstance(status, FilesStatus)
+    return (
+        f"Done: {status.files:,} files saved ({status.bytes / 2**20:,.1f} MB), "
+        f"{status.missing:,} gone, forbidden or too large; {result.total_rows:,} rows in all "
+        f"in {job.out_dir}/manifest.csv; {requests_line(session)}"
+    )

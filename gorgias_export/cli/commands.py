@@ -1,13 +1,18 @@
 """The commands of one output each, and the checks: each checks its flags, builds a job, and
 hands it to `execute`. The entity commands are in entity_commands.py; `all`, `archive` and
-`attachments`, which fill a directory, in backup_commands.py."""
+`attachments`, which fill a directory, in backup_commands.py.
+
+Each command imports its job's modules only when it runs (`cli/app.py` builds only the command
+a run names): start-up CPU is paid by every run, however small.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 import typer
 
-from gorgias_export.api.answers import link_paged
-from gorgias_export.api.client import Params as ApiParams
 from gorgias_export.cli import flags
 from gorgias_export.cli.execute import Session, execute, requests_line
 from gorgias_export.cli.options import (
@@ -35,14 +40,13 @@ from gorgias_export.cli.options import (
     with_connection,
 )
 from gorgias_export.errors import ApiError, ExitCode, UsageError
-from gorgias_export.exports.filtered import ticket_listings
-from gorgias_export.exports.status import ExportStatus
-from gorgias_export.exports.verify import ExportUnderTest
-from gorgias_export.jobs.entities import EntityJob, is_list_endpoint
-from gorgias_export.jobs.lifecycle import JobResult, open_target, run_job
-from gorgias_export.jobs.tickets import TicketsJob
-from gorgias_export.jobs.verify import find_export, verify_export
-from gorgias_export.resources import adhoc_entity
+
+if TYPE_CHECKING:
+    from gorgias_export.api.client import Params as ApiParams
+    from gorgias_export.exports.verify import ExportUnderTest
+    from gorgias_export.jobs.entities import EntityJob
+    from gorgias_export.jobs.lifecycle import JobResult
+    from gorgias_export.jobs.tickets import TicketsJob
 
 
 @with_connection
@@ -78,22 +82,13 @@ def tickets(
         fmt_name = flags.output_format(out, fmt and fmt.value, "tickets.csv")
         if custom_fields and per is not Per.ticket:
             raise UsageError("--custom-fields fills the columns of --per ticket; add --per ticket.")
-        start, end = flags.time_range(since, until)
+        when = flags.time_range(since, until)
         filters = [("customer_id", customer_id), ("view_id", view_id), ("external_id", external_id)]
-        wanted = [(name, value) for name, value in filters if value is not None]
-        listings = ticket_listings(wanted, ticket_id or [])
-        job = TicketsJob(
-            fmt_name,
-            since=start,
-            until=end,
-            listings=listings,
-            per=per.value,
-            custom_fields=custom_fields,
-            reconcile=reconcile,
-        )
-        return job.summary_in_own_table() if job.per == "ticket" else job
+        return _tickets_job(fmt_name, when, filters, ticket_id or [], per, custom_fields, reconcile)
 
     def work(job: TicketsJob, session: Session) -> str:
+        from gorgias_export.jobs.lifecycle import open_target, run_job
+
         if job.custom_fields and not connection.quiet:
             typer.echo(CUSTOM_FIELDS_COST, err=True)
         target = open_target(
@@ -111,7 +106,36 @@ CUSTOM_FIELDS_COST = (
 )
 
 
+def _tickets_job(
+    fmt_name: str,
+    when: tuple[datetime | None, datetime | None],
+    filters: list[tuple[str, int | str | None]],
+    ticket_ids: list[int],
+    per: Per,
+    custom_fields: bool,
+    reconcile: bool,
+) -> TicketsJob:
+    """The tickets job of these flags: the filters given become the listings to walk."""
+    from gorgias_export.exports.filtered import ticket_listings
+    from gorgias_export.jobs.tickets import TicketsJob
+
+    wanted = [(name, value) for name, value in filters if value is not None]
+    listings = ticket_listings(wanted, ticket_ids)
+    job = TicketsJob(
+        fmt_name,
+        since=when[0],
+        until=when[1],
+        listings=listings,
+        per=per.value,
+        custom_fields=custom_fields,
+        reconcile=reconcile,
+    )
+    return job.summary_in_own_table() if job.per == "ticket" else job
+
+
 def _tickets_summary(result: JobResult, per_ticket: bool, session: Session) -> str:
+    from gorgias_export.exports.status import ExportStatus
+
     status = result.status
     assert isinstance(status, ExportStatus)
     what = (
@@ -171,14 +195,21 @@ def verify(path: ExportPath, state: VerifyState = None, *, connection: Connectio
     Example: gorgias-export verify tickets.csv
     """
 
+    def plan() -> ExportUnderTest:
+        from gorgias_export.jobs.verify import find_export
+
+        return find_export(path, state)
+
     def work(export: ExportUnderTest, session: Session) -> str:
+        from gorgias_export.jobs.verify import verify_export
+
         report = verify_export(session.client, export)
         typer.echo("\n".join(report.lines()))
         if not report.complete:
             raise typer.Exit(int(ExitCode.INCOMPLETE))
         return f"Verified; {requests_line(session)}"
 
-    execute(connection, lambda: find_export(path, state), work)
+    execute(connection, plan, work)
 
 
 @with_connection
@@ -200,6 +231,8 @@ def get(
     """
 
     def plan() -> tuple[str, ApiParams]:
+        from gorgias_export.api.answers import link_paged
+
         api_path = flags.api_path(path)
         params = flags.query_params(param or [], link_paged(api_path))
         flags.refuse_resume_on_stdout(out, state, fresh, overwrite)
@@ -207,9 +240,10 @@ def get(
         return api_path, params
 
     def work(planned: tuple[str, ApiParams], session: Session) -> str:
+        from gorgias_export.jobs.lifecycle import open_target, run_job
+
         api_path, params = planned
-        single = not is_list_endpoint(session.client, api_path, params)
-        job = EntityJob(adhoc_entity(api_path, single), "jsonl", tuple(params))
+        job = _adhoc_job(session, api_path, params)
         target = open_target(
             job, out, state, fresh, session.settings.base_url, "items.jsonl", overwrite
         )
@@ -220,3 +254,12 @@ def get(
         )
 
     execute(connection, plan, work, resumable=out != "-")
+
+
+def _adhoc_job(session: Session, api_path: str, params: ApiParams) -> EntityJob:
+    """`get`'s job: a listing, or one object such as /account (the API is asked which)."""
+    from gorgias_export.jobs.entities import EntityJob, is_list_endpoint
+    from gorgias_export.resources import adhoc_entity
+
+    single = not is_list_endpoint(session.client, api_path, params)
+    return EntityJob(adhoc_entity(api_path, single), "jsonl", tuple(params))

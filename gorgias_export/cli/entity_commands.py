@@ -1,10 +1,10 @@
 """The command of each entity of resources.ENTITIES, made from its row: --out, its filter
-flags, its help."""
+flags, its help. Its job's modules are imported when it runs (see commands.py)."""
 
 from __future__ import annotations
 
 import inspect
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,8 +23,10 @@ from gorgias_export.cli.options import (
     with_connection,
 )
 from gorgias_export.entity_types import Entity, Incremental
-from gorgias_export.jobs.entities import EntityJob
-from gorgias_export.jobs.lifecycle import open_target, run_job
+
+if TYPE_CHECKING:
+    from gorgias_export.jobs.entities import EntityJob
+    from gorgias_export.jobs.lifecycle import JobResult
 
 
 def entity_command(entity: Entity) -> Any:
@@ -41,6 +43,8 @@ def entity_command(entity: Entity) -> Any:
         **filter_values: Any,
     ) -> None:
         def plan() -> EntityJob:
+            from gorgias_export.jobs.entities import EntityJob
+
             flags.refuse_resume_on_stdout(out, state, fresh, overwrite)
             # Inclusive of the period --until names; the API's filter is exclusive.
             start, end = flags.time_range(
@@ -52,22 +56,13 @@ def entity_command(entity: Entity) -> Any:
             return EntityJob(entity, fmt_name, params, since=start, until=end, reconcile=reconcile)
 
         def work(job: EntityJob, session: Session) -> str:
+            from gorgias_export.jobs.lifecycle import open_target, run_job
+
             target = open_target(
                 job, out, state, fresh, session.settings.base_url, f"{entity.name}.csv", overwrite
             )
             result = run_job(session.client, job, target, session.on_status)
-            done = (
-                f"Done: {result.status.rows:,} new rows of {entity.name} in {result.output}, "
-                f"{result.total_rows:,} written over all runs; {requests_line(session)}"
-            )
-            email = dict(job.filters).get("email") if _filters_by_email(entity) else None
-            if email is not None and not result.total_rows:
-                # Elsewhere --email is the login: 0 rows and exit 0 must not pass unnoticed.
-                done += (
-                    f" No {entity.name} matched --email {email}: here it is a filter on the "
-                    "customer's address (the login is --api-user)."
-                )
-            return done
+            return _entity_summary(entity, job, result, session)
 
         execute(connection, plan, work, resumable=out != "-")
 
@@ -75,6 +70,21 @@ def entity_command(entity: Entity) -> Any:
     command.__doc__ = _entity_help(entity)
     command.__signature__ = _with_filters(command, entity)  # type: ignore[attr-defined]
     return with_connection(command, email_is_a_filter=_filters_by_email(entity))
+
+
+def _entity_summary(entity: Entity, job: EntityJob, result: JobResult, session: Session) -> str:
+    done = (
+        f"Done: {result.status.rows:,} new rows of {entity.name} in {result.output}, "
+        f"{result.total_rows:,} written over all runs; {requests_line(session)}"
+    )
+    email = dict(job.filters).get("email") if _filters_by_email(entity) else None
+    if email is not None and not result.total_rows:
+        # Elsewhere --email is the login: 0 rows and exit 0 must not pass unnoticed.
+        done += (
+            f" No {entity.name} matched --email {email}: here it is a filter on the "
+            "customer's address (the login is --api-user)."
+        )
+    return done
 
 
 def _filters_by_email(entity: Entity) -> bool:
