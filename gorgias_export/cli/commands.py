@@ -9,6 +9,7 @@ a run names): start-up CPU is paid by every run, however small.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from gorgias_export.api.client import Params as ApiParams
     from gorgias_export.exports.verify import ExportUnderTest
     from gorgias_export.jobs.entities import EntityJob
-    from gorgias_export.jobs.lifecycle import JobResult
+    from gorgias_export.jobs.lifecycle import Job, JobResult
     from gorgias_export.jobs.tickets import TicketsJob
 
 
@@ -87,17 +88,29 @@ def tickets(
         return _tickets_job(fmt_name, when, filters, ticket_id or [], per, custom_fields, reconcile)
 
     def work(job: TicketsJob, session: Session) -> str:
-        from gorgias_export.jobs.lifecycle import open_target, run_job
-
         if job.custom_fields and not connection.quiet:
             typer.echo(CUSTOM_FIELDS_COST, err=True)
-        target = open_target(
-            job, out, state, fresh, session.settings.base_url, "tickets.csv", overwrite
-        )
-        result = run_job(session.client, job, target, session.on_status)
+        result = export_to(session, job, out, state, fresh, overwrite, "tickets.csv")
         return _tickets_summary(result, job.per == "ticket", session)
 
     execute(connection, plan, work, resumable=out != "-")
+
+
+def export_to(
+    session: Session,
+    job: Job,
+    out: str,
+    state: Path | None,
+    fresh: bool,
+    overwrite: bool,
+    example: str,
+) -> JobResult:
+    """Run a job of one output (--out: a file, a database, or - for stdout) through the one
+    lifecycle; `example` is the --out that an error message suggests."""
+    from gorgias_export.jobs.lifecycle import open_target, run_job
+
+    target = open_target(job, out, state, fresh, session.settings.base_url, example, overwrite)
+    return run_job(session.client, job, target, session.on_status)
 
 
 CUSTOM_FIELDS_COST = (
@@ -160,21 +173,7 @@ def check(*, connection: Connection) -> None:
     """
 
     def work(_: None, session: Session) -> None:
-        account = session.client.get_json("/account")
-        pacer = session.client.pacer
-        usage = (
-            f"{pacer.last_used} of {pacer.limit} requests in the bucket now"
-            if pacer.limit is not None
-            else "not reported by this server"
-        )
-        name = account.get("domain")
-        if not isinstance(name, str) or not name:
-            # The documented account object names its domain: a 200 with anything else is
-            # not the Gorgias API (a wrong base URL answering, a proxy's page), not an OK.
-            raise ApiError(
-                f"{session.settings.base_url} answered GET /account with no account in it (no "
-                "'domain'); check GORGIAS_DOMAIN or GORGIAS_BASE_URL."
-            )
+        name, usage = _account_and_usage(session)
         if connection.quiet:  # for monitoring: the exit status says it all
             return
         typer.echo(
@@ -183,6 +182,26 @@ def check(*, connection: Connection) -> None:
         typer.echo(f"Rate limit: {usage}.")
 
     execute(connection, lambda: None, work)
+
+
+def _account_and_usage(session: Session) -> tuple[str, str]:
+    """The account's name (one request), and the rate-limit usage its answer reported."""
+    account = session.client.get_json("/account")
+    pacer = session.client.pacer
+    usage = (
+        f"{pacer.last_used} of {pacer.limit} requests in the bucket now"
+        if pacer.limit is not None
+        else "not reported by this server"
+    )
+    name = account.get("domain")
+    if not isinstance(name, str) or not name:
+        # The documented account object names its domain: a 200 with anything else is
+        # not the Gorgias API (a wrong base URL answering, a proxy's page), not an OK.
+        raise ApiError(
+            f"{session.settings.base_url} answered GET /account with no account in it (no "
+            "'domain'); check GORGIAS_DOMAIN or GORGIAS_BASE_URL."
+        )
+    return name, usage
 
 
 @with_connection
@@ -240,14 +259,9 @@ def get(
         return api_path, params
 
     def work(planned: tuple[str, ApiParams], session: Session) -> str:
-        from gorgias_export.jobs.lifecycle import open_target, run_job
-
         api_path, params = planned
         job = _adhoc_job(session, api_path, params)
-        target = open_target(
-            job, out, state, fresh, session.settings.base_url, "items.jsonl", overwrite
-        )
-        result = run_job(session.client, job, target, session.on_status)
+        result = export_to(session, job, out, state, fresh, overwrite, "items.jsonl")
         return (
             f"Done: {result.status.rows:,} rows from {api_path} in {result.output}; "
             f"{session.client.stats.requests:,} requests in {session.elapsed():.1f} s."

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gorgias_export.cli import flags
+from gorgias_export.cli.commands import export_to
 from gorgias_export.cli.execute import Session, execute, requests_line
 from gorgias_export.cli.options import (
     Connection,
@@ -56,12 +57,7 @@ def entity_command(entity: Entity) -> Any:
             return EntityJob(entity, fmt_name, params, since=start, until=end, reconcile=reconcile)
 
         def work(job: EntityJob, session: Session) -> str:
-            from gorgias_export.jobs.lifecycle import open_target, run_job
-
-            target = open_target(
-                job, out, state, fresh, session.settings.base_url, f"{entity.name}.csv", overwrite
-            )
-            result = run_job(session.client, job, target, session.on_status)
+            result = export_to(session, job, out, state, fresh, overwrite, f"{entity.name}.csv")
             return _entity_summary(entity, job, result, session)
 
         execute(connection, plan, work, resumable=out != "-")
