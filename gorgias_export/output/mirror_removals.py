@@ -69,27 +69,38 @@ class MirrorRemovals:
     def _has(self, table: str) -> bool:
         return bool(self._store._columns(table))
 
-    def present(self, ids: Iterable[int]) -> set[int]:
-        """Which of these ids the mirror holds."""
+    def _ids_in(self, table: str, column: str, ids: Iterable[int]) -> set[int]:
+        """Which of these ids `table` holds in `column` (none if there is no such table yet),
+        asked BATCH at a time."""
         wanted = sorted(set(ids))
-        if not wanted or not self._has(self.table):
+        if not wanted or not self._has(table):
             return set()
         found: set[int] = set()
         with self._store.guarded():
             db = self._db()
             for part in _parts(wanted):
                 marks = ",".join("?" * len(part))
-                sql = f"SELECT id FROM {quote(self.table)} WHERE id IN ({marks})"
+                sql = f"SELECT DISTINCT {column} FROM {quote(table)} WHERE {column} IN ({marks})"
                 found.update(row[0] for row in db.execute(sql, part))
         return found
 
-    def tickets_of_customer(self, customer_id: int) -> list[int]:
-        """Mirrored tickets naming this customer (a customer's deletion may take them)."""
-        if self.kind != "ticket" or not self._has("tickets"):
+    def _ids_where(self, table: str, sql: str, args: Sequence[Any]) -> list[int]:
+        """The first column of `sql`, a query of `table` (nothing if there is no such table)."""
+        if not self._has(table):
             return []
         with self._store.guarded():
-            sql = "SELECT id FROM tickets WHERE json_extract(customer, '$.id') = ?"
-            return [row[0] for row in self._db().execute(sql, (customer_id,))]
+            return [row[0] for row in self._db().execute(sql, args)]
+
+    def present(self, ids: Iterable[int]) -> set[int]:
+        """Which of these ids the mirror holds."""
+        return self._ids_in(self.table, "id", ids)
+
+    def tickets_of_customer(self, customer_id: int) -> list[int]:
+        """Mirrored tickets naming this customer (a customer's deletion may take them)."""
+        if self.kind != "ticket":
+            return []
+        sql = "SELECT id FROM tickets WHERE json_extract(customer, '$.id') = ?"
+        return self._ids_where("tickets", sql, (customer_id,))
 
     def remove(self, removals: Sequence[Removal]) -> None:
         """The rows leave every table; the log keeps one line per object."""
@@ -148,11 +159,8 @@ class MirrorRemovals:
         )
 
     def message_ids(self, ticket_id: int) -> set[int]:
-        if not self._has("messages"):
-            return set()
-        with self._store.guarded():
-            sql = "SELECT id FROM messages WHERE ticket_id = ?"
-            return {row[0] for row in self._db().execute(sql, (ticket_id,))}
+        sql = "SELECT id FROM messages WHERE ticket_id = ?"
+        return set(self._ids_where("messages", sql, (ticket_id,)))
 
     def drop_messages(self, message_ids: Iterable[int]) -> None:
         """Messages the API no longer lists under their ticket, with their conversation rows."""

@@ -30,31 +30,15 @@ class WorkbookRemovals(MirrorRemovals):
     """The tickets of a workbook's store, found through its conversation rows."""
 
     def present(self, ids: Iterable[int]) -> set[int]:
-        wanted = sorted(set(ids))
-        if not wanted or not self._has(ROWS):
-            return set()
-        found: set[int] = set()
-        with self._store.guarded():
-            db = self._db()
-            for part in _parts(wanted):
-                marks = ",".join("?" * len(part))
-                sql = f"SELECT DISTINCT ticket_id FROM {ROWS} WHERE ticket_id IN ({marks})"
-                found.update(row[0] for row in db.execute(sql, part))
-        return found
+        return self._ids_in(ROWS, "ticket_id", ids)
 
     def tickets_of_customer(self, customer_id: int) -> list[int]:
-        if not self._has(ROWS):
-            return []
-        with self._store.guarded():
-            sql = f"SELECT DISTINCT ticket_id FROM {ROWS} WHERE customer_id = ?"
-            return [row[0] for row in self._db().execute(sql, (customer_id,))]
+        sql = f"SELECT DISTINCT ticket_id FROM {ROWS} WHERE customer_id = ?"
+        return self._ids_where(ROWS, sql, (customer_id,))
 
     def message_ids(self, ticket_id: int) -> set[int]:
-        if not self._has(ROWS):
-            return set()
-        with self._store.guarded():
-            sql = f"SELECT message_id FROM {ROWS} WHERE ticket_id = ? AND message_id IS NOT NULL"
-            return {row[0] for row in self._db().execute(sql, (ticket_id,))}
+        sql = f"SELECT message_id FROM {ROWS} WHERE ticket_id = ? AND message_id IS NOT NULL"
+        return set(self._ids_where(ROWS, sql, (ticket_id,)))
 
     def drop_messages(self, message_ids: Iterable[int]) -> None:
         wanted = [f"m:{i}" for i in sorted(message_ids)]
