@@ -125,8 +125,8 @@ def anchors(path: Path) -> set[str]:
 
 
 def relative_links(path: Path) -> list[str]:
-    lines = _prose_lines(path.read_text(encoding="utf-8"))
-    links = [match.group(1) for line in lines for match in _LINK.finditer(line)]
+    prose = "\n".join(_prose_lines(path.read_text(encoding="utf-8")))
+    links = [match.group(1) for match in _LINK.finditer(prose)]  # a link's text may wrap
     return [link for link in links if not re.match(r"^[a-z][a-z0-9+.-]*:", link)]  # no URLs
 
 
@@ -160,13 +160,15 @@ def test_the_link_check_finds_a_missing_file_and_a_missing_heading(tmp_path: Pat
     page = tmp_path / "page.md"
     page.write_text(
         "[ok](here.md#here) [gone](there.md) [no heading](here.md#nowhere) [web](https://x.y)\n"
-        "[self](#top) `[in code](nothing.md)`\n"
+        "[self](#top) `[in code](nothing.md)` [a wrapped\ntext](here.md#there)\n"
     )
-    assert relative_links(page) == ["here.md#here", "there.md", "here.md#nowhere", "#top"]
+    links = ["here.md#here", "there.md", "here.md#nowhere", "#top", "here.md#there"]
+    assert relative_links(page) == links
     assert [problem.split(":")[0] for problem in broken_links(page)] == [
         "there.md",
         "here.md#nowhere",
         "#top",
+        "here.md#there",
     ]
 
 
