@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -57,10 +58,14 @@ def test_kill_9_while_rows_are_being_written(sim: Simulator, clean: bytes, tmp_p
         out = tmp_path / f"tickets-{fraction}.csv"
         process = run_subprocess(sim, "tickets", "--out", str(out), "--quiet")
         threshold = int(len(clean) * fraction)
+        # The kill follows the bytes written, looked at every 2 ms: a busy loop here held the
+        # GIL that the simulator's threads serving the child need, and slowed the run it watched.
         while process.poll() is None:
             if out.exists() and out.stat().st_size >= threshold:
                 process.kill()
                 break
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(0.002)
         process.wait(30)
         result = run_cli(sim, "tickets", "--out", str(out))
         assert result.exit_code == 0, result.stderr
