@@ -217,7 +217,7 @@ class Transport:
         except TimeoutError as timeout:
             connection.close()
             if time.monotonic() >= connection.deadline:
-                raise TransportTimeout(f"no whole answer within {whole:.0f} s") from None
+                raise TransportTimeout(f"no whole answer within {whole:g} s") from None
             raise TransportTimeout(f"a timeout ({timeout})") from None
         except ssl.SSLCertVerificationError as refused:
             connection.close()
