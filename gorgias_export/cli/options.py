@@ -39,8 +39,8 @@ Out = Annotated[
     _option(
         "--out",
         "-o",
-        help="Output file (.csv, .jsonl, .ndjson, or .db/.sqlite/.sqlite3 for a SQLite mirror), "
-        "or - for stdout (no resume then).",
+        help="Output file (.csv, .jsonl, .ndjson, .xlsx, or .db/.sqlite/.sqlite3 for a SQLite "
+        "mirror), or - for stdout (no resume then).",
     ),
 ]
 JsonlOut = Annotated[
@@ -164,7 +164,7 @@ ApiPath = Annotated[
 ExportPath = Annotated[
     str,
     typer.Argument(
-        help="A tickets export: its --out (CSV, JSONL, --per ticket JSONL or SQLite mirror).",
+        help="A tickets export: its --out (CSV, JSONL, --per ticket JSONL, xlsx or SQLite).",
         show_default=False,
     ),
 ]
