@@ -49,10 +49,13 @@ def _json(value: Any) -> str:
     return _flag(value)
 
 
-_CONVERT = {"bool": _flag, "json": _json}
-_TICKET_CELLS = tuple(
-    (name, _CONVERT.get(CONVERSATION_CSV_KINDS.get(name, ""), _plain))
-    for name in TICKET_COLUMNS[1:]
+# The ticket's 20 cells after its id, by position; those of the columns that are not plain.
+_TICKET_CELLS = TICKET_COLUMNS[1:]
+_FLAG_CELLS = tuple(
+    i for i, name in enumerate(_TICKET_CELLS) if CONVERSATION_CSV_KINDS.get(name) == "bool"
+)
+(_TAGS_CELL,) = (
+    i for i, name in enumerate(_TICKET_CELLS) if CONVERSATION_CSV_KINDS.get(name) == "json"
 )
 
 
@@ -131,17 +134,24 @@ class CsvContexts:
     table = f"csv_ticket_parts_v{CONVERSATION_COLUMNS_VERSION}"
 
     def pack(self, context: dict[str, Any]) -> str:
+        """As message_cells: the cells are joined, and looked at one by one only if the line
+        needs quotes somewhere. The tags (JSON: quoted whenever there are any) are left out of
+        that look and put in after it."""
         ticket_id = quoted_if_needed(_plain(context.get("ticket_id")))
         get = context.get
-        cells = [convert(get(name)) for name, convert in _TICKET_CELLS]
-        rest = ",".join(
-            [
-                quote_cell(cell)
-                if '"' in cell or "," in cell or "\n" in cell or "\r" in cell
-                else cell
-                for cell in cells
-            ]
-        )
+        values = [get(name) for name in _TICKET_CELLS]
+        for i in _FLAG_CELLS:
+            values[i] = _flag(values[i])
+        tags = _json(values[_TAGS_CELL])
+        values[_TAGS_CELL] = "[]"  # for now: needs no quotes
+        cells = [v if v.__class__ is str else "" if v is None else str(v) for v in values]
+        rest = ",".join(cells)
+        if '"' in rest or "\n" in rest or "\r" in rest or rest.count(",") != len(cells) - 1:
+            cells[_TAGS_CELL] = tags
+            rest = ",".join([quoted_if_needed(cell) for cell in cells])
+        elif tags != "[]":
+            cells[_TAGS_CELL] = quoted_if_needed(tags)
+            rest = ",".join(cells)
         text = f"{len(ticket_id)}:{ticket_id}{rest}"  # the id's length first: any text follows
         if not text.isascii():
             # A lone surrogate (a broken escape in the API's JSON) cannot be stored as UTF-8:
