@@ -41,10 +41,26 @@ def shift(value: str | None, delta: timedelta) -> str | None:
 # million datetimes was a fifth of the exporter's CPU time. Anything else takes the full parser.
 _UTC_FORM = re.compile(r"\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-6]\d(?:\.\d{6})?\+00:00")
 
+# The same datetime string is normalized several times within a page: an item's order field by
+# the page's order check (api/answers.py), then for its walk key, then for its row (a ticket's
+# creation time, a message's sent time, most often equal to its creation time). Remembering the
+# last thousand results (about 0.2 MB) makes those repeats a lookup instead of a regular
+# expression and two slices (8,000 instructions each): 4% of a 100k export's CPU. Dropped
+# whole when full, so memory stays bounded; only forms the fast path accepts are kept.
+_NORMALIZED: dict[str, str] = {}
+_NORMALIZED_LIMIT = 1024  # a page holds at most some 300 distinct datetimes
+
 
 def _fast_normalize(value: str) -> str | None:
-    if value.endswith("+00:00") and _UTC_FORM.fullmatch(value) and _real_day(value[:10]):
-        return value[:19] + (value[19:26] if len(value) == 32 else ".000000") + "Z"
+    normalized = _NORMALIZED.get(value)
+    if normalized is not None:
+        return normalized
+    if _UTC_FORM.fullmatch(value) and _real_day(value[:10]):
+        normalized = value[:26] + "Z" if len(value) == 32 else value[:19] + ".000000Z"
+        if len(_NORMALIZED) >= _NORMALIZED_LIMIT:
+            _NORMALIZED.clear()
+        _NORMALIZED[value] = normalized
+        return normalized
     return None
 
 

@@ -49,29 +49,39 @@ def _json(value: Any) -> str:
     return _flag(value)
 
 
-_CONVERT = {"bool": _flag, "json": _json}
-_TICKET_CELLS = tuple(
-    (name, _CONVERT.get(CONVERSATION_CSV_KINDS.get(name, ""), _plain))
-    for name in TICKET_COLUMNS[1:]
+# The ticket's 20 cells after its id, by position; those of the columns that are not plain.
+_TICKET_CELLS = TICKET_COLUMNS[1:]
+_FLAG_CELLS = tuple(
+    i for i, name in enumerate(_TICKET_CELLS) if CONVERSATION_CSV_KINDS.get(name) == "bool"
+)
+(_TAGS_CELL,) = (
+    i for i, name in enumerate(_TICKET_CELLS) if CONVERSATION_CSV_KINDS.get(name) == "json"
 )
 
 
 def message_cells(message: dict[str, Any], created: str | None) -> tuple[str, str]:
     """(message_id cell, the other 17 message cells joined), converted and quoted.
 
-    Written out long-hand rather than as a call per cell: this runs for every message."""
+    Written out long-hand rather than as a call per cell: this runs for every message. The 13
+    cells up to the attachments' count rarely need quotes (a comma in a subject or a name: one
+    message in ten), so they are joined first and the line looked at once; only then are they
+    looked at one by one. The attachments' names and the bodies, which often do, are looked at
+    alone."""
     get = message.get
-    sender_name, sender_email = party(message, "sender")
-    receiver_name, receiver_email = party(message, "receiver")
+    # party(), without its call where the person has both a name and an email (most senders).
+    sender, receiver = get("sender"), get("receiver")
+    if sender.__class__ is dict and sender.get("name") and sender.get("email"):
+        sender_name, sender_email = sender["name"], sender["email"]
+    else:
+        sender_name, sender_email = party(message, "sender")
+    if receiver.__class__ is dict and receiver.get("name") and receiver.get("email"):
+        receiver_name, receiver_email = receiver["name"], receiver["email"]
+    else:
+        receiver_name, receiver_email = party(message, "receiver")
     attachments = get("attachments")
+    files = None
     if attachments.__class__ is list and attachments:
         files = [a for a in attachments if isinstance(a, dict)]
-        names = dumps_text([a.get("name") for a in files]) if files else "[]"
-        urls = dumps_text([a.get("url") for a in files]) if files else "[]"
-        count = str(len(files))
-    else:
-        names = urls = "[]"
-        count = "0"
     from_agent, public = get("from_agent"), get("public")
     sent, failed = get("sent_datetime"), get("failed_datetime")
     values = (
@@ -85,22 +95,33 @@ def message_cells(message: dict[str, Any], created: str | None) -> tuple[str, st
         receiver_email,
         get("subject"),
         created or normalize_api_datetime(get("created_datetime")),
-        sent if sent is None else normalize_api_datetime(sent),
-        failed if failed is None else normalize_api_datetime(failed),
-        count,
-        names,
-        urls,
-        message_body(message),
-        get("body_html"),
+        "" if sent is None else normalize_api_datetime(sent),
+        "" if failed is None else normalize_api_datetime(failed),
+        str(len(files)) if files is not None else "0",
     )
     cells = [v if v.__class__ is str else "" if v is None else str(v) for v in values]
-    rest = ",".join(
-        [
-            quote_cell(cell) if '"' in cell or "," in cell or "\n" in cell or "\r" in cell else cell
-            for cell in cells
-        ]
-    )
-    return quoted_if_needed(_plain(get("id"))), rest
+    head = ",".join(cells)
+    if '"' in head or "\n" in head or "\r" in head or head.count(",") != 12:
+        head = ",".join([quoted_if_needed(cell) for cell in cells])
+    if files:
+        names = quoted_if_needed(dumps_text([a.get("name") for a in files]))
+        urls = quoted_if_needed(dumps_text([a.get("url") for a in files]))
+        head = f"{head},{names},{urls}"
+    else:
+        head += ",[],[]"
+    body = get("body_text")
+    if body.__class__ is not str or not body:  # else what message_body() would return
+        body = message_body(message) or ""
+    html = get("body_html")
+    html = html if html.__class__ is str else "" if html is None else str(html)
+    if '"' in body or "," in body or "\n" in body or "\r" in body:
+        body = quote_cell(body)
+    if '"' in html or "," in html or "\n" in html or "\r" in html:
+        html = quote_cell(html)
+    message_id = get("id")
+    if message_id.__class__ is not int:  # an int's digits never need quotes
+        return quoted_if_needed(_plain(message_id)), f"{head},{body},{html}"
+    return str(message_id), f"{head},{body},{html}"
 
 
 TicketPart = tuple[str, str]  # (ticket_id cell, the ticket's 20 other cells joined)
@@ -113,17 +134,24 @@ class CsvContexts:
     table = f"csv_ticket_parts_v{CONVERSATION_COLUMNS_VERSION}"
 
     def pack(self, context: dict[str, Any]) -> str:
+        """As message_cells: the cells are joined, and looked at one by one only if the line
+        needs quotes somewhere. The tags (JSON: quoted whenever there are any) are left out of
+        that look and put in after it."""
         ticket_id = quoted_if_needed(_plain(context.get("ticket_id")))
         get = context.get
-        cells = [convert(get(name)) for name, convert in _TICKET_CELLS]
-        rest = ",".join(
-            [
-                quote_cell(cell)
-                if '"' in cell or "," in cell or "\n" in cell or "\r" in cell
-                else cell
-                for cell in cells
-            ]
-        )
+        values = [get(name) for name in _TICKET_CELLS]
+        for i in _FLAG_CELLS:
+            values[i] = _flag(values[i])
+        tags = _json(values[_TAGS_CELL])
+        values[_TAGS_CELL] = "[]"  # for now: needs no quotes
+        cells = [v if v.__class__ is str else "" if v is None else str(v) for v in values]
+        rest = ",".join(cells)
+        if '"' in rest or "\n" in rest or "\r" in rest or rest.count(",") != len(cells) - 1:
+            cells[_TAGS_CELL] = tags
+            rest = ",".join([quoted_if_needed(cell) for cell in cells])
+        elif tags != "[]":
+            cells[_TAGS_CELL] = quoted_if_needed(tags)
+            rest = ",".join(cells)
         text = f"{len(ticket_id)}:{ticket_id}{rest}"  # the id's length first: any text follows
         if not text.isascii():
             # A lone surrogate (a broken escape in the API's JSON) cannot be stored as UTF-8:
