@@ -26,6 +26,7 @@ from typing import Any
 
 from gorgias_export.api.answers import Page, Params, link_paged
 from gorgias_export.api.client import BrokenBody, GorgiasClient, RetriesExhausted
+from gorgias_export.api.cursor_form import documented
 from gorgias_export.api.http import Answer
 from gorgias_export.errors import ApiError, AuthError, CursorRejected
 from gorgias_export.exports.progress import Key, WalkPosition
@@ -395,6 +396,9 @@ class ListingWalk:
         if self._link_paged:
             self.position.previous_ids = page.page_ids
         self.position.cursor = page.next_cursor
+        # A cursor the API gave in another form than documented is kept as it is, marked so
+        # that a resume does not refuse it (exports/progress.py checks the others).
+        self.position.opaque = page.next_cursor is not None and not documented(page.next_cursor)
         self.position.done = finished or page.next_cursor is None
 
 

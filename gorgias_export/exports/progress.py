@@ -6,16 +6,28 @@ Keys are `[sort value, id]` pairs, where the sort value is a normalized UTC date
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
+
+from gorgias_export.api.cursor_form import documented
 
 Key = tuple[str, int]
 
 
 class BadProgress(ValueError):
     """The state file's progress section does not have the shape we write."""
+
+
+class FutureTime(BadProgress):
+    """A time the state holds (a watermark, a run's start) is later than now, when this run
+    starts: the clock was set back since it was saved, or the file was edited."""
+
+    def __init__(self, name: str, value: str, now: str) -> None:
+        super().__init__(f"{name} {value} is later than this run's start, {now}")
+        self.name, self.value, self.now = name, value, now
 
 
 def _check(value: Any, kinds: type | tuple[type, ...], what: str) -> Any:
@@ -35,9 +47,10 @@ def _optional_str(data: dict[str, Any], name: str) -> str | None:
 
 # Times as the state holds them (timeutil.format_utc): fixed width, UTC.
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
-# A watermark or a run's start is never later than the run that saved it began: one past now
-# (beyond the clock's drift) was edited in, and trusted it would skip every row before it.
-_CLOCK_DRIFT = timedelta(hours=1)
+# A watermark or a run's start is never later than the run that saved it began (watermarks are
+# capped to it): one past now was edited in, or the clock went back since, and trusted it would
+# skip every row before it. No drift is allowed: the overlap a rerun reads below its watermark
+# cannot make up for a watermark it does not know is wrong.
 
 
 def _time(data: dict[str, Any], name: str, *, past: bool = False) -> str | None:
@@ -48,10 +61,15 @@ def _time(data: dict[str, Any], name: str, *, past: bool = False) -> str | None:
     if not _TIME.fullmatch(value):
         raise BadProgress(f"{name} is not a time")
     if past:
-        latest = (datetime.now(UTC) + _CLOCK_DRIFT).isoformat(timespec="microseconds")
-        if value > latest[:-6] + "Z":
-            raise BadProgress(f"{name} {value} is in the future")
+        not_after_now(name, value)
     return value
+
+
+def not_after_now(name: str, value: str) -> None:
+    """Refuse (FutureTime) a saved time of ours that lies after this moment, when a run starts."""
+    now = datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    if value > now:
+        raise FutureTime(name, value, now)
 
 
 def _str_map(data: dict[str, Any], name: str) -> dict[str, str]:
@@ -72,11 +90,16 @@ class WalkPosition:
     # A view's items (link-paged): the ids of the last page done, which the next page can
     # repeat (api/walk.py); saved, so that a resumed walk leaves them out too.
     previous_ids: list[int] = field(default_factory=list)
+    # The API gave `cursor` in a form other than its documented encoding (an older form, or a
+    # new one): sent back as is, unchecked. Otherwise a saved cursor must decode as documented.
+    opaque: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"cursor": self.cursor, "after": self.after, "done": self.done}
         if self.previous_ids:  # only link-paged walks have any
             data["previous_ids"] = self.previous_ids
+        if self.opaque:
+            data["opaque"] = True
         return data
 
     @classmethod
@@ -94,12 +117,32 @@ class WalkPosition:
         previous = _check(data.get("previous_ids", []), list, "previous_ids")
         if not all(isinstance(i, int) and not isinstance(i, bool) for i in previous):
             raise BadProgress("previous_ids")
+        cursor = _optional_str(data, "cursor")
+        opaque = _check(data.get("opaque", False), bool, "opaque")
+        if cursor is not None and not _cursor_checked_out(cursor, after, previous, opaque):
+            shown = cursor if len(cursor) <= 40 else cursor[:39] + "…"
+            raise BadProgress(
+                f"its saved cursor {json.dumps(shown)} does not decode as the API's cursors do, "
+                "so it was not sent"
+            )
         return cls(
-            cursor=_optional_str(data, "cursor"),
+            cursor=cursor,
             after=(after[0], after[1]) if after else None,
             done=_check(data.get("done", False), bool, "done"),
             previous_ids=previous,
+            opaque=opaque,
         )
+
+
+def _cursor_checked_out(cursor: str, after: Any, previous: list[int], opaque: bool) -> bool:
+    """Whether a saved cursor may be sent: one in the API's documented encoding
+    (api/cursor_form.py), or one the walk took as the API gave it in another form (`opaque`).
+    Not checked: a view's link (`previous_ids`: its cursor is the link's query), and a split
+    point (id 0), whose cursor is never sent but built again from its key (releases up to 0.2.0
+    saved it in another encoding)."""
+    if opaque or previous or (after is not None and after[1] == 0):
+        return True
+    return documented(cursor)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gorgias_export.errors import OutputError, StateConflict
-from gorgias_export.exports.progress import BadProgress
+from gorgias_export.exports.progress import BadProgress, FutureTime
 from gorgias_export.fastjson import dumps_text, loads
 from gorgias_export.jobs.ownership import (
     CHECK_KEY,
@@ -53,6 +53,15 @@ def side_file(prefix: Path, name: str) -> Path:
 def parse_progress(job: Job, saved: Any, description: str) -> Progress:
     try:
         return job.parse_progress(saved)
+    except FutureTime as future:
+        # Not trusted, and not clamped: nothing tells where the real watermark was, and a
+        # guess above it would skip rows for good. Once the clock passes it, it is a time past.
+        raise StateConflict(
+            f"{description} holds {future.name} {future.value}, later than this run's start "
+            f"({future.now}): the clock was set back since it was saved, or it was edited, and "
+            "trusting it would skip rows, so nothing was changed; fix the clock and rerun (or "
+            "rerun once that time has passed), or rerun with --fresh to export again."
+        ) from None
     except BadProgress as bad:
         # Its own words: a value that is well typed but cannot be right (a future watermark)
         # is named, so that whoever edited the file can see which.
