@@ -33,6 +33,7 @@ from gorgias_export.cli.options import (
     Per,
     PerFlag,
     Reconcile,
+    Repair,
     Since,
     StateFlag,
     TicketIds,
@@ -67,6 +68,7 @@ def tickets(
     state: StateFlag = None,
     fresh: Fresh = False,
     overwrite: Overwrite = False,
+    repair: Repair = False,
     customer_id: CustomerId = None,
     view_id: ViewId = None,
     external_id: ExternalId = None,
@@ -110,7 +112,7 @@ def tickets(
         if job.custom_fields and not connection.quiet:
             typer.echo(CUSTOM_FIELDS_COST, err=True)
         target = open_target(
-            job, out, state, fresh, session.settings.base_url, "tickets.csv", overwrite
+            job, out, state, fresh, session.settings.base_url, "tickets.csv", overwrite, repair
         )
         result = run_job(session.client, job, target, session.on_status)
         return _tickets_summary(result, job.per == "ticket", session)
@@ -203,6 +205,7 @@ def entity_command(entity: Entity) -> Any:
         state: StateFlag = None,
         fresh: Fresh = False,
         overwrite: Overwrite = False,
+        repair: Repair = False,
         *,
         connection: Connection,
         **filter_values: Any,
@@ -220,7 +223,14 @@ def entity_command(entity: Entity) -> Any:
 
         def work(job: EntityJob, session: Session) -> str:
             target = open_target(
-                job, out, state, fresh, session.settings.base_url, f"{entity.name}.csv", overwrite
+                job,
+                out,
+                state,
+                fresh,
+                session.settings.base_url,
+                f"{entity.name}.csv",
+                overwrite,
+                repair,
             )
             result = run_job(session.client, job, target, session.on_status)
             done = (
