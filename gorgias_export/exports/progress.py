@@ -174,6 +174,8 @@ class RunProgress:
     newest_ticket: str | None = None
     newest_message: str | None = None
     oldest_message: str | None = None  # for the progress estimate
+    # [the listed tickets' messages_count, messages read] (listing_counts.py); None: not judged
+    message_counts: list[int] | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> RunProgress:
@@ -202,7 +204,17 @@ class RunProgress:
             newest_ticket=_optional_str(data, "newest_ticket"),
             newest_message=_optional_str(data, "newest_message"),
             oldest_message=_optional_str(data, "oldest_message"),
+            message_counts=_counts(data.get("message_counts")),
         )
+
+
+def _counts(value: Any) -> list[int] | None:
+    if value is None:
+        return None
+    _check(value, list, "message_counts")
+    if len(value) != 2 or not all(type(n) is int and n >= 0 for n in value):
+        raise BadProgress("message_counts")
+    return list(value)
 
 
 _RUN_POSITIONS = (
