@@ -68,5 +68,6 @@ def shortfall(run: RunProgress) -> str | None:
     return (
         f"Warning: the API listed {read:,} messages where the tickets' messages_count add up to "
         f"{listed:,} ({short:,} fewer): a listing may have ended early, or tickets were deleted "
-        "during the run; run `gorgias-export verify` with the same --out to find any rows missing."
+        "during the run; `gorgias-export verify <file>` names any rows missing (a filtered "
+        "export: rerun it with --fresh)."
     )
