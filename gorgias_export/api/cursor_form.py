@@ -3,9 +3,10 @@
 Gorgias's cursors decode to a keyset position: standard base64 (alphabet `+/`, `=` padding) of
 `json.dumps([direction, value..., id])` with json's default separators, `direction` "next" or
 "prev", then one value per ordered field, then the id (three elements, or four for a listing
-ordered on two fields). A saved cursor that does not decode so was damaged or edited since the
-API gave it: it is refused before it can be sent (exports/progress.py), unless the API itself
-gave it in another form (then the walk's position marks it `opaque` and it is sent back as is).
+ordered on two fields). A walk marks the cursors it saves that decode so (`decodes` in its
+position); a saved one so marked that no longer decodes was damaged or edited since, and is
+refused before it can be sent (exports/progress.py). A cursor the API gave in another form, or
+one saved by a release that did not mark them, is sent back as it is.
 """
 
 from __future__ import annotations

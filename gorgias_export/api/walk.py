@@ -396,9 +396,9 @@ class ListingWalk:
         if self._link_paged:
             self.position.previous_ids = page.page_ids
         self.position.cursor = page.next_cursor
-        # A cursor the API gave in another form than documented is kept as it is, marked so
-        # that a resume does not refuse it (exports/progress.py checks the others).
-        self.position.opaque = page.next_cursor is not None and not documented(page.next_cursor)
+        # A cursor in the API's documented encoding is marked so: a resume checks it still is
+        # (exports/progress.py). One the API gave in another form is sent back unchecked.
+        self.position.decodes = page.next_cursor is not None and documented(page.next_cursor)
         self.position.done = finished or page.next_cursor is None
 
 

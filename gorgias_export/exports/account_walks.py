@@ -181,6 +181,7 @@ class _Backfill:
         if split is not None:
             for position in (run.messages_lower, run.messages_upper):
                 position.cursor, position.after, position.done = keyset_cursor(split), split, False
+                position.decodes = False  # never sent: entered at its key (api/walk.py)
 
     def _worth_asking_ahead(
         self, pair_of: Callable[[Chain], Pair], chain: Chain, page: WalkPage

@@ -90,16 +90,18 @@ class WalkPosition:
     # A view's items (link-paged): the ids of the last page done, which the next page can
     # repeat (api/walk.py); saved, so that a resumed walk leaves them out too.
     previous_ids: list[int] = field(default_factory=list)
-    # The API gave `cursor` in a form other than its documented encoding (an older form, or a
-    # new one): sent back as is, unchecked. Otherwise a saved cursor must decode as documented.
-    opaque: bool = False
+    # `cursor` decoded as the API's documented encoding when the API gave it (api/cursor_form.py),
+    # so it must still: one that no longer does was damaged or edited, and is refused before it
+    # is sent. A cursor the API gave in another form (an older one, a view's link), or saved by a
+    # release that did not mark it, is sent back as it is, unchecked.
+    decodes: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"cursor": self.cursor, "after": self.after, "done": self.done}
         if self.previous_ids:  # only link-paged walks have any
             data["previous_ids"] = self.previous_ids
-        if self.opaque:
-            data["opaque"] = True
+        if self.decodes:
+            data["decodes"] = True
         return data
 
     @classmethod
@@ -118,8 +120,8 @@ class WalkPosition:
         if not all(isinstance(i, int) and not isinstance(i, bool) for i in previous):
             raise BadProgress("previous_ids")
         cursor = _optional_str(data, "cursor")
-        opaque = _check(data.get("opaque", False), bool, "opaque")
-        if cursor is not None and not _cursor_checked_out(cursor, after, previous, opaque):
+        decodes = _check(data.get("decodes", False), bool, "decodes")
+        if cursor is not None and decodes and not documented(cursor):
             shown = cursor if len(cursor) <= 40 else cursor[:39] + "…"
             raise BadProgress(
                 f"its saved cursor {json.dumps(shown)} does not decode as the API's cursors do, "
@@ -130,19 +132,8 @@ class WalkPosition:
             after=(after[0], after[1]) if after else None,
             done=_check(data.get("done", False), bool, "done"),
             previous_ids=previous,
-            opaque=opaque,
+            decodes=decodes,
         )
-
-
-def _cursor_checked_out(cursor: str, after: Any, previous: list[int], opaque: bool) -> bool:
-    """Whether a saved cursor may be sent: one in the API's documented encoding
-    (api/cursor_form.py), or one the walk took as the API gave it in another form (`opaque`).
-    Not checked: a view's link (`previous_ids`: its cursor is the link's query), and a split
-    point (id 0), whose cursor is never sent but built again from its key (releases up to 0.2.0
-    saved it in another encoding)."""
-    if opaque or previous or (after is not None and after[1] == 0):
-        return True
-    return documented(cursor)
 
 
 @dataclass

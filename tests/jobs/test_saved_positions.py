@@ -103,18 +103,19 @@ def test_a_cursor_the_api_gave_in_another_form_is_kept_and_resumes(
     sim: Simulator, tmp_path: Path, clean: bytes
 ) -> None:
     """Whether every real listing uses the documented encoding is unsure (the reference shows
-    an older `prev__6__...` form): a walk keeps such a cursor marked `opaque`, sends it back
-    unchecked, and a refusal of it is recovered from as any expired cursor is."""
+    an older `prev__6__...` form; an earlier simulator wrote compact JSON): a walk saves such a
+    cursor unmarked and sends it back unchecked, and a refusal of it is recovered from as any
+    expired cursor is."""
     position = WalkPosition()
     old_form = "prev__6__2021-03-03 06:00:00"
     key = ("2021-03-03T06:00:00.000000Z", 9)
     walk = ListingWalk(None, "/tickets", "created_datetime", False, position)  # type: ignore[arg-type]
     walk.advance(WalkPage(items=[{"id": 9}], keys=[key], next_cursor=old_form, last_key=key))
     saved = json.loads(json.dumps(position.to_json()))
-    assert saved["opaque"] is True and WalkPosition.from_json(saved) == position
+    assert "decodes" not in saved and WalkPosition.from_json(saved) == position  # unchecked
     walk.advance(WalkPage(items=[], keys=[], next_cursor=keyset_cursor(key), last_key=None))
     saved = json.loads(json.dumps(position.to_json()))
-    assert "opaque" not in saved and WalkPosition.from_json(saved) == position
+    assert saved["decodes"] is True and WalkPosition.from_json(saved) == position
     with pytest.raises(BadProgress, match="does not decode"):
         WalkPosition.from_json({**saved, "cursor": old_form})  # not given so: an edit
 
@@ -126,7 +127,8 @@ def test_a_cursor_the_api_gave_in_another_form_is_kept_and_resumes(
 
     def old_forms(progress: dict[str, Any]) -> None:
         for walk in _walks_with_cursor(progress):
-            walk.update(cursor=old_form, opaque=True)
+            walk["cursor"] = old_form  # as the API gave it: not marked as decoding
+            walk.pop("decodes", None)
 
     _edit(state, old_forms)
     result = run_cli(sim, "tickets", "--out", str(out))
