@@ -12,7 +12,8 @@ worse than they are; x4 keeps that effect small.)
 Measures, per run: requests against the floor ceil(T/100)+ceil(M/100); the achieved request rate
 as a share of what the bucket allows over the run (its burst plus its drain); 429 responses;
 rows per CPU-second of the exporter process; its peak RSS. Then the CPU run (no latency, no rate
-limit), a kill -9 resume, and the per-ticket baseline the tool replaces.
+limit), alternated with the plain exporter of tests/plain_exporter.py on the same data, a kill -9
+resume, and the per-ticket baseline the tool replaces.
 
 With --oauth, the exporter authenticates with an access token only (no email, no key), and
 the throttled runs go through the OAuth bucket: 80 requests, scaled the same way (80 per 5 s).
@@ -44,6 +45,7 @@ from gorgias_sim.config import BUILT_CURSORS
 # The interpreter the exporter runs in: --exporter-python measures another installation (an
 # earlier release's virtualenv, say) against the same simulator, for before/after figures.
 EXPORTER_PYTHON = sys.executable
+REPO = Path(__file__).resolve().parents[1]
 TIME_SCALE = 4.0
 CAPACITY = 40
 REAL_WINDOW = 20.0
@@ -76,9 +78,14 @@ def floor_of(tickets: int, messages: int) -> int:
 
 
 def run_exporter(
-    sim: Simulator, out: Path, kill_at_request: int | None = None, oauth: bool = False
+    sim: Simulator,
+    out: Path,
+    kill_at_request: int | None = None,
+    oauth: bool = False,
+    plain: bool = False,
 ) -> tuple[int, float, float]:
-    """Run `gorgias-export tickets` in its own process; returns (status, CPU s, peak RSS MB)."""
+    """Run `gorgias-export tickets` (or, with `plain`, the plain exporter it is measured
+    against: tests/plain_exporter.py) in its own process; returns (status, CPU s, peak RSS MB)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GORGIAS_")}
     env["GORGIAS_BASE_URL"] = sim.url
     if oauth:  # the token alone: an OAuth app's run
@@ -88,8 +95,13 @@ def run_exporter(
     # As installed: with its bytecode cached (a user's pip install compiles it), whatever this
     # shell says; otherwise each run would also pay for compiling the package.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    command = [EXPORTER_PYTHON, "-m", "gorgias_export", "tickets", "--out", str(out), "--quiet"]
+    if plain:
+        env["PYTHONPATH"] = str(REPO)  # to import tests.plain_exporter
+        command = [sys.executable, "-m", "tests.plain_exporter", "--out", str(out)]
+        command += ["--base-url", sim.url, "--email", EMAIL, "--api-key", KEY]
     process = subprocess.Popen(
-        [EXPORTER_PYTHON, "-m", "gorgias_export", "tickets", "--out", str(out), "--quiet"],
+        command,
         env=env,
         stdout=subprocess.DEVNULL,
         # Not the repository: `-m` would import its gorgias_export, whatever the interpreter.
@@ -166,6 +178,7 @@ def measure(
     workdir: Path,
     built_cursors: str = "accept",
     oauth: bool = False,
+    plain: bool = False,
 ) -> Result:
     capacity = OAUTH_CAPACITY if oauth else CAPACITY
     config = SimConfig(
@@ -184,7 +197,7 @@ def measure(
     with Simulator(config) as sim:
         out = workdir / f"{label}.csv"
         started = time.monotonic()
-        status, cpu, rss = run_exporter(sim, out, oauth=oauth)
+        status, cpu, rss = run_exporter(sim, out, oauth=oauth, plain=plain)
         wall = time.monotonic() - started
         assert status == 0, f"{label}: exporter exited with {status}"
         if oauth:
@@ -320,6 +333,25 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def cpu_and_plain(name: str, tickets: int, workdir: Path) -> list[Result]:
+    """The CPU run, and the plain exporter's on the same data in the same minute, alternated
+    (plain, ours, plain, ours) since the machine's speed drifts; prints each and their ratio."""
+    runs: list[Result] = []
+    for round_ in (1, 2):
+        for plain in (True, False):
+            label = f"{name} cpu" + (" plain" if plain else "") + f" ({round_})"
+            runs.append(measure(label, tickets, 0.0, False, workdir, plain=plain))
+            print(table([runs[-1]]).splitlines()[-1], flush=True)
+    ours = sum(r.cpu_seconds for r in runs if "plain" not in r.label)
+    plain_cpu = sum(r.cpu_seconds for r in runs if "plain" in r.label)
+    print(
+        f"{name}: gorgias-export used {ours / plain_cpu:.2f} times the plain exporter's CPU "
+        f"({ours / 2:.2f} against {plain_cpu / 2:.2f} CPU-s a run)",
+        flush=True,
+    )
+    return runs
+
+
 def cpu_only(sizes: dict[str, int], results: list[Result], xlsx: bool = False) -> int:
     """The CPU runs alone: what a change to the exporter's per-row work is measured with
     (`xlsx`: into workbooks, with a rerun each)."""
@@ -328,9 +360,7 @@ def cpu_only(sizes: dict[str, int], results: list[Result], xlsx: bool = False) -
         for name, tickets in sizes.items():
             if xlsx:
                 continue
-            result = measure(f"{name} cpu", tickets, 0.0, False, Path(scratch))
-            print(table([result]).splitlines()[-1], flush=True)
-            results.append(result)
+            results.extend(cpu_and_plain(name, tickets, Path(scratch)))
         if xlsx:
             reruns = xlsx_runs(sizes, results, Path(scratch))
     print()
@@ -409,9 +439,7 @@ def main() -> int:
             print(table(results))
             return 0
         for name, tickets in sizes.items():
-            result = measure(f"{name} cpu", tickets, 0.0, False, workdir)
-            print(table([result]).splitlines()[-1], flush=True)
-            results.append(result)
+            results.extend(cpu_and_plain(name, tickets, workdir))
         reruns = xlsx_runs(sizes, results, workdir)
         kill_tickets = 2_900 if args.quick else 29_000
         total, uninterrupted, refetched = measure_kill_resume(kill_tickets, workdir)
