@@ -8,8 +8,9 @@ that URL is then fetched without credentials too. Only https URLs are fetched, o
 loopback (the simulator in tests); a redirect anywhere else is not followed.
 
 Bounded: at most `MAX_REDIRECTS` redirects, connect and read timeouts, a deadline per file (all
-its tries and redirects), a few tries on 5xx or a broken connection, and `max_size` bytes (past
-it: too_large, and the rest is not read). Reads take what has arrived (`read1`) under a socket
+its tries and redirects), a few tries on 5xx or a broken connection (none for a host name that
+does not exist: the API's download is asked at once), and `max_size` bytes (past it: too_large,
+and the rest is not read). Reads take what has arrived (`read1`) under a socket
 timeout cut to the deadline, so a server that drips bytes cannot hold a worker past it; `stop()`
 shuts the sockets in flight, so a stopping run does not wait for any read. The body goes chunk
 by chunk to a `Body` (a part file that hashes it), so memory stays flat whatever the size.
@@ -31,7 +32,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from gorgias_export import __version__
 from gorgias_export.api.client import GorgiasClient
-from gorgias_export.api.http import _https_proxy, _tls_context
+from gorgias_export.api.http import _https_proxy, _tls_context, no_such_name
 from gorgias_export.config import is_loopback
 from gorgias_export.errors import ApiError
 
@@ -227,6 +228,10 @@ class FileFetcher:
         try:
             connection = self._connect(url, deadline)
         except OSError as exc:
+            if no_such_name(exc):  # as for the API's host: no retry brings a name into being
+                raise _GaveUp(
+                    "the host name does not exist", urlsplit(url).hostname or "?"
+                ) from None
             raise _Failed(exc.__class__.__name__) from None
         sock = connection.sock  # kept: the connection drops it when the response takes it over
         assert sock is not None

@@ -47,6 +47,12 @@ _NO_SUCH_NAME = {
 }
 
 
+def no_such_name(error: BaseException) -> bool:
+    """Whether a failed lookup says the host name does not exist (not that DNS failed this time):
+    worth no retry."""
+    return isinstance(error, socket.gaierror) and error.errno in _NO_SUCH_NAME
+
+
 class TransportError(Exception):
     """The request got no complete answer: a connection refused, reset or cut, a bad body."""
 
@@ -211,7 +217,7 @@ class Transport:
         except TimeoutError as timeout:
             connection.close()
             if time.monotonic() >= connection.deadline:
-                raise TransportTimeout(f"no whole answer within {whole:.0f} s") from None
+                raise TransportTimeout(f"no whole answer within {whole:g} s") from None
             raise TransportTimeout(f"a timeout ({timeout})") from None
         except ssl.SSLCertVerificationError as refused:
             connection.close()
@@ -220,7 +226,7 @@ class Transport:
         except socket.gaierror as exc:
             connection.close()
             host = self._proxy[0] if self._proxy else self._host
-            permanent = exc.errno in _NO_SUCH_NAME
+            permanent = no_such_name(exc)
             raise HostNotFound(f"the host name {host} does not resolve", host, permanent) from None
         except (OSError, http.client.HTTPException) as exc:
             connection.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -23,28 +22,12 @@ from gorgias_export.errors import ExitCode
 from gorgias_sim import Simulator
 from gorgias_sim.data import MESSAGE_ATTACHMENTS, MESSAGE_HTML_ONLY, MESSAGE_INTERNAL_NOTE
 from tests.files.helpers import check_directory, no_credentials_reached_uploads
+from tests.support.archives import copy_of
 from tests.support.cli import REPO, assert_one_line_error, kill_when, run_cli, run_ok
 
-# One simulator and one archive for the tests that only read it (or a copy of it).
+# One simulator, and one archive (`built`, tests/archive/conftest.py) for the tests that only
+# read it or change a copy of it.
 pytestmark = pytest.mark.sim(seed=5, tickets=60, scope="module")
-_BUILT: dict[str, Path] = {}
-
-
-@pytest.fixture
-def built(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The archive of the module's simulator, made once; tests copy it before changing it."""
-    if "out" not in _BUILT:
-        out = tmp_path_factory.mktemp("built") / "archive"
-        result = run_ok(sim, "archive", "--out-dir", str(out))
-        assert "Done: archive with 60 tickets" in result.stderr
-        _BUILT["out"] = out
-    return _BUILT["out"]
-
-
-def copy_of(built: Path, tmp_path: Path) -> Path:
-    out = tmp_path / "archive"
-    shutil.copytree(built, out)
-    return out
 
 
 def pages(out: Path) -> dict[str, bytes]:

@@ -20,7 +20,6 @@ from gorgias_sim import Simulator
 from gorgias_sim.data import MESSAGE_HTML_ONLY
 from gorgias_sim.texts import HOSTILE_HTML_BODIES
 from tests.support.browser import Browser, chromium_or_skip
-from tests.support.cli import run_ok
 
 pytestmark = pytest.mark.sim(seed=7, tickets=80, scope="module")
 # Hosts Chromium itself may call (updates, time, sign-in) through the proxy whatever page is
@@ -28,7 +27,6 @@ pytestmark = pytest.mark.sim(seed=7, tickets=80, scope="module")
 BROWSER_SERVICES = re.compile(
     rb"^(GET|POST|CONNECT) (https?://)?[\w.-]*\.(google\.com|googleapis\.com|gstatic\.com)[:/ ]"
 )
-_BUILT: dict[str, Path] = {}
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +37,6 @@ def browser() -> Iterator[Browser]:
         yield opened
     finally:
         opened.close()
-
-
-@pytest.fixture
-def archive(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The archive of the module's simulator, made once (the `sim` fixture is per test, even
-    when the simulator it hands out is the module's)."""
-    if "out" not in _BUILT:
-        out = tmp_path_factory.mktemp("browser") / "archive"
-        run_ok(sim, "archive", "--out-dir", str(out))
-        _BUILT["out"] = out
-    return _BUILT["out"]
 
 
 def page_connections(browser: Browser, since: int = 0) -> list[bytes]:
@@ -77,10 +64,10 @@ def visible_rows(browser: Browser) -> int:
 
 
 def test_the_index_loads_offline_and_the_filter_narrows_as_you_type(
-    browser: Browser, archive: Path
+    browser: Browser, built: Path
 ) -> None:
     start, connections = len(browser.events), len(browser.proxy.seen)
-    browser.open(archive / "index.html")
+    browser.open(built / "index.html")
     rows = json.loads(browser.evaluate("document.getElementById('tickets-data').textContent"))
     assert len(rows) == 80
     assert visible_rows(browser) == 80
@@ -117,7 +104,7 @@ def test_the_index_loads_offline_and_the_filter_narrows_as_you_type(
     assert visible_rows(browser) == 80
     # A row's link leads to the ticket's page.
     href = browser.evaluate("document.querySelector('#rows tr a').getAttribute('href')")
-    assert (archive / href).is_file()
+    assert (built / href).is_file()
     assert_quiet(browser, start, connections)
 
 
@@ -146,11 +133,11 @@ def test_a_large_index_draws_at_most_a_page_of_rows_and_filters_them_all(
 
 
 def test_the_hostile_bodies_run_nothing_and_change_nothing(
-    browser: Browser, archive: Path, sim: Simulator
+    browser: Browser, built: Path, sim: Simulator
 ) -> None:
     message = sim.dataset.special[MESSAGE_HTML_ONLY][0]
     ticket = next(m["ticket_id"] for m in sim.dataset.messages if m["id"] == message)
-    page = archive / ticket_href(ticket)
+    page = built / ticket_href(ticket)
     start, connections = len(browser.events), len(browser.proxy.seen)
     browser.open(page)
     browser.settle()

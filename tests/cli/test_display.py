@@ -73,10 +73,15 @@ def drawn(display: ProgressDisplay, width: int) -> str:
     return screen.getvalue().rstrip("\n")
 
 
+def offscreen(clock: Clock) -> ProgressDisplay:
+    """An enabled display on `clock` whose console writes nowhere (tests read `line()`)."""
+    return ProgressDisplay(enabled=True, console=Console(file=io.StringIO()), clock=clock)
+
+
 def fed(*statuses: Status, every: float = 10.0) -> tuple[ProgressDisplay, Clock]:
     """A display (enabled, not started) fed these statuses `every` seconds apart."""
     clock = Clock()
-    display = ProgressDisplay(enabled=True, console=Console(file=io.StringIO()), clock=clock)
+    display = offscreen(clock)
     for status in statuses:
         display.update(status)
         clock.now += every
@@ -105,18 +110,37 @@ def test_every_figure_is_on_the_line_uncut(width: int) -> None:
         assert "tickets" in line and "messages" in line and "requests" in line and "━" in line
 
 
+PHASES = {  # a status, the label its line starts with, figures shown, and text never shown
+    "gathering": (
+        reading(500, phase="gathering", message_rows=0, messages_read=98_765),
+        "gathering",
+        ("98,765 m",),
+        (),
+    ),
+    "writing": (
+        reading(4_321, phase="writing", message_rows=4_321, planned=10_000),
+        "writing",
+        ("4,321 lines", "43%"),
+        (),
+    ),
+    "all": (
+        entity("customers", (3, 15), items_read=700, new_rows=512),
+        "customers (3/15)",
+        ("700 read", "512 new"),
+        ("%",),  # no share of an entity whose size is unknown
+    ),
+}
+
+
 @pytest.mark.parametrize("width", [80, 160])
-def test_gathering_writing_and_all_name_their_phase(width: int) -> None:
-    gathering = reading(500, phase="gathering", message_rows=0, messages_read=98_765)
-    line = drawn(fed(gathering)[0], width)
-    assert line.startswith("gathering") and "98,765 m" in line and "…" not in line
-    writing = reading(4_321, phase="writing", message_rows=4_321, planned=10_000)
-    line = drawn(fed(writing)[0], width)
-    assert line.startswith("writing") and "4,321 lines" in line and "43%" in line
-    customers = entity("customers", (3, 15), items_read=700, new_rows=512)
-    line = drawn(fed(customers)[0], width)
-    assert line.startswith("customers (3/15)") and "700 read" in line and "512 new" in line
-    assert "%" not in line and len(line) <= width and "…" not in line
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_gathering_writing_and_all_name_their_phase(phase: str, width: int) -> None:
+    status, label, shown, never = PHASES[phase]
+    line = drawn(fed(status)[0], width)
+    assert line.startswith(label), line
+    assert all(figure in line for figure in shown), (shown, line)
+    assert not any(text in line for text in never), (never, line)
+    assert "\n" not in line and len(line) <= width and "…" not in line, line
 
 
 def test_a_terminal_shows_the_line_while_it_runs() -> None:
@@ -141,7 +165,7 @@ def test_the_opening_burst_does_not_read_as_a_breach() -> None:
     """The empty bucket takes 40 requests in a second; counted as a rate that read
     `47.2 req/s of 2.0`. The rate shown is the sustained one, beside the limit."""
     clock = Clock()
-    display = ProgressDisplay(enabled=True, console=Console(file=io.StringIO()), clock=clock)
+    display = offscreen(clock)
     display.update(reading(3))
     clock.now += 0.85
     display.update(reading(40))
@@ -188,7 +212,7 @@ def test_all_starts_each_entity_from_nothing() -> None:
 
 def etas(statuses: list[Status], every: float = 10.0) -> list[float]:
     clock = Clock()
-    display = ProgressDisplay(enabled=True, console=Console(file=io.StringIO()), clock=clock)
+    display = offscreen(clock)
     shown = []
     for status in statuses:
         display.update(status)

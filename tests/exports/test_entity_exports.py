@@ -18,7 +18,10 @@ from tests.support.cli import run_cli, run_ok
 from tests.support.fake_api import Call, FakeApi, Reply
 from tests.support.outputs import read_csv, read_jsonl, table_rows
 
-pytestmark = pytest.mark.sim(seed=11, tickets=250, cursor_ttl=60, fake_clock=True)
+# One simulator for the module: no test here changes its data, its config or its clock. (It ran
+# on a fake clock that no test moved; on the real one a cursor would need a minute between two
+# pages of one run to expire, and the export would still have to come out whole.)
+pytestmark = pytest.mark.sim(seed=11, tickets=250, cursor_ttl=60, scope="module")
 
 
 def test_messages_jsonl_holds_every_message_exactly_as_the_api_sent_it(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import tracemalloc
@@ -208,6 +209,39 @@ def test_a_dead_host_falls_back_to_the_api_download(sim: Simulator, tmp_path: Pa
     assert [r.path for r in sim.requests] == [f"/api/attachment/download{path}"]
     with pytest.raises(ApiError, match="kept failing"):
         fetcher.fetch(dead, None, PartFile(tmp_path / "b.part"))
+
+
+@pytest.mark.sim(uploads=True, tickets=40)
+def test_a_host_name_that_does_not_exist_falls_back_at_once(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name that does not exist is not tried again after waits (2 + 4 s a file, which made
+    an archive whose files' host is gone wait for minutes): the API's download at once."""
+    assert sim.uploads is not None
+    path = next(p for p, f in sim.uploads.files.items() if f.access == "public")
+    gone = "https://uploads.no-such-host.example" + path
+    real = socket.getaddrinfo
+    looked_up: list[str] = []
+
+    def resolve(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host == "uploads.no-such-host.example":
+            looked_up.append(host)
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    waits: list[float] = []
+    settings = Settings(base_url=sim.url, email=EMAIL, api_key=Secret(SECRET_KEY))
+    fetcher = FileFetcher(GorgiasClient(settings), MB, sleep=waits.append)
+    part = PartFile(tmp_path / "a.part")
+    assert fetcher.fetch(gone, api_download_path(gone), part).status == "ok"
+    assert part.sha256 == sha256_of(path, sim.uploads.files[path].size)
+    assert looked_up == ["uploads.no-such-host.example"] and waits == []
+    assert [r.path for r in sim.requests] == [f"/api/attachment/download{path}"]
+    # Without the API's download to fall back on, the run stops at once with the reason.
+    with pytest.raises(ApiError, match="does not exist"):
+        fetcher.fetch(gone, None, PartFile(tmp_path / "b.part"))
+    assert len(looked_up) == 2 and waits == []
 
 
 DRIP = b"d" * 400  # 400 bytes, one every 20 ms: 8 s a try, were it waited for whole

@@ -14,15 +14,16 @@ registered per path and served in order, the last one repeating:
 from __future__ import annotations
 
 import json
-import socket
 import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.loopback_http import LoopbackServer, drip_answer, send_answer
 
 
 @dataclass(frozen=True)
@@ -55,48 +56,23 @@ class FakeApi:
 
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.calls: list[Call] = []
-        self.connections = 0  # TCP connections accepted
-        self._stopping = threading.Event()
         self._script: dict[str, list[Reply | Responder]] = {}
         self._lock = threading.Lock()
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as the real API
-
-            def do_GET(self) -> None:
-                api._answer(self)
-
-            def _refuse(self) -> None:  # recorded, so that tests can say none was sent
-                api.calls.append(Call(self.command, self.path, self.path, {}, {}))
-                self.send_error(405)
-
-            do_POST = do_PUT = do_PATCH = do_DELETE = _refuse
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def get_request(self) -> tuple[socket.socket, Any]:
-                accepted = super().get_request()
-                api.connections += 1
-                return accepted
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self._scheme = "http"
-        if tls is not None:
-            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
-            self._scheme = "https"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackServer(self._answer, self._refuse, tls=tls)
 
     @property
     def url(self) -> str:
-        return f"{self._scheme}://127.0.0.1:{self._server.server_address[1]}/api"
+        return f"{self._server.origin}/api"
+
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted."""
+        return self._server.connections
+
+    @property
+    def dripped(self) -> int:
+        """Bytes of `drip` answers sent so far: how far a drip got before the client gave up."""
+        return self._server.dripped
 
     def get(
         self,
@@ -154,33 +130,22 @@ class FakeApi:
         else:
             reply = scripted(call)
         if reply.delay:
-            self._stopping.wait(reply.delay)
+            self._server.stopping.wait(reply.delay)
         if reply.reset:
             handler.close_connection = True
             handler.connection.close()
-            return
-        if reply.drip:
-            head = f"HTTP/1.1 {reply.status} OK\r\nContent-Length: {len(reply.body)}\r\n\r\n"
-            for byte in head.encode() + reply.body:
-                if self._stopping.wait(reply.drip):
-                    break
-                handler.wfile.write(bytes([byte]))
-                handler.wfile.flush()
-            handler.close_connection = True
-            return
-        handler.send_response(reply.status)
-        for name, value in reply.headers.items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(reply.body)))
-        handler.end_headers()
-        handler.wfile.write(reply.body)
-        if reply.close:
-            handler.close_connection = True
+        elif reply.drip:
+            drip_answer(self._server, handler, reply.status, reply.body, reply.drip)
+        else:
+            send_answer(handler, reply.status, reply.headers, reply.body, close=reply.close)
+
+    def _refuse(self, handler: BaseHTTPRequestHandler) -> None:
+        """Any other method: recorded, so that tests can say none was sent, and refused."""
+        self.calls.append(Call(handler.command, handler.path, handler.path, {}, {}))
+        handler.send_error(405)
 
     def close(self) -> None:
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.close()
 
     def __enter__(self) -> FakeApi:
         return self

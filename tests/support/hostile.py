@@ -16,15 +16,15 @@ import http.client
 import itertools
 import json
 import threading
-import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 from gorgias_sim import Simulator
 from tests.support.cli import env_for
+from tests.support.loopback_http import LoopbackServer, drip_answer, send_answer
 
 Answer = tuple[int, dict[str, str], bytes]
 CALL_LIMIT = "x-gorgias-account-api-call-limit"
@@ -90,24 +90,11 @@ class HostileProxy:
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         self.faults = 0
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                proxy._serve(self)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = LoopbackServer(self._serve)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{self._upstream.path}"
+        return f"{self._server.origin}{self._upstream.path}"
 
     def env(self) -> dict[str, str]:
         return {**env_for(self._sim), "GORGIAS_BASE_URL": self.url}
@@ -147,26 +134,12 @@ class HostileProxy:
             answer = MODES[mode](answer)
         status, out_headers, body = answer
         if mode == "drip":
-            head = f"HTTP/1.1 {status} OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-            try:
-                for byte in head + body:
-                    handler.wfile.write(bytes([byte]))
-                    handler.wfile.flush()
-                    time.sleep(self._drip)
-            except OSError:
-                pass  # the client gave up: that is the point
-            handler.close_connection = True
-            return
-        handler.send_response(status)
-        for name, value in out_headers.items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+            drip_answer(self._server, handler, status, body, self._drip)
+        else:
+            send_answer(handler, status, out_headers, body)
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.close()
 
     def __enter__(self) -> HostileProxy:
         return self
