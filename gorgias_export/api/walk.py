@@ -26,6 +26,7 @@ from typing import Any
 
 from gorgias_export.api.answers import Page, Params, link_paged
 from gorgias_export.api.client import BrokenBody, GorgiasClient, RetriesExhausted
+from gorgias_export.api.cursor_form import documented
 from gorgias_export.api.http import Answer
 from gorgias_export.api.loop_guard import ProgressGuard
 from gorgias_export.errors import ApiError, AuthError, CursorRejected
@@ -348,6 +349,9 @@ class ListingWalk:
         if self._link_paged:
             self.position.previous_ids = page.page_ids
         self.position.cursor = page.next_cursor
+        # A cursor in the API's documented encoding is marked so: a resume checks it still is
+        # (exports/progress.py). One the API gave in another form is sent back unchecked.
+        self.position.decodes = page.next_cursor is not None and documented(page.next_cursor)
         self.position.done = finished or page.next_cursor is None
 
 

@@ -32,6 +32,7 @@ from gorgias_export.cli.options import (
     Per,
     PerFlag,
     Reconcile,
+    Repair,
     Since,
     StateFlag,
     TicketIds,
@@ -59,6 +60,7 @@ def tickets(
     state: StateFlag = None,
     fresh: Fresh = False,
     overwrite: Overwrite = False,
+    repair: Repair = False,
     customer_id: CustomerId = None,
     view_id: ViewId = None,
     external_id: ExternalId = None,
@@ -90,7 +92,7 @@ def tickets(
     def work(job: TicketsJob, session: Session) -> str:
         if job.custom_fields and not connection.quiet:
             typer.echo(CUSTOM_FIELDS_COST, err=True)
-        result = export_to(session, job, out, state, fresh, overwrite, "tickets.csv")
+        result = export_to(session, job, out, state, fresh, overwrite, "tickets.csv", repair)
         return _tickets_summary(result, job.per == "ticket", session)
 
     execute(connection, plan, work, resumable=out != "-")
@@ -104,12 +106,14 @@ def export_to(
     fresh: bool,
     overwrite: bool,
     example: str,
+    repair: bool = False,
 ) -> JobResult:
     """Run a job of one output (--out: a file, a database, or - for stdout) through the one
     lifecycle; `example` is the --out that an error message suggests."""
     from gorgias_export.jobs.lifecycle import open_target, run_job
 
-    target = open_target(job, out, state, fresh, session.settings.base_url, example, overwrite)
+    base_url = session.settings.base_url
+    target = open_target(job, out, state, fresh, base_url, example, overwrite, repair)
     return run_job(session.client, job, target, session.on_status)
 
 

@@ -18,6 +18,7 @@ from gorgias_export.cli.options import (
     Out,
     Overwrite,
     Reconcile,
+    Repair,
     Since,
     StateFlag,
     Until,
@@ -39,6 +40,7 @@ def entity_command(entity: Entity) -> Any:
         state: StateFlag = None,
         fresh: Fresh = False,
         overwrite: Overwrite = False,
+        repair: Repair = False,
         *,
         connection: Connection,
         **filter_values: Any,
@@ -57,7 +59,9 @@ def entity_command(entity: Entity) -> Any:
             return EntityJob(entity, fmt_name, params, since=start, until=end, reconcile=reconcile)
 
         def work(job: EntityJob, session: Session) -> str:
-            result = export_to(session, job, out, state, fresh, overwrite, f"{entity.name}.csv")
+            result = export_to(
+                session, job, out, state, fresh, overwrite, f"{entity.name}.csv", repair
+            )
             return _entity_summary(entity, job, result, session)
 
         execute(connection, plan, work, resumable=out != "-")

@@ -80,6 +80,14 @@ Overwrite = Annotated[
         "file (by default such a file is left alone).",
     ),
 ]
+Repair = Annotated[
+    bool,
+    _option(
+        "--repair",
+        help="When the output was changed after the end of a finished export (lines added), "
+        "move it to <out>.changed-<time> as it is, put back the exported part and go on.",
+    ),
+]
 Since = Annotated[
     str | None,
     _option(

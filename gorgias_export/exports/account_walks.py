@@ -34,6 +34,7 @@ from gorgias_export.api.walk import (
 from gorgias_export.errors import ApiError
 from gorgias_export.exports.conversations import ConversationExport, latest
 from gorgias_export.exports.empty_tickets import has_no_messages
+from gorgias_export.exports.listing_counts import count_ticket
 from gorgias_export.exports.progress import RunProgress, WalkPosition
 
 log = logging.getLogger("gorgias_export")
@@ -180,6 +181,7 @@ class _Backfill:
         if split is not None:
             for position in (run.messages_lower, run.messages_upper):
                 position.cursor, position.after, position.done = keyset_cursor(split), split, False
+                position.decodes = False  # never sent: entered at its key (api/walk.py)
 
     def _worth_asking_ahead(
         self, pair_of: Callable[[Chain], Pair], chain: Chain, page: WalkPage
@@ -297,6 +299,9 @@ def _ticket_page(
     mine, met = pair.cut(chain, page.keys) if pair else (len(page.items), False)
     items, keys = page.items[:mine], page.keys[:mine]
     export.index_tickets(items)
+    if emit_empty:  # a walk by creation: each ticket of the run once (listing_counts.py)
+        for ticket in items:
+            count_ticket(run, ticket)
     beyond_until = False
     for ticket, (created, _) in zip(items, keys, strict=True) if emit_empty else ():
         if run.upper and created > run.upper:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -28,12 +29,15 @@ from gorgias_export.api.prefetch import Chain
 from gorgias_export.entity_types import INCREMENTAL_OVERLAP
 from gorgias_export.exports.checkpoints import Checkpointing
 from gorgias_export.exports.conversation_status import Tally, counts_from_start, export_status
+from gorgias_export.exports.listing_counts import count_messages, counted_run, shortfall
 from gorgias_export.exports.progress import ExportProgress, Key, RunProgress
 from gorgias_export.exports.status import ExportStatus, StatusCallback
 from gorgias_export.output.ticket_index import ContextShape, JsonContexts, TicketIndex
 from gorgias_export.output.writers import Sink
 from gorgias_export.rows import conversation_row, ticket_context, unknown_ticket_context
 from gorgias_export.timeutil import format_utc, shift, sort_key
+
+log = logging.getLogger("gorgias_export")
 
 TICKET_IDS_PER_REQUEST = 100
 Item = dict[str, Any]
@@ -203,7 +207,9 @@ class ConversationExport(Checkpointing):
         started = format_utc(self._now())
         p = self.progress
         if p.completed_runs == 0 and self.since is None:
-            return RunProgress("backfill", None, None, self.until, started)
+            run = RunProgress("backfill", None, None, self.until, started)
+            run.message_counts = counted_run(run.plan, run.upper)
+            return run
         lower_tickets = latest(self.since, shift(p.watermark_tickets, -INCREMENTAL_OVERLAP))
         lower_messages = latest(self.since, shift(p.watermark_messages, -INCREMENTAL_OVERLAP))
         return RunProgress("window", lower_tickets, lower_messages, self.until, started)
@@ -235,6 +241,7 @@ class ConversationExport(Checkpointing):
         if not messages:
             return
         self.tally.messages_read += len(messages)
+        count_messages(run, len(messages))
         self.output.messages([message for message, _ in messages])
         contexts = self._contexts(message.get("ticket_id") for message, _ in messages)
         times = [key[0] for _, key in messages]
@@ -311,6 +318,9 @@ class ConversationExport(Checkpointing):
 
     def _finish(self, run: RunProgress) -> None:
         p = self.progress
+        short = shortfall(run)
+        if short is not None:  # a problem, not progress: shown with --quiet too
+            log.error("%s", short)
         p.watermark_tickets = _capped(latest(p.watermark_tickets, run.newest_ticket), run)
         p.watermark_messages = _capped(latest(p.watermark_messages, run.newest_message), run)
         p.seen = _near_newest({**p.seen, **run.recent}, p.watermark_tickets, p.watermark_messages)

@@ -11,6 +11,7 @@ from gorgias_export.exports.progress import (
     _check,
     _optional_str,
     _str_map,
+    not_after_now,
 )
 
 
@@ -81,7 +82,8 @@ class FilesProgress:
         if len(watermarks) != 2:
             raise BadProgress("watermarks")
         for value in watermarks:
-            _optional_str({"w": value}, "w")
+            if _optional_str({"w": value}, "w"):
+                not_after_now("watermarks", value)
         run = data.get("run")
         return cls(
             **counts,

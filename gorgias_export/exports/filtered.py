@@ -20,6 +20,7 @@ from gorgias_export.api.prefetch import Chain
 from gorgias_export.api.walk import ListingWalk, below, stays_above
 from gorgias_export.exports.conversations import ConversationExport, Item, latest
 from gorgias_export.exports.empty_tickets import has_no_messages
+from gorgias_export.exports.listing_counts import count_ticket
 from gorgias_export.exports.progress import Key, RunProgress, WalkPosition
 from gorgias_export.timeutil import sort_key
 
@@ -76,6 +77,7 @@ class FilteredTickets:
                     break
                 if floor is None or key[0] >= floor:
                     self._conversation(export, run, ticket)
+                    count_ticket(run, ticket)  # saved with the ticket's checkpoint, just below
                 _ticket_done(export, run, walk, key)
             walk.advance(page, finished=beyond_until or below(page, floor))
             export.checkpoint()

@@ -6,16 +6,28 @@ Keys are `[sort value, id]` pairs, where the sort value is a normalized UTC date
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
+
+from gorgias_export.api.cursor_form import documented
 
 Key = tuple[str, int]
 
 
 class BadProgress(ValueError):
     """The state file's progress section does not have the shape we write."""
+
+
+class FutureTime(BadProgress):
+    """A time the state holds (a watermark, a run's start) is later than now, when this run
+    starts: the clock was set back since it was saved, or the file was edited."""
+
+    def __init__(self, name: str, value: str, now: str) -> None:
+        super().__init__(f"{name} {value} is later than this run's start, {now}")
+        self.name, self.value, self.now = name, value, now
 
 
 def _check(value: Any, kinds: type | tuple[type, ...], what: str) -> Any:
@@ -35,9 +47,10 @@ def _optional_str(data: dict[str, Any], name: str) -> str | None:
 
 # Times as the state holds them (timeutil.format_utc): fixed width, UTC.
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
-# A watermark or a run's start is never later than the run that saved it began: one past now
-# (beyond the clock's drift) was edited in, and trusted it would skip every row before it.
-_CLOCK_DRIFT = timedelta(hours=1)
+# A watermark or a run's start is never later than the run that saved it began (watermarks are
+# capped to it): one past now was edited in, or the clock went back since, and trusted it would
+# skip every row before it. No drift is allowed: the overlap a rerun reads below its watermark
+# cannot make up for a watermark it does not know is wrong.
 
 
 def _time(data: dict[str, Any], name: str, *, past: bool = False) -> str | None:
@@ -48,10 +61,15 @@ def _time(data: dict[str, Any], name: str, *, past: bool = False) -> str | None:
     if not _TIME.fullmatch(value):
         raise BadProgress(f"{name} is not a time")
     if past:
-        latest = (datetime.now(UTC) + _CLOCK_DRIFT).isoformat(timespec="microseconds")
-        if value > latest[:-6] + "Z":
-            raise BadProgress(f"{name} {value} is in the future")
+        not_after_now(name, value)
     return value
+
+
+def not_after_now(name: str, value: str) -> None:
+    """Refuse (FutureTime) a saved time of ours that lies after this moment, when a run starts."""
+    now = datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    if value > now:
+        raise FutureTime(name, value, now)
 
 
 def _str_map(data: dict[str, Any], name: str) -> dict[str, str]:
@@ -72,11 +90,18 @@ class WalkPosition:
     # A view's items (link-paged): the ids of the last page done, which the next page can
     # repeat (api/walk.py); saved, so that a resumed walk leaves them out too.
     previous_ids: list[int] = field(default_factory=list)
+    # `cursor` decoded as the API's documented encoding when the API gave it (api/cursor_form.py),
+    # so it must still: one that no longer does was damaged or edited, and is refused before it
+    # is sent. A cursor the API gave in another form (an older one, a view's link), or saved by a
+    # release that did not mark it, is sent back as it is, unchecked.
+    decodes: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"cursor": self.cursor, "after": self.after, "done": self.done}
         if self.previous_ids:  # only link-paged walks have any
             data["previous_ids"] = self.previous_ids
+        if self.decodes:
+            data["decodes"] = True
         return data
 
     @classmethod
@@ -94,11 +119,20 @@ class WalkPosition:
         previous = _check(data.get("previous_ids", []), list, "previous_ids")
         if not all(isinstance(i, int) and not isinstance(i, bool) for i in previous):
             raise BadProgress("previous_ids")
+        cursor = _optional_str(data, "cursor")
+        decodes = _check(data.get("decodes", False), bool, "decodes")
+        if cursor is not None and decodes and not documented(cursor):
+            shown = cursor if len(cursor) <= 40 else cursor[:39] + "…"
+            raise BadProgress(
+                f"its saved cursor {json.dumps(shown)} does not decode as the API's cursors do, "
+                "so it was not sent"
+            )
         return cls(
-            cursor=_optional_str(data, "cursor"),
+            cursor=cursor,
             after=(after[0], after[1]) if after else None,
             done=_check(data.get("done", False), bool, "done"),
             previous_ids=previous,
+            decodes=decodes,
         )
 
 
@@ -131,6 +165,8 @@ class RunProgress:
     newest_ticket: str | None = None
     newest_message: str | None = None
     oldest_message: str | None = None  # for the progress estimate
+    # [the listed tickets' messages_count, messages read] (listing_counts.py); None: not judged
+    message_counts: list[int] | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> RunProgress:
@@ -159,7 +195,17 @@ class RunProgress:
             newest_ticket=_optional_str(data, "newest_ticket"),
             newest_message=_optional_str(data, "newest_message"),
             oldest_message=_optional_str(data, "oldest_message"),
+            message_counts=_counts(data.get("message_counts")),
         )
+
+
+def _counts(value: Any) -> list[int] | None:
+    if value is None:
+        return None
+    _check(value, list, "message_counts")
+    if len(value) != 2 or not all(type(n) is int and n >= 0 for n in value):
+        raise BadProgress("message_counts")
+    return list(value)
 
 
 _RUN_POSITIONS = (

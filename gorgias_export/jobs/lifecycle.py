@@ -130,9 +130,11 @@ def open_target(
     api: str,
     example: str,
     overwrite: bool = False,
+    repair: bool = False,
 ) -> Target:
     """The target of a single command: stdout (`-`, without --state or --fresh), a SQLite
-    database, or a file. `overwrite` (--overwrite): --fresh may replace any file."""
+    database, or a file. `overwrite` (--overwrite): --fresh may replace any file. `repair`
+    (--repair): a file changed after its checkpoint is set aside instead of refused."""
     if out == "-":
         if job.fmt == "sqlite":
             raise UsageError("SQLite output needs a file: give --out a path such as mirror.db.")
@@ -167,6 +169,7 @@ def open_target(
         locks=locks,
         side_prefix=state.with_name(state.name.removesuffix(".state.json")),
         state_dir=state.parent,
+        repair=repair,
     )
 
 

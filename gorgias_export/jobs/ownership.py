@@ -47,11 +47,31 @@ def fingerprint(path: Path, length: int, open_end: bool) -> dict[str, Any]:
     return {"length": length, "head": _digest(head), "tail": _digest(tail), "open": open_end}
 
 
-def verify(path: Path, check: Any, length: int, description: str) -> None:
-    """Refuse (StateConflict, nothing changed) a file that is not the one `check` describes."""
+class Repairable(StateConflict):
+    """A finished export's file with bytes after its end that we did not write, every byte up to
+    that end still ours: `--repair` can set it aside and go on (repair.py)."""
+
+
+def unrepairable(path: Path, why: str) -> StateConflict:
+    """--repair's refusal: the bytes the state vouches for are not all there as written."""
+    return StateConflict(
+        f"--repair left {path} as it is: {why}, so there is no verified part to keep and nothing "
+        "to repair; put back the file as exported and rerun, or move it away and rerun with "
+        "--fresh to export again."
+    )
+
+
+def verify(path: Path, check: Any, length: int, description: str, repair: bool = False) -> None:
+    """Refuse (StateConflict, nothing changed) a file that is not the one `check` describes;
+    `Repairable` for bytes added after a finished export. `repair`: refusals say why --repair
+    cannot help."""
     if not _well_formed(check) or check["length"] != length:
         raise StateConflict(f"{description} is corrupt; rerun with --fresh to start over.")
     size = _size(path)
+    if repair:
+        why = _unverified(path, check, length, size)
+        if why is not None:
+            raise unrepairable(path, why)
     if size < length:  # (a file the state counts in full says so first, in the caller)
         raise StateConflict(
             f"{path} is shorter than gorgias-export wrote it ({size:,} of {length:,} bytes), "
@@ -78,11 +98,27 @@ def verify(path: Path, check: Any, length: int, description: str) -> None:
             f"or re-saved), so it was left as it is; {redo} to export again."
         )
     if size > length and not check["open"]:
-        raise StateConflict(
+        raise Repairable(
             f"{path} has {size - length:,} bytes after byte {length:,}, where the finished "
-            "export ends, that gorgias-export did not write, so it was left as it is; move them "
-            f"to another file (`truncate -s {length} FILE` then drops them here) and rerun."
+            "export ends, that gorgias-export did not write, so it was left as it is; rerun "
+            f"with --repair to keep the changed file as {path.name}.changed-<time> and go on, "
+            f"or move those bytes to another file (`truncate -s {length} FILE` then drops them "
+            "here) and rerun."
         )
+
+
+def _unverified(path: Path, check: dict[str, Any], length: int, size: int) -> str | None:
+    """Why the first `length` bytes of `path` are not the ones `check` vouches for, or None."""
+    if size < length:
+        return f"it is shorter ({size:,} bytes) than the {length:,} bytes exported"
+    head, tail = _windows(path, length, 0)
+    if _digest(head) != check["head"]:
+        if head.startswith(BOM):
+            return "it now begins with a byte-order mark (a spreadsheet's re-save rewrites it all)"
+        return "it does not begin with the bytes gorgias-export wrote (another file, or an edit)"
+    if _digest(tail) != check["tail"]:
+        return f"it was changed before byte {length:,}, where its saved progress ends"
+    return None
 
 
 def verify_beginning(path: Path, header: bytes, what: str) -> None:

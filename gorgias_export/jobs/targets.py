@@ -15,6 +15,7 @@ before the file is first opened, so a crash at any moment leaves a resumable pai
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import tempfile
@@ -23,21 +24,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gorgias_export.errors import OutputError, StateConflict
-from gorgias_export.exports.progress import BadProgress
+from gorgias_export.exports.progress import BadProgress, FutureTime
 from gorgias_export.fastjson import dumps_text, loads
 from gorgias_export.jobs.ownership import (
     CHECK_KEY,
+    Repairable,
     fingerprint,
     looks_like_output,
+    unrepairable,
     verify,
     verify_beginning,
 )
+from gorgias_export.jobs.repair import repair_output
 from gorgias_export.jobs.state import StateSlot, export_lock
 from gorgias_export.output.sqlite_store import SqliteStore
 from gorgias_export.output.writers import RowEncoder, RowSink, fsync_directory
 
 if TYPE_CHECKING:
     from gorgias_export.jobs.lifecycle import Job, Progress
+
+log = logging.getLogger("gorgias_export")
 
 
 def partial_path(output: Path) -> Path:
@@ -53,6 +59,15 @@ def side_file(prefix: Path, name: str) -> Path:
 def parse_progress(job: Job, saved: Any, description: str) -> Progress:
     try:
         return job.parse_progress(saved)
+    except FutureTime as future:
+        # Not trusted, and not clamped: nothing tells where the real watermark was, and a
+        # guess above it would skip rows for good. Once the clock passes it, it is a time past.
+        raise StateConflict(
+            f"{description} holds {future.name} {future.value}, later than this run's start "
+            f"({future.now}): the clock was set back since it was saved, or it was edited, and "
+            "trusting it would skip rows, so nothing was changed; fix the clock and rerun (or "
+            "rerun once that time has passed), or rerun with --fresh to export again."
+        ) from None
     except BadProgress as bad:
         # Its own words: a value that is well typed but cannot be right (a future watermark)
         # is named, so that whoever edited the file can see which.
@@ -119,7 +134,8 @@ class FileTarget:
     """Rows to `output`, resumable through `state`; with no output, to stdout.
 
     `overwrite`: an existing file without state may be replaced (--fresh), if it looks like one
-    of our outputs, or whatever it holds with `force` (--overwrite).
+    of our outputs, or whatever it holds with `force` (--overwrite). `repair` (--repair): a file
+    changed only after the bytes its state vouches for is set aside, not refused (repair.py).
     """
 
     def __init__(
@@ -133,8 +149,10 @@ class FileTarget:
         flag: str = "--out",
         side_prefix: Path | None = None,
         state_dir: Path | None = None,
+        repair: bool = False,
     ) -> None:
         self.output = output
+        self._repair = repair
         self.state: StateSlot = (
             state if output is None else OutputState(state, self._checked, state_dir)
         )
@@ -190,6 +208,8 @@ class FileTarget:
         written = partial_path(output) if job.snapshots else output
         size = written.stat().st_size if written.exists() else 0
         needed = job.saved_bytes(progress)
+        if size < needed and self._repair:
+            raise unrepairable(written, f"it is shorter ({size:,} bytes) than its saved progress")
         if size < needed:
             raise StateConflict(
                 f"{written} is shorter than its saved progress ({size} of {needed} bytes), so "
@@ -201,10 +221,25 @@ class FileTarget:
         if checked is not None and check is not None and checked.exists():
             # A published snapshot is replaced whole by the next full read: one edited since,
             # or put there by someone else, is refused, as an output appended to would be.
-            verify(checked, check, progress.output_bytes, self.state.description)
+            self._verify(checked, check, progress.output_bytes)
         elif check is None and not job.snapshots:  # a state saved by 0.1.0
             verify_beginning(output, job.file_header(), _what(job))
         return progress
+
+    def _verify(self, path: Path, check: Any, length: int) -> None:
+        try:
+            verify(path, check, length, self.state.description, self._repair)
+        except Repairable:
+            if not self._repair:
+                raise
+            side = repair_output(path, length)
+            log.warning(
+                "Moved the changed %s to %s, kept as it was, and put back its first %s bytes as "
+                "exported; going on from there.",
+                path,
+                side,
+                f"{length:,}",
+            )
 
     def rows_file(
         self, encoder: RowEncoder, progress: Progress, snapshot: bool = False
