@@ -123,8 +123,9 @@ class WalkPosition:
         decodes = _check(data.get("decodes", False), bool, "decodes")
         if cursor is not None and decodes and not documented(cursor):
             shown = cursor if len(cursor) <= 40 else cursor[:39] + "…"
+            quoted = json.dumps(shown, ensure_ascii=False)  # the ellipsis as itself, not \u2026
             raise BadProgress(
-                f"its saved cursor {json.dumps(shown)} does not decode as the API's cursors do, "
+                f"its saved cursor {quoted} does not decode as the API's cursors do, "
                 "so it was not sent"
             )
         return cls(

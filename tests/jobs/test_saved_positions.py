@@ -134,3 +134,11 @@ def test_a_cursor_the_api_gave_in_another_form_is_kept_and_resumes(
     result = run_cli(sim, "tickets", "--out", str(out))
     assert result.exit_code == 0, result.stderr
     assert out.read_bytes() == clean
+
+
+def test_a_long_refused_cursor_is_shown_cut_with_an_ellipsis_not_an_escape() -> None:
+    cursor = keyset_cursor(("2025-02-09T00:27:28.000000Z", 12345)).rstrip("=") + "x"
+    assert len(cursor) > 40
+    with pytest.raises(BadProgress) as refused:
+        WalkPosition.from_json({"cursor": cursor, "decodes": True})
+    assert f'"{cursor[:39]}…"' in str(refused.value) and "\\u2026" not in str(refused.value)
