@@ -106,10 +106,11 @@ def export_to(
     fresh: bool,
     overwrite: bool,
     example: str,
-    repair: bool = False,
+    repair: bool | None = None,
 ) -> JobResult:
     """Run a job of one output (--out: a file, a database, or - for stdout) through the one
-    lifecycle; `example` is the --out that an error message suggests."""
+    lifecycle; `example` is the --out that an error message suggests; `repair` None: the
+    command has no --repair (a refusal does not offer it)."""
     from gorgias_export.jobs.lifecycle import open_target, run_job
 
     base_url = session.settings.base_url

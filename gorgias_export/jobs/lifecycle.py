@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from gorgias_export.api.client import GorgiasClient
 from gorgias_export.errors import OutputError, StateConflict, UsageError
 from gorgias_export.exports.status import Status, StatusCallback
+from gorgias_export.jobs.repair import refuse_misplaced_repair
 from gorgias_export.jobs.state import NoState, StateFile, default_state_path
 from gorgias_export.jobs.targets import (
     DatabaseState,
@@ -130,11 +131,13 @@ def open_target(
     api: str,
     example: str,
     overwrite: bool = False,
-    repair: bool = False,
+    repair: bool | None = None,
 ) -> Target:
     """The target of a single command: stdout (`-`, without --state or --fresh), a SQLite
     database, or a file. `overwrite` (--overwrite): --fresh may replace any file. `repair`
-    (--repair): a file changed after its checkpoint is set aside instead of refused."""
+    (--repair): a finished export's file changed after its checkpoint is set aside instead of
+    refused; None for a command that does not take --repair."""
+    refuse_misplaced_repair(repair, job.fmt if out != "-" else "stdout", fresh)
     if out == "-":
         if job.fmt == "sqlite":
             raise UsageError("SQLite output needs a file: give --out a path such as mirror.db.")

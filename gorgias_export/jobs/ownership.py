@@ -61,10 +61,13 @@ def unrepairable(path: Path, why: str) -> StateConflict:
     )
 
 
-def verify(path: Path, check: Any, length: int, description: str, repair: bool = False) -> None:
-    """Refuse (StateConflict, nothing changed) a file that is not the one `check` describes;
-    `Repairable` for bytes added after a finished export. `repair`: refusals say why --repair
-    cannot help."""
+def verify(
+    path: Path, check: Any, length: int, description: str, repair: bool | None = None
+) -> None:
+    """Refuse (StateConflict, nothing changed) a file that is not the one `check` describes.
+    `repair`: None for a command without --repair, whose refusal of bytes added after a finished
+    export gives the way out by hand; else that refusal is `Repairable`, and True (--repair
+    given) makes the other refusals say why --repair cannot help."""
     if not _well_formed(check) or check["length"] != length:
         raise StateConflict(f"{description} is corrupt; rerun with --fresh to start over.")
     size = _size(path)
@@ -98,13 +101,26 @@ def verify(path: Path, check: Any, length: int, description: str, repair: bool =
             f"or re-saved), so it was left as it is; {redo} to export again."
         )
     if size > length and not check["open"]:
-        raise Repairable(
-            f"{path} has {size - length:,} bytes after byte {length:,}, where the finished "
-            "export ends, that gorgias-export did not write, so it was left as it is; rerun "
-            f"with --repair to keep the changed file as {path.name}.changed-<time> and go on, "
-            f"or move those bytes to another file (`truncate -s {length} FILE` then drops them "
-            "here) and rerun."
-        )
+        raise _added_after_end(path, size, length, offer_repair=repair is not None)
+
+
+def _added_after_end(path: Path, size: int, length: int, offer_repair: bool) -> StateConflict:
+    """The refusal of bytes after a finished export's end; --repair is offered only by the
+    commands that take it (`all`, `get` and `attachments` do not: it would be a usage error)."""
+    found = (
+        f"{path} has {size - length:,} bytes after byte {length:,}, where the finished export "
+        "ends, that gorgias-export did not write, so it was left as it is; "
+    )
+    by_hand = (
+        f"move those bytes to another file (`truncate -s {length} FILE` then drops them here) "
+        "and rerun."
+    )
+    if not offer_repair:
+        return StateConflict(found + by_hand)
+    return Repairable(
+        f"{found}rerun with --repair to keep the changed file as {path.name}.changed-<time> "
+        f"and go on, or {by_hand}"
+    )
 
 
 def _unverified(path: Path, check: dict[str, Any], length: int, size: int) -> str | None:

@@ -15,7 +15,6 @@ before the file is first opened, so a crash at any moment leaves a resumable pai
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import sys
 import tempfile
@@ -42,8 +41,6 @@ from gorgias_export.output.writers import RowEncoder, RowSink, fsync_directory
 
 if TYPE_CHECKING:
     from gorgias_export.jobs.lifecycle import Job, Progress
-
-log = logging.getLogger("gorgias_export")
 
 
 def partial_path(output: Path) -> Path:
@@ -135,7 +132,8 @@ class FileTarget:
 
     `overwrite`: an existing file without state may be replaced (--fresh), if it looks like one
     of our outputs, or whatever it holds with `force` (--overwrite). `repair` (--repair): a file
-    changed only after the bytes its state vouches for is set aside, not refused (repair.py).
+    changed only after the bytes its state vouches for is set aside, not refused (repair.py);
+    None where the command has no --repair (the refusal then does not offer it).
     """
 
     def __init__(
@@ -149,7 +147,7 @@ class FileTarget:
         flag: str = "--out",
         side_prefix: Path | None = None,
         state_dir: Path | None = None,
-        repair: bool = False,
+        repair: bool | None = None,
     ) -> None:
         self.output = output
         self._repair = repair
@@ -232,14 +230,7 @@ class FileTarget:
         except Repairable:
             if not self._repair:
                 raise
-            side = repair_output(path, length)
-            log.warning(
-                "Moved the changed %s to %s, kept as it was, and put back its first %s bytes as "
-                "exported; going on from there.",
-                path,
-                side,
-                f"{length:,}",
-            )
+            repair_output(path, length)
 
     def rows_file(
         self, encoder: RowEncoder, progress: Progress, snapshot: bool = False

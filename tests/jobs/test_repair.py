@@ -29,6 +29,17 @@ def _side_files(out: Path) -> list[Path]:
     return sorted(out.parent.glob(out.name + ".changed-*"))
 
 
+def _temporaries(out: Path) -> list[Path]:
+    return sorted(out.parent.glob(out.name + ".gorgias-repair-*"))
+
+
+def _finished_with_added_line(sim: Simulator, out: Path) -> bytes:
+    assert run_cli(sim, "tickets", "--out", str(out)).exit_code == 0
+    with out.open("ab") as handle:
+        handle.write(ADDED)
+    return out.read_bytes()
+
+
 @pytest.mark.parametrize("name", ["tickets.csv", "tickets.jsonl"])
 def test_added_lines_are_set_aside_and_the_export_goes_on_as_a_clean_run(
     sim: Simulator, tmp_path: Path, name: str
@@ -83,30 +94,20 @@ def test_repair_refuses_what_it_cannot_vouch_for_and_changes_nothing(
 _KILLING_CHILD = """
 import os, signal, sys
 from gorgias_export.cli import app
-from gorgias_export.jobs import repair, targets
+from gorgias_export.jobs import repair
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 step = sys.argv.pop(1)
 if step == "done":  # the repair finished: the line that says so is its next step
-    targets.log.warning = die
+    repair.log.warning = die
 else:
     setattr(repair, step, die)
 app.main()
 """
 
 
-@pytest.mark.parametrize("step", ["fsync_directory", "_put_back", "done"])
-def test_a_repair_killed_at_any_step_ends_exactly_once_on_the_rerun(
-    sim: Simulator, tmp_path: Path, clean: bytes, step: str
-) -> None:
-    out = tmp_path / "tickets.csv"
-    assert run_cli(sim, "tickets", "--out", str(out)).exit_code == 0
-    assert out.read_bytes() == clean
-    with out.open("ab") as handle:
-        handle.write(ADDED)
-    changed = out.read_bytes()
-    # Killed (kill -9, by itself) when the repair reaches `step`: just after the set-aside link,
-    # once the verified copy is written, or after the rename that puts it back.
+def _killed_at(sim: Simulator, out: Path, step: str) -> None:
+    """A `--repair` run killed (kill -9, by itself) when it reaches `step`: never a timer."""
     child = subprocess.run(
         [sys.executable, "-c", _KILLING_CHILD, step, "tickets", "--out", str(out), "--repair"],
         env={**os.environ, **env_for(sim)},
@@ -114,9 +115,119 @@ def test_a_repair_killed_at_any_step_ends_exactly_once_on_the_rerun(
         timeout=120,
     )
     assert child.returncode == -9, child.stderr
-    assert [p.read_bytes() for p in _side_files(out)] == [changed]  # already safe
+
+
+@pytest.mark.parametrize("step", ["_name_side", "fsync_directory", "_put_back", "done"])
+def test_a_repair_killed_at_any_step_ends_exactly_once_on_the_rerun(
+    sim: Simulator, tmp_path: Path, clean: bytes, step: str
+) -> None:
+    out = tmp_path / "tickets.csv"
+    changed = _finished_with_added_line(sim, out)
+    assert changed.startswith(clean)
+    # Killed with the whole copy written but not yet named, just after it is named, once the
+    # verified copy is written, or after the rename that puts it back.
+    _killed_at(sim, out, step)
+    if step != "_name_side":
+        assert [p.read_bytes() for p in _side_files(out)] == [changed]  # already safe
+        assert not os.path.samefile(_side_files(out)[0], out)  # a copy, not a second name
     result = run_cli(sim, "tickets", "--out", str(out), "--repair")
     assert result.exit_code == 0, result.stderr
     assert out.read_bytes() == clean
     assert [p.read_bytes() for p in _side_files(out)] == [changed]  # one side file, reused
-    assert not out.with_name(out.name + ".repair").exists()
+    assert not _temporaries(out)  # what a kill left of ours is removed
+
+
+def test_the_side_copy_survives_a_fresh_run_after_a_repair_killed_once_it_was_made(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """Review D2: the side file was a hard link to the output until the final rename, so the
+    next command writing the output in place (`--fresh`, the refusal's `truncate` advice) took
+    the user's lines from the "kept" file too."""
+    out = tmp_path / "tickets.csv"
+    changed = _finished_with_added_line(sim, out)
+    _killed_at(sim, out, "fsync_directory")
+    assert run_cli(sim, "tickets", "--out", str(out), "--fresh").exit_code == 0
+    assert [p.read_bytes() for p in _side_files(out)] == [changed]
+    os.truncate(out, 10)  # what the refusal tells a user to do, at any size
+    assert [p.read_bytes() for p in _side_files(out)] == [changed]
+
+
+def test_files_of_the_user_that_look_like_ours_are_never_removed(
+    sim: Simulator, tmp_path: Path, clean: bytes
+) -> None:
+    """Review D3: `<out>.repair` was deleted as "a leftover" whoever wrote it. Only temporaries
+    with our exact name whose bytes the side copy holds are removed."""
+    out = tmp_path / "tickets.csv"
+    changed = _finished_with_added_line(sim, out)
+    theirs = {
+        out.with_name("tickets.csv.repair"): b"MY PRECIOUS REPAIR NOTES\n",
+        out.with_name("tickets.csv.gorgias-repair-0123456789abcdef.tmp"): b"not a prefix\n",
+        out.with_name("tickets.csv.gorgias-repair-mine.tmp"): changed[:100],  # not our name
+    }
+    for path, data in theirs.items():
+        path.write_bytes(data)
+    result = run_cli(sim, "tickets", "--out", str(out), "--repair")
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes() == clean
+    assert {path: path.read_bytes() for path in theirs} == theirs
+
+
+def test_the_repaired_output_and_its_side_copy_keep_the_mode_of_the_users_file(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "tickets.csv"
+    _finished_with_added_line(sim, out)
+    out.chmod(0o644)
+    assert run_cli(sim, "tickets", "--out", str(out), "--repair").exit_code == 0
+    assert (out.stat().st_mode & 0o777, _side_files(out)[0].stat().st_mode & 0o777) == (
+        0o644,
+        0o644,
+    )
+
+
+@pytest.mark.parametrize(
+    ("out_name", "extra", "words"),
+    [
+        ("tickets.csv", ("--fresh",), "--fresh"),
+        ("tickets.db", (), "CSV and JSONL"),
+        ("tickets.xlsx", (), "CSV and JSONL"),
+        ("-", (), "CSV and JSONL"),
+    ],
+    ids=["fresh", "sqlite", "xlsx", "stdout"],
+)
+def test_repair_where_it_would_be_ignored_or_drop_the_added_lines_is_a_usage_error(
+    sim: Simulator, tmp_path: Path, out_name: str, extra: tuple[str, ...], words: str
+) -> None:
+    out = tmp_path / out_name
+    if out_name == "tickets.csv":
+        _finished_with_added_line(sim, out)
+    before = _files(tmp_path)
+    sim.reset_stats()
+    target = out_name if out_name == "-" else str(out)
+    result = run_cli(sim, "tickets", "--out", target, "--repair", *extra)
+    message = assert_one_line_error(result, ExitCode.USAGE)
+    assert "--repair" in message and words in message
+    assert _files(tmp_path) == before and not sim.requests
+
+
+@pytest.mark.parametrize(
+    ("args", "added_to"),
+    [
+        (("get", "/api/tags", "--out", "{dir}/tags.jsonl"), "tags.jsonl"),
+        (("attachments", "--out-dir", "{dir}"), "manifest.jsonl"),
+        (("all", "--out-dir", "{dir}"), "tickets.csv"),
+    ],
+    ids=["get", "attachments", "all"],
+)
+def test_commands_without_repair_do_not_offer_it(
+    sim: Simulator, tmp_path: Path, args: tuple[str, ...], added_to: str
+) -> None:
+    """Review D1: following the advice was a usage error ("No such option: --repair")."""
+    argv = [a.format(dir=tmp_path / "out") for a in args]
+    (tmp_path / "out").mkdir()
+    assert run_cli(sim, *argv).exit_code == 0
+    with (tmp_path / "out" / added_to).open("ab") as handle:
+        handle.write(b'{"mine": 1}\n')
+    message = assert_one_line_error(run_cli(sim, *argv), ExitCode.CONFLICT)
+    assert "--repair" not in message and "truncate -s" in message
+    assert run_cli(sim, *argv, "--repair").exit_code == ExitCode.USAGE  # indeed not offered
