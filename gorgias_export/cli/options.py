@@ -84,8 +84,11 @@ Repair = Annotated[
     bool,
     _option(
         "--repair",
-        help="When the output was changed after the end of a finished export (lines added), "
-        "move it to <out>.changed-<time> as it is, put back the exported part and go on.",
+        help="When a finished export's output was changed after its end (lines added), keep "
+        "it whole as <out>.changed-<time>, put back the exported part (its length and first and "
+        "last 16 KiB checked) and go on. For an interrupted export, the bytes after its last "
+        "checkpoint are the crashed run's unsaved rows: they are cut back as without --repair. "
+        "CSV and JSONL files only; not with --fresh.",
     ),
 ]
 Since = Annotated[

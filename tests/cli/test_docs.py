@@ -85,6 +85,16 @@ def test_get_help_names_only_the_formats_get_writes() -> None:
     assert ".jsonl" in out_line and ".csv" not in out_line and "SQLite" not in out_line
 
 
+@pytest.mark.parametrize("command", ["tickets", "customers"])
+def test_repair_help_says_an_interrupted_export_s_tail_is_still_cut(command: str) -> None:
+    """Review rel12 D4: --repair keeps what was added to a *finished* export; after an
+    interrupted one, the bytes past its checkpoint are the crash's unsaved rows, cut as always."""
+    result = run_cli(None, command, "--help", env={"COLUMNS": "200"})
+    words = " ".join(result.stdout.split("--repair", 1)[1].replace("│", " ").split())
+    assert "finished export" in words and "interrupted export" in words
+    assert "cut back as without --repair" in words and "CSV and JSONL files only" in words
+
+
 # The README is for users: at most about 350 lines (issue 10), the detail in docs/.
 README_MAX_LINES = 350
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
