@@ -20,8 +20,11 @@ What keeps normal churn from warning:
   begun by a release that did not count is not judged;
 - incremental and `--since` runs are not judged: their window's messages are a part of their
   tickets' counts (a ticket updated in the window counts its older messages too);
-- the shortfall must reach a page of messages and 1% of the count: a few tickets deleted, or
-  messages moved by a merge, during the run stay below that; a listing that lost pages does not.
+- the shortfall must reach a page of messages and 1% of the count: a listing that lost pages
+  does. So may, with nothing missing, a ticket of 100 messages or more (or a customer's tickets)
+  deleted or merged away during the run, counted when listed, its messages gone before the walks
+  reached them. The warning cannot tell these apart without more requests, so it names both
+  causes and `verify` as the proof.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ def shortfall(run: RunProgress) -> str | None:
         return None
     return (
         f"Warning: the API listed {read:,} messages where the tickets' messages_count add up to "
-        f"{listed:,} ({short:,} fewer): a listing may have ended early, or tickets were deleted "
-        "during the run; `gorgias-export verify <file>` names any rows missing (a filtered "
-        "export: rerun it with --fresh)."
+        f"{listed:,} ({short:,} fewer): tickets deleted or merged during the run explain such "
+        "a shortfall with nothing missing, a listing that ended early one with rows missing; "
+        "`gorgias-export verify <file>` tells which (a filtered export: rerun it with --fresh)."
     )
