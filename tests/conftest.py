@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,20 @@ from tests.support.account import EMAIL, SECRET_KEY
 from tests.support.cli import run_cli
 from tests.support.fakes import FakeTime
 from tests.support.simulator import SimSpec
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Children get the default SIGINT and SIGHUP, however the suite was started.
+
+    A suite started in the background by a script (`make test &`) or by `nohup` has SIGINT or
+    SIGHUP ignored, and an ignored signal stays ignored across exec: the tests that interrupt a
+    child export with them would find it running on. A handler of ours is reset to the default
+    across exec. SIGINT gets Python's usual one; SIGHUP one that still ignores it here, as the
+    suite's starter asked."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, lambda signum, frame: None)
 
 
 @pytest.fixture(autouse=True)

@@ -135,9 +135,13 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> NoReturn:
 def _errors_to_exit_codes(debug: bool, settings: list[Settings], resumable: bool) -> Iterator[None]:
     """The single place where failures become one line on stderr and an exit status."""
     # SIGHUP (the terminal or ssh session went away) ends a run as SIGTERM does: progress
-    # saved, one line, exit 130; not Python's default, which died with 129 and no word.
+    # saved, one line, exit 130; not Python's default, which died with 129 and no word. A
+    # signal the parent set to be ignored stays ignored: `nohup gorgias-export …` must outlive
+    # the session it was started from.
     previous = {
-        sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)
+        sig: signal.signal(sig, _raise_interrupt)
+        for sig in (signal.SIGTERM, signal.SIGHUP)
+        if signal.getsignal(sig) != signal.SIG_IGN
     }
 
     def fail(message: str, code: ExitCode) -> NoReturn:

@@ -74,3 +74,14 @@ def test_sighup_saves_progress_says_so_and_exits_130(
     assert hung_up.stderr.count(b"\n") == 1
     assert run_cli(sim, "tickets", "--out", str(out)).exit_code == 0
     assert out.read_bytes() == clean
+
+
+def test_under_nohup_a_hangup_does_not_stop_the_run(
+    sim: Simulator, clean: bytes, tmp_path: Path
+) -> None:
+    """`nohup` sets SIGHUP to be ignored, and the exporter leaves it so: the run outlives the
+    session it was started from."""
+    out = tmp_path / "tickets.csv"
+    finished = interrupt_at_request(sim, out, 5, signal.SIGHUP, prefix=("nohup",))
+    assert finished.returncode == 0, finished.stderr
+    assert out.read_bytes() == clean

@@ -58,10 +58,13 @@ def assert_one_line_error(result: object, code: ExitCode) -> str:
     return stderr
 
 
-def run_subprocess(sim: Simulator, *args: str) -> subprocess.Popen[bytes]:
-    """Start `python -m gorgias_export ARGS` as a separate process (to be killed)."""
+def run_subprocess(
+    sim: Simulator, *args: str, prefix: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """Start `python -m gorgias_export ARGS` as a separate process (to be killed), after
+    `prefix` (a command such as `nohup` that runs it)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "gorgias_export", *args],
+        [*prefix, sys.executable, "-m", "gorgias_export", *args],
         env={**os.environ, **env_for(sim)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -101,6 +104,7 @@ def interrupt_at_request(
     n: int,
     sig: int = signal.SIGKILL,
     command: tuple[str, ...] = ("tickets",),
+    prefix: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[bytes]:
     """Run the export in a child process and send it `sig` when the simulator receives request n
     of that run (before answering it)."""
@@ -115,7 +119,7 @@ def interrupt_at_request(
 
     sim.on_request = hook
     try:
-        process = run_subprocess(sim, *command, "--out", str(out), "--quiet")
+        process = run_subprocess(sim, *command, "--out", str(out), "--quiet", prefix=prefix)
         holder.append(process)
         ready.set()
         stdout, stderr = process.communicate(timeout=60)
