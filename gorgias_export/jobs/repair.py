@@ -117,7 +117,15 @@ def _set_aside(path: Path, mode: int) -> Path:
 
 
 def _name_side(copy: Path, side: Path) -> None:
-    os.replace(copy, side)  # `side` was free a moment ago; the output's lock keeps our runs out
+    try:
+        # A link never replaces: a file someone made at `side` since it was free is kept (the
+        # repair then stops, exit 6, and a rerun picks another name). The copy's own name goes
+        # in the caller's `finally`.
+        os.link(copy, side)
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: `side` was free a moment ago
+        os.replace(copy, side)
 
 
 def _prefix_copy(side: Path, path: Path, length: int, mode: int) -> Path:

@@ -234,3 +234,22 @@ def test_commands_without_repair_do_not_offer_it(
     message = assert_one_line_error(run_cli(sim, *argv), ExitCode.CONFLICT)
     assert "--repair" not in message and "truncate -s" in message
     assert run_cli(sim, *argv, "--repair").exit_code == ExitCode.USAGE  # indeed not offered
+
+
+def test_a_file_made_at_the_side_name_in_the_meantime_is_never_replaced(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The side name is checked free, then taken by a link that cannot replace: a file someone
+    made there in between (the side name chosen to be taken, to stand for it) is kept."""
+    from gorgias_export.jobs import repair
+
+    out = tmp_path / "tickets.csv"
+    changed = _finished_with_added_line(sim, out)
+    theirs = tmp_path / "tickets.csv.changed-theirs"
+    theirs.write_bytes(b"someone else's file\n")
+    monkeypatch.setattr(repair, "_free_name", lambda path: theirs)
+    result = run_cli(sim, "tickets", "--out", str(out), "--repair")
+    assert_one_line_error(result, ExitCode.IO)
+    assert theirs.read_bytes() == b"someone else's file\n"
+    assert out.read_bytes() == changed
+    assert _temporaries(out) == []
