@@ -26,6 +26,7 @@ other file is ever deleted or overwritten: a user's own `<out>.repair` stays as 
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import io
 import logging
@@ -97,7 +98,7 @@ def _set_aside(path: Path, mode: int) -> Path:
     copy reused)."""
     size = os.stat(path).st_size
     digest: str | None = None
-    for earlier in sorted(path.parent.glob(f"{_glob_escape(path.name)}{SIDE_INFIX}*")):
+    for earlier in sorted(path.parent.glob(f"{glob.escape(path.name)}{SIDE_INFIX}*")):
         with contextlib.suppress(OSError):
             found = os.lstat(earlier)
             if not stat.S_ISREG(found.st_mode) or found.st_size != size:
@@ -170,7 +171,7 @@ def _remove_our_leftovers(path: Path, side: Path) -> None:
     (a prefix of it), so removing them loses nothing. Anything else is left alone."""
     ours = re.compile(re.escape(path.name + TEMP_INFIX) + r"[0-9a-f]{16}\.tmp")
     removed = False
-    for leftover in path.parent.glob(f"{_glob_escape(path.name + TEMP_INFIX)}*.tmp"):
+    for leftover in path.parent.glob(f"{glob.escape(path.name + TEMP_INFIX)}*.tmp"):
         with contextlib.suppress(OSError):
             found = os.lstat(leftover)
             if (
@@ -213,7 +214,3 @@ def _free_name(path: Path) -> Path:
         number += 1
         side = path.with_name(f"{path.name}{SIDE_INFIX}{stamp}-{number}")
     return side
-
-
-def _glob_escape(name: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)

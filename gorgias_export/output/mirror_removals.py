@@ -129,11 +129,15 @@ class MirrorRemovals:
     def mismatched(self, limit: int) -> list[tuple[int, int]]:
         """(ticket id, messages_count) of tickets whose mirrored messages are not as many as
         their messages_count says, leaving out those already re-read at that count."""
-        if self.kind != "ticket" or not self._has("tickets"):
+        if not self._can_recount():
             return []
         with self._store.guarded():
             db = self._db()
             return [(row[0], row[1]) for row in db.execute(self.mismatch_sql(), (limit,))]
+
+    def _can_recount(self) -> bool:
+        """Whether the store holds what `mismatch_sql` reads."""
+        return self.kind == "ticket" and self._has("tickets")
 
     def mismatch_sql(self) -> str:
         # One lookup per ticket in messages_by_ticket_id. `+ 0`: without it, t.id's INTEGER

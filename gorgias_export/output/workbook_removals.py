@@ -57,12 +57,8 @@ class WorkbookRemovals(MirrorRemovals):
                     marks = ",".join("?" * len(part))
                     db.execute(f"DELETE FROM {COUNTS_TABLE} WHERE ticket_id IN ({marks})", part)
 
-    def mismatched(self, limit: int) -> list[tuple[int, int]]:
-        if not self._has(COUNTS_TABLE) or not self._has(ROWS):
-            return []
-        with self._store.guarded():
-            db = self._db()
-            return [(row[0], row[1]) for row in db.execute(self.mismatch_sql(), (limit,))]
+    def _can_recount(self) -> bool:
+        return self._has(COUNTS_TABLE) and self._has(ROWS)
 
     def mismatch_sql(self) -> str:
         # `+ 0`: as in the mirror's, so that the lookup uses the rows' ticket_id index.
