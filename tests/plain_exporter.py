@@ -28,6 +28,7 @@ import argparse
 import csv
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -104,10 +105,12 @@ class Api:
         self.session = requests.Session()
         self.session.auth = (email, key)
 
-    def pages(self, path: str, cursor: str | None = None):  # type: ignore[no-untyped-def]
+    def pages(
+        self, path: str, cursor: str | None = None
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
         """(items, the cursor of the page after them) for each page, from `cursor` on."""
         while True:
-            params = {"limit": PAGE, "order_by": "created_datetime:asc"}
+            params: dict[str, str | int] = {"limit": PAGE, "order_by": "created_datetime:asc"}
             if cursor:
                 params["cursor"] = cursor
             response = self.session.get(f"{self.base_url}{path}", params=params, timeout=60)
@@ -155,7 +158,7 @@ def export(api: Api, out: Path) -> int:
         if position is not False:  # False: the messages are done
             for messages, next_cursor in api.pages("/messages", position):
                 for message in messages:
-                    ticket_id = message.get("ticket_id")
+                    ticket_id = message["ticket_id"]
                     context = contexts.get(ticket_id) or [None] * 20
                     writer.writerow([ticket_id, message["id"], *context, *message_columns(message)])
                 checkpoint(handle, state_path, {"cursor": next_cursor or False})

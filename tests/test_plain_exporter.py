@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,7 +52,9 @@ def test_a_killed_plain_export_resumes_exactly_once(sim: Simulator, tmp_path: Pa
     api = Api(sim.url, EMAIL, SECRET_KEY)
     pages = api.pages
 
-    def dying(path: str, cursor: str | None = None):  # type: ignore[no-untyped-def]
+    def dying(
+        path: str, cursor: str | None = None
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
         for number, page in enumerate(pages(path, cursor)):
             if path == "/messages" and number == 3:
                 raise KilledAfter  # after three pages written and checkpointed
